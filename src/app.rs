@@ -1,0 +1,114 @@
+//! The loop: terminal input, data (samples, ticks, step results) and signals
+//! in; `State::update`; a redraw when something changed, at most a few frames
+//! a second so a slow SSH link is not flooded.
+
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::events::Action;
+use crate::keymap;
+use crate::state::{Effect, State};
+use crate::terminal::TerminalGuard;
+use crate::theme::Theme;
+use crate::ui;
+
+/// Data-driven redraws are at least this far apart (4 frames a second).
+pub const FRAME_MIN_INTERVAL: Duration = Duration::from_millis(250);
+/// A key press redraws sooner, but never more often than this.
+pub const INPUT_FRAME_MIN_INTERVAL: Duration = Duration::from_millis(16);
+
+/// Set to `first-frame` to panic after drawing once (tests the panic path).
+const TEST_PANIC_ENV: &str = "CUTOVER_TEST_PANIC";
+
+/// Run the cockpit until the operator quits, the data ends, or a signal.
+///
+/// # Errors
+/// When the terminal cannot be used; it is restored before returning.
+pub async fn run(mut state: State, theme: Theme, mut data: mpsc::Receiver<Action>) -> Result<()> {
+    let mut terminal = TerminalGuard::enter()?;
+    let (cols, rows) = terminal.size()?;
+    state.update(&Action::Resize { cols, rows });
+    let mut input = EventStream::new();
+    let mut signals = Signals::new()?;
+    let panic_after_first_frame = std::env::var(TEST_PANIC_ENV).is_ok_and(|v| v == "first-frame");
+
+    let mut dirty = true;
+    let mut urgent = true;
+    let mut last_draw = Instant::now();
+    let mut data_open = true;
+    loop {
+        let gap = if urgent { INPUT_FRAME_MIN_INTERVAL } else { FRAME_MIN_INTERVAL };
+        let due = last_draw + gap;
+        if dirty && (Instant::now() >= due || urgent && last_draw.elapsed() >= INPUT_FRAME_MIN_INTERVAL) {
+            terminal.draw(|frame| ui::draw(frame, &state, &theme))?;
+            assert!(!panic_after_first_frame, "panic requested by {TEST_PANIC_ENV} (testing terminal restore)");
+            last_draw = Instant::now();
+            dirty = false;
+            urgent = false;
+        }
+        let action = tokio::select! {
+            event = input.next() => match event {
+                Some(Ok(Event::Key(key))) => keymap::action_for(key),
+                Some(Ok(Event::Resize(cols, rows))) => Some(Action::Resize { cols, rows }),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
+                None => break,
+            },
+            action = data.recv(), if data_open => {
+                if action.is_none() {
+                    data_open = false;
+                }
+                action
+            }
+            () = signals.recv() => break,
+            () = tokio::time::sleep_until(due), if dirty => None,
+        };
+        if let Some(action) = action {
+            urgent |= action.is_input();
+            dirty = true;
+            if state.update(&action).contains(&Effect::Quit) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SIGTERM and SIGHUP (the SSH link dropped) end the loop cleanly, so the
+/// terminal guard and, later, the journal get their chance to finish.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate()).wrap_err("listen for SIGTERM")?,
+                hup: signal(SignalKind::hangup()).wrap_err("listen for SIGHUP")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,78 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::sim::scenario;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cutover",
+    version,
+    about = "A terminal cockpit for database cutovers",
+    long_about = "A terminal cockpit for database cutovers: live replication lag, pool saturation, disk \
+                  headroom and checksum progress beside the runbook of the migration."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub display: DisplayArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How the screen looks.
+#[derive(Debug, Args, Clone)]
+pub struct DisplayArgs {
+    /// Theme: a built-in name (dark, light, high-contrast, mono) or a path to a theme TOML file.
+    #[arg(long, global = true, default_value = crate::theme::DEFAULT_THEME, env = "CUTOVER_THEME")]
+    pub theme: String,
+    /// Draw with ASCII only (borders, sparklines, symbols). On by default when the locale is not UTF-8.
+    #[arg(long, global = true)]
+    pub ascii: bool,
+    /// Draw with Unicode even when the locale does not say UTF-8.
+    #[arg(long, global = true, conflicts_with = "ascii")]
+    pub unicode: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The cockpit on the built-in simulator: no database needed.
+    #[command(after_help = scenario::help_text())]
+    Demo(DemoArgs),
+    /// Check a runbook file; every problem as FILE:LINE:COL: message.
+    Check {
+        /// The runbook file.
+        runbook: PathBuf,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Which scripted scenario to play (listed below).
+    #[arg(long, default_value = "full", value_parser = parse_scenario)]
+    pub scenario: String,
+    /// Play simulated time this many times faster than real time.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Seed of the simulator's randomness: the same seed plays the same run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Gauge sampling interval in simulated milliseconds.
+    #[arg(long = "interval-ms", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub interval_ms: u64,
+}
+
+fn parse_scenario(name: &str) -> Result<String, String> {
+    if scenario::by_name(name).is_some() {
+        Ok(name.to_owned())
+    } else {
+        let names: Vec<&str> = scenario::all().iter().map(|s| s.name).collect();
+        Err(format!("no scenario \"{name}\"; choose one of: {}", names.join(", ")))
+    }
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text.trim_end_matches('x').parse().map_err(|_| format!("\"{text}\" is not a number"))?;
+    if (0.1..=1000.0).contains(&speed) { Ok(speed) } else { Err("speed must be between 0.1 and 1000".to_owned()) }
+}

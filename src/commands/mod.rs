@@ -1,0 +1,34 @@
+//! One module per subcommand; each returns the process exit code.
+
+mod check;
+mod demo;
+
+use color_eyre::eyre::Result;
+
+use crate::cli::{Cli, Command, DisplayArgs};
+use crate::theme::{self, ColorMode, Symbols, Theme};
+
+/// Run the command the operator asked for.
+///
+/// # Errors
+/// Whatever stopped the command; the terminal is already restored.
+pub async fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Demo(args) => demo::run(&cli.display, &args).await,
+        Command::Check { runbook } => Ok(check::run(&runbook)),
+    }
+}
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// The theme and symbol set the display arguments and environment ask for.
+///
+/// # Errors
+/// A theme that cannot be found or read.
+pub fn theme_for(display: &DisplayArgs) -> Result<Theme> {
+    let ascii = display.ascii || (!display.unicode && !theme::locale_is_utf8(env));
+    let symbols: Symbols = if ascii { theme::ASCII } else { theme::UNICODE };
+    Theme::load(&display.theme, ColorMode::detect(env), symbols)
+}

@@ -1,0 +1,19 @@
+//! The event vocabulary every part of cutover speaks.
+//!
+//! Collectors and the simulator publish [`Sample`]s, the runbook publishes its
+//! [`Outline`] and [`StepUpdate`]s, the keyboard becomes UI actions — and all of
+//! them travel as one [`Action`] type. The screen's state is a fold of actions,
+//! which is what makes the journal, resume, replay and reports possible.
+//!
+//! This module depends on nothing else in the crate, so every layer may use it.
+
+mod action;
+mod outline;
+mod sample;
+
+pub use action::{Action, LogEntry, LogLevel, Pane};
+pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};
+pub use sample::{
+    BouncerPool, ChecksumProgress, DiskReading, EndpointKind, EndpointSample, LinkKind, PoolReading, Reading,
+    ReplicationLink, Sample, TableProgress, TableState,
+};

@@ -1,0 +1,74 @@
+//! What the screen needs to know of a runbook: its phases and steps, and how
+//! each step stands. The runbook module turns a runbook file into an
+//! [`Outline`]; the engine (or the simulator) reports [`StepUpdate`]s.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A runbook as the screen shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outline {
+    pub name: String,
+    pub phases: Vec<OutlinePhase>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutlinePhase {
+    /// `1`, `2`, … or `R` for the rollback phase.
+    pub id: String,
+    pub name: String,
+    pub rollback: bool,
+    pub steps: Vec<OutlineStep>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutlineStep {
+    /// `4.2`: phase id, dot, step number.
+    pub id: String,
+    pub name: String,
+    /// `sql`, `shell`, `wait`, `check`, `verify`, `manual`, `mongo`.
+    pub kind: String,
+    /// The endpoint the step acts on, when it has one.
+    pub on: Option<String>,
+    pub destructive: bool,
+    pub gate: Option<String>,
+    pub starts_write_pause: bool,
+    pub ends_write_pause: bool,
+}
+
+impl Outline {
+    /// The step with this id.
+    #[must_use]
+    pub fn step(&self, id: &str) -> Option<&OutlineStep> {
+        self.phases.iter().flat_map(|p| &p.steps).find(|s| s.id == id)
+    }
+
+    /// The phase a step belongs to.
+    #[must_use]
+    pub fn phase_of(&self, step_id: &str) -> Option<&OutlinePhase> {
+        self.phases.iter().find(|p| p.steps.iter().any(|s| s.id == step_id))
+    }
+}
+
+/// How a step stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    #[default]
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+    /// Started but never seen to finish (the process died): never re-run
+    /// without the operator deciding.
+    Interrupted,
+}
+
+/// A step changed status.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepUpdate {
+    pub at: DateTime<Utc>,
+    pub step: String,
+    pub status: StepStatus,
+}

@@ -1,0 +1,204 @@
+//! Timestamped observations of the databases and hosts.
+//!
+//! The real collectors and the simulator produce exactly these types, so the
+//! screen cannot tell them apart (and does not need to).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What kind of server an endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    Postgres,
+    Pgbouncer,
+    Mongodb,
+}
+
+impl EndpointKind {
+    /// The name used in inventories and JSON output.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Pgbouncer => "pgbouncer",
+            Self::Mongodb => "mongodb",
+        }
+    }
+}
+
+/// One round of observation of one endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// When the observation was taken (the source's clock, UTC).
+    pub at: DateTime<Utc>,
+    /// The endpoint's logical name (`source`, `target`, `replica`, `bouncer`, …).
+    pub endpoint: String,
+    pub kind: EndpointKind,
+    pub reading: Reading,
+}
+
+/// What the endpoint said — or that it did not answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Reading {
+    Observed(EndpointSample),
+    Unreachable { error: String },
+}
+
+/// Every gauge figure one endpoint gave in one round. Figures a server cannot
+/// give (a standby has no slots, a pooler no disk) are empty or `None`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSample {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replication: Vec<ReplicationLink>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolReading>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bouncer: Vec<BouncerPool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskReading>,
+}
+
+/// How a replication link is observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// A streaming standby seen from its primary (`pg_stat_replication`) or itself.
+    Physical,
+    /// A logical replication slot on the publisher (`pg_replication_slots`).
+    Slot,
+    /// A subscription on the subscriber (`pg_stat_subscription`).
+    Subscription,
+    /// A replica-set member (`replSetGetStatus`).
+    Member,
+}
+
+impl LinkKind {
+    /// A short label for narrow panes.
+    #[must_use]
+    pub fn short(self) -> &'static str {
+        match self {
+            Self::Physical => "phys",
+            Self::Slot => "slot",
+            Self::Subscription => "sub",
+            Self::Member => "member",
+        }
+    }
+}
+
+/// Lag of one replica, slot, subscription or member — in bytes *and* seconds,
+/// because a paused replay can show a few seconds and tens of MB at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationLink {
+    /// The standby's `application_name`, the slot, subscription or member name.
+    pub name: String,
+    pub kind: LinkKind,
+    /// The server's own word for it: `streaming`, `catchup`, `SECONDARY`, …
+    pub state: String,
+    pub lag_bytes: Option<u64>,
+    pub lag_seconds: Option<f64>,
+    /// WAL kept on the primary for this link (slots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retained_bytes: Option<u64>,
+}
+
+/// Connections on a database server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoolReading {
+    pub connections: u32,
+    /// `max_connections` minus the reserved slots: what clients can really use.
+    pub max_connections: u32,
+    pub active: u32,
+    pub idle_in_transaction: u32,
+    /// Sessions waiting on a lock.
+    pub waiting: u32,
+    /// Age of the oldest open transaction (it blocks the switch).
+    pub oldest_xact_seconds: Option<f64>,
+}
+
+/// One pool of a PgBouncer (`SHOW POOLS`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BouncerPool {
+    pub database: String,
+    pub user: String,
+    pub cl_active: u32,
+    pub cl_waiting: u32,
+    pub sv_active: u32,
+    pub sv_idle: u32,
+    /// Configured server connections for the pool.
+    pub pool_size: u32,
+    pub maxwait_seconds: f64,
+}
+
+/// Disk headroom where a database keeps its data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiskReading {
+    /// The filesystem (mount point) the figures are for.
+    pub mount: String,
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_bytes: Option<u64>,
+    /// WAL held back by replication slots: a stuck slot fills the disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_retained_bytes: Option<u64>,
+}
+
+impl DiskReading {
+    /// Used share of the filesystem, 0–100.
+    #[must_use]
+    pub fn used_pct(&self) -> f64 {
+        if self.total_bytes == 0 {
+            return 0.0;
+        }
+        let used = self.total_bytes.saturating_sub(self.free_bytes);
+        #[allow(clippy::cast_precision_loss)]
+        let pct = used as f64 * 100.0 / self.total_bytes as f64;
+        pct
+    }
+}
+
+/// Progress of the verification engine, all tables at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChecksumProgress {
+    pub at: DateTime<Utc>,
+    pub tables: Vec<TableProgress>,
+}
+
+/// Where one table's verification stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableState {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+/// Verification progress of one table or collection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableProgress {
+    pub table: String,
+    pub state: TableState,
+    pub chunks_done: u64,
+    pub chunks_total: u64,
+    pub rows: u64,
+    pub rows_per_second: f64,
+    pub differences: u64,
+}
+
+impl TableProgress {
+    /// Share of chunks done, 0–100.
+    #[must_use]
+    pub fn pct(&self) -> f64 {
+        if self.chunks_total == 0 {
+            return if self.state == TableState::Done { 100.0 } else { 0.0 };
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let pct = self.chunks_done as f64 * 100.0 / self.chunks_total as f64;
+        pct
+    }
+}

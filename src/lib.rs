@@ -1,0 +1,19 @@
+//! cutover: a terminal cockpit for database cutovers.
+//!
+//! Layers, every arrow pointing down:
+//! `main → app → ui / runbook → state → sim → events, theme, terminal`.
+//! Sources of data know nothing of the screen; the screen knows nothing of
+//! databases; the state changes only through [`state::State::update`].
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod events;
+pub mod keymap;
+pub mod runbook;
+pub mod sim;
+pub mod state;
+pub mod terminal;
+pub mod theme;
+pub mod ui;

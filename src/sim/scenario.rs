@@ -1,0 +1,219 @@
+//! The scripted scenarios `cutover demo` can play. Each is data: windows of
+//! simulated time in which something happens, and when runbook steps move.
+
+use crate::events::StepStatus;
+
+/// A window of simulated seconds, `[start, end)`; `end = None` never closes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Window {
+    pub start: f64,
+    pub end: Option<f64>,
+}
+
+impl Window {
+    #[must_use]
+    pub const fn new(start: f64, end: f64) -> Self {
+        Self { start, end: Some(end) }
+    }
+
+    #[must_use]
+    pub const fn from(start: f64) -> Self {
+        Self { start, end: None }
+    }
+
+    #[must_use]
+    pub fn contains(&self, t: f64) -> bool {
+        t >= self.start && self.end.is_none_or(|end| t < end)
+    }
+}
+
+/// A burst of writes on the source.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Burst {
+    pub window: Window,
+    /// WAL written per second during the burst.
+    pub wal_bytes_per_s: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// The subscription's initial table copy.
+    pub initial_copy: Window,
+    /// Bursts of writes (lag spikes, batch jobs).
+    pub bursts: Vec<Burst>,
+    /// The subscriber's apply worker stops: the slot stops advancing.
+    pub slot_stall: Option<Window>,
+    /// Clients pile up in the pooler and on the source.
+    pub pool_pressure: Option<Window>,
+    /// When the checksum run starts, and in which chunk of the first table
+    /// rows differ (none: all equal).
+    pub checksum_start: Option<f64>,
+    pub checksum_mismatch: Option<u64>,
+    /// Endpoints that stop answering.
+    pub outages: Vec<(&'static str, Window, &'static str)>,
+    /// Runbook step moves: (simulated second, step id, status).
+    pub steps: Vec<(f64, &'static str, StepStatus)>,
+}
+
+use StepStatus::{Done, Running};
+
+/// Steps the scenarios share: pre-flight and replication setup.
+fn setup_steps(copy_done: f64) -> Vec<(f64, &'static str, StepStatus)> {
+    vec![
+        (2.0, "1.1", Running),
+        (3.0, "1.1", Done),
+        (4.0, "1.2", Running),
+        (5.0, "1.2", Done),
+        (6.0, "1.3", Running),
+        (7.0, "1.3", Done),
+        (10.0, "2.1", Running),
+        (11.0, "2.1", Done),
+        (12.0, "2.2", Running),
+        (14.0, "2.2", Done),
+        (15.0, "2.3", Running),
+        (copy_done, "2.3", Done),
+        (copy_done + 1.0, "3.1", Running),
+    ]
+}
+
+/// The tour: every kind of trouble, one after another.
+#[must_use]
+pub fn full() -> Scenario {
+    let mut steps = setup_steps(100.0);
+    steps.extend([(140.0, "3.1", Done), (150.0, "3.2", Running), (272.0, "3.2", Done)]);
+    Scenario {
+        name: "full",
+        summary: "the tour: initial copy, catch-up, a lag spike, pool pressure, a stuck slot filling the disk, a checksum mismatch",
+        initial_copy: Window::new(15.0, 100.0),
+        bursts: vec![
+            Burst { window: Window::new(160.0, 195.0), wal_bytes_per_s: 38.0e6 },
+            Burst { window: Window::new(280.0, 420.0), wal_bytes_per_s: 24.0e6 },
+        ],
+        slot_stall: Some(Window::new(290.0, 420.0)),
+        pool_pressure: Some(Window::new(205.0, 265.0)),
+        checksum_start: Some(150.0),
+        checksum_mismatch: Some(13),
+        outages: Vec::new(),
+        steps,
+    }
+}
+
+/// A healthy cutover, all the way through the switch and the write pause.
+#[must_use]
+pub fn calm() -> Scenario {
+    let mut steps = setup_steps(80.0);
+    steps.extend([
+        (115.0, "3.1", Done),
+        (118.0, "3.2", Running),
+        (240.0, "3.2", Done),
+        (250.0, "4.1", Running),
+        (251.0, "4.1", Done),
+        (252.0, "4.2", Running),
+        (253.0, "4.2", Done),
+        (254.0, "4.3", Running),
+        (260.0, "4.3", Done),
+        (261.0, "4.4", Running),
+        (262.0, "4.4", Done),
+        (263.0, "4.5", Running),
+        (271.0, "4.5", Done),
+        (275.0, "5.1", Running),
+        (276.0, "5.1", Done),
+        (277.0, "5.2", Running),
+    ]);
+    Scenario {
+        name: "calm",
+        summary: "a healthy cutover: copy, catch-up, clean checksums, the switch with a short write pause",
+        initial_copy: Window::new(15.0, 80.0),
+        bursts: Vec::new(),
+        slot_stall: None,
+        pool_pressure: None,
+        checksum_start: Some(118.0),
+        checksum_mismatch: None,
+        outages: Vec::new(),
+        steps,
+    }
+}
+
+/// The classic outage: the subscriber stops, its slot holds WAL, the disk fills.
+#[must_use]
+pub fn stuck_slot() -> Scenario {
+    let mut steps = setup_steps(80.0);
+    steps.push((110.0, "3.1", Done));
+    Scenario {
+        name: "stuck-slot",
+        summary: "the subscriber stops applying; its slot holds WAL and the source's disk fills towards critical",
+        initial_copy: Window::new(15.0, 80.0),
+        bursts: vec![Burst { window: Window::from(120.0), wal_bytes_per_s: 14.0e6 }],
+        slot_stall: Some(Window::from(120.0)),
+        pool_pressure: None,
+        checksum_start: None,
+        checksum_mismatch: None,
+        outages: Vec::new(),
+        steps,
+    }
+}
+
+/// The pooler saturates: clients wait, lock waiters pile up on the source.
+#[must_use]
+pub fn pool_storm() -> Scenario {
+    let mut steps = setup_steps(80.0);
+    steps.push((110.0, "3.1", Done));
+    Scenario {
+        name: "pool-storm",
+        summary: "the pooler saturates: clients queue, sessions wait on locks, the oldest transaction ages",
+        initial_copy: Window::new(15.0, 80.0),
+        bursts: Vec::new(),
+        slot_stall: None,
+        pool_pressure: Some(Window::from(60.0)),
+        checksum_start: None,
+        checksum_mismatch: None,
+        outages: Vec::new(),
+        steps,
+    }
+}
+
+/// The replica stops answering, then the target blinks out and back.
+#[must_use]
+pub fn lost_replica() -> Scenario {
+    let mut steps = setup_steps(80.0);
+    steps.push((110.0, "3.1", Done));
+    Scenario {
+        name: "lost-replica",
+        summary: "the replica stops answering (its last figures stay, greyed, with their age), then comes back",
+        initial_copy: Window::new(15.0, 80.0),
+        bursts: Vec::new(),
+        slot_stall: None,
+        pool_pressure: None,
+        checksum_start: None,
+        checksum_mismatch: None,
+        outages: vec![
+            ("replica", Window::new(40.0, 160.0), "connection to 10.0.2.12:5432 refused"),
+            ("target", Window::new(200.0, 215.0), "timeout: no answer in 2s"),
+        ],
+        steps,
+    }
+}
+
+/// Every scenario, the default first.
+#[must_use]
+pub fn all() -> Vec<Scenario> {
+    vec![full(), calm(), stuck_slot(), pool_storm(), lost_replica()]
+}
+
+/// The scenario with this name.
+#[must_use]
+pub fn by_name(name: &str) -> Option<Scenario> {
+    all().into_iter().find(|s| s.name == name)
+}
+
+/// One line per scenario, for `cutover demo --help`.
+#[must_use]
+pub fn help_text() -> String {
+    let mut out = String::from("Scenarios:\n");
+    for s in all() {
+        out.push_str(&format!("  {:<13} {}\n", s.name, s.summary));
+    }
+    out
+}

@@ -1,0 +1,132 @@
+//! Disk headroom: free space where the data lives, WAL held by slots, and
+//! when the disk reaches the critical line at the recent rate.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+use super::format;
+use super::lag::{TREND_BUCKET_SECS, TREND_COLS};
+use super::widgets::{Cell, age_text, fit_row, render_rows, sparkline, status_cell};
+use crate::events::Pane;
+use crate::state::{Freshness, History, Level, Metric, Point, SeriesId, State, bucket_max};
+use crate::theme::Theme;
+
+/// How far back the growth rate looks.
+const GROWTH_WINDOW_SECS: f64 = 120.0;
+
+/// Seconds until `limit` is reached at the growth of the last window, if the
+/// figure is growing.
+#[must_use]
+pub fn time_to(history: Option<&History<Point>>, limit: f64) -> Option<f64> {
+    let history = history?;
+    let last = *history.last()?;
+    let first = history.iter().rev().take_while(|p| last.t - p.t <= GROWTH_WINDOW_SECS).last()?;
+    let span = last.t - first.t;
+    if span < 10.0 {
+        return None;
+    }
+    let rate = (last.v - first.v) / span;
+    if rate <= 1e-9 || last.v >= limit {
+        return None;
+    }
+    Some((limit - last.v) / rate)
+}
+
+pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Line<'static>)> {
+    let t = &state.thresholds;
+    let mut rows = Vec::new();
+    for endpoint in state.endpoints.values() {
+        let fresh = endpoint.freshness(state.now, state.sample_interval);
+        let style = if fresh.is_live() { theme.text } else { theme.stale };
+        let Some(disk) = endpoint.last.as_ref().and_then(|s| s.disk.as_ref()) else {
+            continue;
+        };
+        let pct = disk.used_pct();
+        let level = Level::of(pct, t.disk_used_pct);
+        let id = SeriesId::new(Metric::DiskUsedPct, &endpoint.name, &disk.mount);
+        let history = state.series.get(&id);
+        let (trend, projection) = match (&fresh, state.now) {
+            (Freshness::Live, Some(now)) => (
+                sparkline(&bucket_max(history, now, TREND_BUCKET_SECS, TREND_COLS), &theme.symbols.bars, 100.0),
+                projection(history, t.disk_used_pct.critical, pct, now),
+            ),
+            _ => (age_text(&fresh).unwrap_or_default(), String::new()),
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let cells = vec![
+            status_cell(level, &fresh, theme),
+            Cell::left(&endpoint.name, 7, style, 0),
+            Cell::right(format!("{pct:.0}%"), 4, style, 0),
+            Cell::right(format!("{} free", format::bytes(disk.free_bytes as f64)), 12, style, 3),
+            Cell::left(projection, 11, style, 0),
+            Cell::left(trend, TREND_COLS, if fresh.is_live() { theme.accent } else { theme.stale }, 1),
+            Cell::left(&disk.mount, 20, theme.dim, 4),
+        ];
+        rows.push((level, fit_row(cells, width)));
+        let slots = endpoint.last.iter().flat_map(|s| &s.replication).filter_map(|l| l.retained_bytes.map(|r| (l, r)));
+        for (link, retained) in slots {
+            #[allow(clippy::cast_precision_loss)]
+            let retained = retained as f64;
+            let level = Level::of(retained, t.slot_retained_bytes);
+            let cells = vec![
+                status_cell(level, &fresh, theme),
+                Cell::left(&endpoint.name, 7, style, 0),
+                Cell::left("slot WAL", 8, theme.dim, 0),
+                Cell::right(format::bytes(retained), 7, style, 0),
+                Cell::left(&link.state, 8, style, 2),
+                Cell::left(&link.name, 14, theme.dim, 3),
+            ];
+            rows.push((level, fit_row(cells, width)));
+        }
+    }
+    rows
+}
+
+fn projection(history: Option<&History<Point>>, critical: f64, pct: f64, _now: DateTime<Utc>) -> String {
+    if pct >= critical {
+        return "past crit".to_owned();
+    }
+    match time_to(history, critical) {
+        Some(secs) if secs < 7.0 * 86_400.0 => format!("crit ~{}", format::coarse(secs)),
+        _ => "steady".to_owned(),
+    }
+}
+
+#[must_use]
+pub fn wanted_rows(state: &State) -> u16 {
+    let n: usize = state
+        .endpoints
+        .values()
+        .filter_map(|e| e.last.as_ref())
+        .map(|s| usize::from(s.disk.is_some()) + s.replication.iter().filter(|l| l.retained_bytes.is_some()).count())
+        .sum();
+    u16::try_from(n).unwrap_or(u16::MAX).max(1)
+}
+
+pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
+    let rows = rows(state, theme, usize::from(area.width.saturating_sub(1)));
+    render_rows(frame, Pane::Disk, (state, theme), area, rows, "no disk figures yet");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projects_the_time_to_the_critical_line() {
+        let mut h = History::new(100);
+        for s in 0..=60 {
+            h.push(Point { t: f64::from(s), v: 70.0 + f64::from(s) * 0.05 });
+        }
+        // 73% now, growing 0.05 %/s: 85% in 240 s.
+        let secs = time_to(Some(&h), 85.0).unwrap();
+        assert!((secs - 240.0).abs() < 0.01, "{secs}");
+        let mut flat = History::new(10);
+        for s in 0..20 {
+            flat.push(Point { t: f64::from(s), v: 50.0 });
+        }
+        assert_eq!(time_to(Some(&flat), 85.0), None);
+    }
+}

@@ -1,0 +1,95 @@
+//! Pool saturation: connections against what is usable, lock waiters, the
+//! oldest transaction, and the pooler's queue.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+use super::format;
+use super::lag::{TREND_BUCKET_SECS, TREND_COLS};
+use super::widgets::{Cell, age_text, fit_row, render_rows, sparkline, status_cell};
+use crate::events::Pane;
+use crate::state::{Freshness, Level, Metric, SeriesId, State, bucket_max};
+use crate::theme::Theme;
+
+pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Line<'static>)> {
+    let t = &state.thresholds;
+    let mut rows = Vec::new();
+    for endpoint in state.endpoints.values() {
+        let fresh = endpoint.freshness(state.now, state.sample_interval);
+        let style = if fresh.is_live() { theme.text } else { theme.stale };
+        let Some(last) = &endpoint.last else { continue };
+        let trend = |metric: Metric, label: &str, floor: f64| match (&fresh, state.now) {
+            (Freshness::Live, Some(now)) => {
+                let id = SeriesId::new(metric, &endpoint.name, label);
+                sparkline(
+                    &bucket_max(state.series.get(&id), now, TREND_BUCKET_SECS, TREND_COLS),
+                    &theme.symbols.bars,
+                    floor,
+                )
+            }
+            _ => age_text(&fresh).unwrap_or_default(),
+        };
+        let trend_style = if fresh.is_live() { theme.accent } else { theme.stale };
+        if let Some(pool) = &last.pool {
+            let pct = if pool.max_connections == 0 {
+                0.0
+            } else {
+                f64::from(pool.connections) * 100.0 / f64::from(pool.max_connections)
+            };
+            let level = [
+                Level::of(pct, t.connections_used_pct),
+                Level::of(f64::from(pool.waiting), t.lock_waiters),
+                Level::of(pool.oldest_xact_seconds.unwrap_or(0.0), t.oldest_xact_seconds),
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(Level::Ok);
+            let cells = vec![
+                status_cell(level, &fresh, theme),
+                Cell::left(&endpoint.name, 7, style, 0),
+                Cell::right(format!("{}/{}", pool.connections, pool.max_connections), 6, style, 0),
+                Cell::right(format!("{pct:.0}%"), 4, style, 3),
+                Cell::right(format!("{} lockw", pool.waiting), 8, style, 0),
+                Cell::left(trend(Metric::ConnectionsUsedPct, "connections", 100.0), TREND_COLS, trend_style, 1),
+                Cell::left(
+                    pool.oldest_xact_seconds.map_or(String::new(), |s| format!("xact {}", format::seconds(s))),
+                    11,
+                    style,
+                    2,
+                ),
+            ];
+            rows.push((level, fit_row(cells, width)));
+        }
+        for b in &last.bouncer {
+            let level = Level::of(f64::from(b.cl_waiting), t.clients_waiting);
+            let cells = vec![
+                status_cell(level, &fresh, theme),
+                Cell::left(&endpoint.name, 7, style, 0),
+                Cell::right(format!("{}/{}", b.sv_active, b.pool_size), 6, style, 3),
+                Cell::left(format!("{} wait", b.cl_waiting), 7, style, 0),
+                Cell::right(format!("max {}", format::seconds(b.maxwait_seconds)), 10, style, 0),
+                Cell::left(trend(Metric::ClientsWaiting, &b.database, 5.0), TREND_COLS, trend_style, 1),
+                Cell::left(format!("pool {}", b.database), 10, theme.dim, 2),
+            ];
+            rows.push((level, fit_row(cells, width)));
+        }
+    }
+    rows
+}
+
+#[must_use]
+pub fn wanted_rows(state: &State) -> u16 {
+    let n: usize = state
+        .endpoints
+        .values()
+        .filter_map(|e| e.last.as_ref())
+        .map(|s| usize::from(s.pool.is_some()) + s.bouncer.len())
+        .sum();
+    u16::try_from(n).unwrap_or(u16::MAX).max(1)
+}
+
+pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
+    let rows = rows(state, theme, usize::from(area.width.saturating_sub(1)));
+    render_rows(frame, Pane::Pool, (state, theme), area, rows, "no pool figures yet");
+}
