@@ -27,7 +27,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: &[(KeyCode::Tab, NONE)], label: "Tab", help: "focus the next pane", action: || Action::FocusNext },
     Binding {
         keys: &[(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)],
-        label: "S-Tab",
+        label: "Shift-Tab",
         help: "focus the previous pane",
         action: || Action::FocusPrev,
     },
@@ -99,13 +99,13 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::PageUp, NONE), (KeyCode::Char('u'), CTRL)],
-        label: "PgUp C-u",
+        label: "PgUp Ctrl-u",
         help: "scroll the focused list back",
         action: || Action::ScrollUp,
     },
     Binding {
         keys: &[(KeyCode::PageDown, NONE), (KeyCode::Char('d'), CTRL)],
-        label: "PgDn C-d",
+        label: "PgDn Ctrl-d",
         help: "scroll the focused list forward",
         action: || Action::ScrollDown,
     },
@@ -116,7 +116,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "close help / zoom; otherwise quit",
         action: || Action::Quit,
     },
-    Binding { keys: &[(KeyCode::Char('c'), CTRL)], label: "C-c", help: "quit now", action: || Action::ForceQuit },
+    Binding { keys: &[(KeyCode::Char('c'), CTRL)], label: "Ctrl-c", help: "quit now", action: || Action::ForceQuit },
 ];
 
 /// The action a key press asks for, if any.

@@ -51,6 +51,8 @@ pub struct Scenario {
     /// rows differ (none: all equal).
     pub checksum_start: Option<f64>,
     pub checksum_mismatch: Option<u64>,
+    /// The pooler is paused (`PAUSE`) for the switch: clients queue.
+    pub pooler_paused: Option<Window>,
     /// Endpoints that stop answering.
     pub outages: Vec<(&'static str, Window, &'static str)>,
     /// Runbook step moves: (simulated second, step id, status).
@@ -85,7 +87,7 @@ pub fn full() -> Scenario {
     steps.extend([(140.0, "3.1", Done), (150.0, "3.2", Running), (272.0, "3.2", Done)]);
     Scenario {
         name: "full",
-        summary: "the tour: initial copy, catch-up, a lag spike, pool pressure, a stuck slot filling the disk, a checksum mismatch",
+        summary: "every trouble in turn: lag spike, pool pressure, stuck slot, checksum mismatch",
         initial_copy: Window::new(15.0, 100.0),
         bursts: vec![
             Burst { window: Window::new(160.0, 195.0), wal_bytes_per_s: 38.0e6 },
@@ -95,6 +97,7 @@ pub fn full() -> Scenario {
         pool_pressure: Some(Window::new(205.0, 265.0)),
         checksum_start: Some(150.0),
         checksum_mismatch: Some(13),
+        pooler_paused: None,
         outages: Vec::new(),
         steps,
     }
@@ -124,13 +127,14 @@ pub fn calm() -> Scenario {
     ]);
     Scenario {
         name: "calm",
-        summary: "a healthy cutover: copy, catch-up, clean checksums, the switch with a short write pause",
+        summary: "a healthy cutover: copy, catch-up, clean checksums, switch, short write pause",
         initial_copy: Window::new(15.0, 80.0),
         bursts: Vec::new(),
         slot_stall: None,
         pool_pressure: None,
         checksum_start: Some(118.0),
         checksum_mismatch: None,
+        pooler_paused: Some(Window::new(250.0, 271.0)),
         outages: Vec::new(),
         steps,
     }
@@ -143,13 +147,14 @@ pub fn stuck_slot() -> Scenario {
     steps.push((110.0, "3.1", Done));
     Scenario {
         name: "stuck-slot",
-        summary: "the subscriber stops applying; its slot holds WAL and the source's disk fills towards critical",
+        summary: "the subscriber stops; its slot holds WAL and the source's disk fills up",
         initial_copy: Window::new(15.0, 80.0),
         bursts: vec![Burst { window: Window::from(120.0), wal_bytes_per_s: 14.0e6 }],
         slot_stall: Some(Window::from(120.0)),
         pool_pressure: None,
         checksum_start: None,
         checksum_mismatch: None,
+        pooler_paused: None,
         outages: Vec::new(),
         steps,
     }
@@ -162,13 +167,14 @@ pub fn pool_storm() -> Scenario {
     steps.push((110.0, "3.1", Done));
     Scenario {
         name: "pool-storm",
-        summary: "the pooler saturates: clients queue, sessions wait on locks, the oldest transaction ages",
+        summary: "the pooler saturates: clients queue, sessions wait on locks",
         initial_copy: Window::new(15.0, 80.0),
         bursts: Vec::new(),
         slot_stall: None,
         pool_pressure: Some(Window::from(60.0)),
         checksum_start: None,
         checksum_mismatch: None,
+        pooler_paused: None,
         outages: Vec::new(),
         steps,
     }
@@ -181,13 +187,14 @@ pub fn lost_replica() -> Scenario {
     steps.push((110.0, "3.1", Done));
     Scenario {
         name: "lost-replica",
-        summary: "the replica stops answering (its last figures stay, greyed, with their age), then comes back",
+        summary: "the replica stops answering (last figures kept, greyed), then returns",
         initial_copy: Window::new(15.0, 80.0),
         bursts: Vec::new(),
         slot_stall: None,
         pool_pressure: None,
         checksum_start: None,
         checksum_mismatch: None,
+        pooler_paused: None,
         outages: vec![
             ("replica", Window::new(40.0, 160.0), "connection to 10.0.2.12:5432 refused"),
             ("target", Window::new(200.0, 215.0), "timeout: no answer in 2s"),

@@ -279,9 +279,15 @@ impl World {
     fn bouncer(&mut self, scenario: &Scenario) -> EndpointSample {
         let pressure = self.pressure(scenario);
         let clients = 30.0 * self.noise(0.15) + pressure * 70.0;
-        let active = clients.min(f64::from(BOUNCER_POOL_SIZE));
+        let paused = scenario.pooler_paused.is_some_and(|w| w.contains(self.t));
+        // A paused pooler holds every client until RESUME.
+        let active = if paused { 0.0 } else { clients.min(f64::from(BOUNCER_POOL_SIZE)) };
         let waiting = (clients - active).max(0.0);
-        let maxwait = if waiting >= 1.0 { (waiting / 6.0 * self.noise(0.3) * 10.0).round() / 10.0 } else { 0.0 };
+        let maxwait = match scenario.pooler_paused {
+            Some(w) if paused => self.t - w.start,
+            _ if waiting >= 1.0 => (waiting / 6.0 * self.noise(0.3) * 10.0).round() / 10.0,
+            _ => 0.0,
+        };
         EndpointSample {
             replication: Vec::new(),
             pool: None,

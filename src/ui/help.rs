@@ -15,7 +15,7 @@ pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
     let mut out: Vec<Line> = BINDINGS
         .iter()
         .map(|b| {
-            Line::from(vec![Span::styled(format!(" {:<10}", b.label), theme.title), Span::styled(b.help, theme.text)])
+            Line::from(vec![Span::styled(format!(" {:<12}", b.label), theme.title), Span::styled(b.help, theme.text)])
         })
         .collect();
     out.push(Line::raw(""));
@@ -38,7 +38,7 @@ pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
 pub fn render(frame: &mut Frame, _state: &State, theme: &Theme, area: Rect) {
     let lines = lines(theme);
     let want_rows = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(2);
-    let [popup] = Layout::horizontal([Constraint::Length(64.min(area.width))]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(72.min(area.width))]).flex(Flex::Center).areas(area);
     let [popup] = Layout::vertical([Constraint::Length(want_rows.min(area.height))]).flex(Flex::Center).areas(popup);
     let block = Block::bordered()
         .border_set(theme.symbols.border)

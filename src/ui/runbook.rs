@@ -74,14 +74,14 @@ pub fn lines(state: &State, theme: &Theme, width: usize, expand_all: bool) -> (V
                 ),
             ];
             let mut tags = Vec::new();
+            if step.destructive {
+                tags.push(Span::styled(format!(" {} destructive", s.destructive), theme.warn));
+            }
             if step.starts_write_pause {
                 tags.push(Span::styled(" [pauses writes]".to_owned(), theme.warn));
             }
             if step.ends_write_pause {
                 tags.push(Span::styled(" [resumes writes]".to_owned(), theme.ok));
-            }
-            if step.destructive {
-                tags.push(Span::styled(format!(" {} destructive", s.destructive), theme.warn));
             }
             if let Some(gate) = &step.gate {
                 tags.push(Span::styled(format!(" [gate: {gate}]"), theme.dim));

@@ -1,6 +1,6 @@
 //! Helpers the integration tests share: a state from the simulator at a
 //! fixed clock, and a screen rendered to text on ratatui's TestBackend.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
