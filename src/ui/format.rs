@@ -37,7 +37,7 @@ pub fn seconds(value: f64) -> String {
     }
 }
 
-/// A rough span for projections: `45s`, `36m`, `5h20m`, `3d04h`.
+/// A rough span for projections: `45s`, `36m`, `5h20m`, `18h`, `3d04h`.
 #[must_use]
 pub fn coarse(value: f64) -> String {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -46,8 +46,10 @@ pub fn coarse(value: f64) -> String {
         format!("{s}s")
     } else if s < 3600 {
         format!("{}m", s / 60)
-    } else if s < 86_400 {
+    } else if s < 36_000 {
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s < 86_400 {
+        format!("{}h", s / 3600)
     } else {
         format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600)
     }
@@ -116,5 +118,6 @@ mod tests {
         assert_eq!(count(2_400_000.0), "2.4M");
         assert_eq!(coarse(2180.0), "36m");
         assert_eq!(coarse(19_200.0), "5h20m");
+        assert_eq!(coarse(65_000.0), "18h");
     }
 }

@@ -23,12 +23,16 @@ fn metrics(pane: Pane) -> &'static [Metric] {
     }
 }
 
-fn value_label(metric: Metric, v: f64) -> String {
+fn value_label(metric: Metric, v: f64, top: f64) -> String {
     match metric {
         Metric::LagBytes | Metric::SlotRetainedBytes => format::bytes(v),
         Metric::LagSeconds => format::seconds(v),
         Metric::ConnectionsUsedPct | Metric::DiskUsedPct | Metric::ChecksumPct => {
             format!("{v:.0}%")
+        }
+        // Small counts need a decimal, or the axis reads 0, 0, 1.
+        Metric::LockWaiters | Metric::ClientsWaiting | Metric::ChecksumDifferences if top < 10.0 => {
+            format!("{v:.1}")
         }
         Metric::LockWaiters | Metric::ClientsWaiting | Metric::ChecksumDifferences => {
             format!("{v:.0}")
@@ -115,9 +119,9 @@ fn chart(frame: &mut Frame, state: &State, theme: &Theme, area: Rect, metric: Me
         minutes(0.0),
     ]);
     let y = Axis::default().bounds([0.0, top]).style(theme.dim).labels([
-        value_label(metric, 0.0),
-        value_label(metric, top / 2.0),
-        value_label(metric, top),
+        value_label(metric, 0.0, top),
+        value_label(metric, top / 2.0, top),
+        value_label(metric, top, top),
     ]);
     let title = Span::styled(format!(" {} ", metric.label()), theme.title);
     let chart = Chart::new(datasets)
