@@ -40,6 +40,20 @@ pub enum Command {
     /// The cockpit on the built-in simulator: no database needed.
     #[command(after_help = scenario::help_text())]
     Demo(DemoArgs),
+    /// The cockpit's gauges on the real servers of an inventory (no runbook).
+    Watch {
+        /// The inventory file: endpoint names bound to real servers.
+        #[arg(long, short)]
+        inventory: PathBuf,
+    },
+    /// One sample of every gauge of an inventory, then exit (0 unless the inventory is unusable).
+    Status {
+        #[arg(long, short)]
+        inventory: PathBuf,
+        /// One JSON document on stdout (schema in the README).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a runbook file; every problem as FILE:LINE:COL: message.
     Check {
         /// The runbook file.

@@ -7,13 +7,16 @@
 
 pub mod app;
 pub mod cli;
+pub mod collect;
 pub mod commands;
 pub mod diagnostic;
 pub mod events;
+pub mod inventory;
 pub mod keymap;
 pub mod runbook;
 pub mod sim;
 pub mod state;
+pub mod status;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

@@ -74,7 +74,7 @@ fn full_scenario_stuck_slot_fills_the_disk() {
         .filter_map(|(_, s)| observed(s))
         .map(|o| {
             let disk = o.disk.as_ref().unwrap();
-            (0.0, disk.slot_retained_bytes.unwrap_or(0), disk.used_pct())
+            (0.0, disk.slot_retained_bytes.unwrap_or(0), disk.used_pct().unwrap())
         })
         .collect();
     let at = |i: usize| source[i];

@@ -25,8 +25,8 @@ fn disk_sample(secs: i64, free: u64) -> Action {
         reading: Reading::Observed(EndpointSample {
             disk: Some(DiskReading {
                 mount: "/data".into(),
-                free_bytes: free,
-                total_bytes: 100,
+                free_bytes: Some(free),
+                total_bytes: Some(100),
                 database_bytes: None,
                 wal_bytes: None,
                 slot_retained_bytes: None,
@@ -104,7 +104,7 @@ fn an_unreachable_endpoint_keeps_its_last_values_and_says_since_when() {
     state.update(&Action::Tick { now: at(20) });
     state.update(&down(20));
     let source = &state.endpoints["source"];
-    assert_eq!(source.last.as_ref().and_then(|s| s.disk.as_ref()).map(|d| d.free_bytes), Some(40));
+    assert_eq!(source.last.as_ref().and_then(|s| s.disk.as_ref()).and_then(|d| d.free_bytes), Some(40));
     assert_eq!(source.down.as_ref().map(|(since, _)| *since), Some(at(5)), "the outage starts at the first failure");
     assert_eq!(
         source.freshness(state.now, Duration::from_secs(1)),

@@ -2,6 +2,8 @@
 
 mod check;
 mod demo;
+mod status;
+mod watch;
 
 use color_eyre::eyre::Result;
 
@@ -16,6 +18,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Demo(args) => demo::run(&cli.display, &args).await,
         Command::Check { runbook } => Ok(check::run(&runbook)),
+        Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
+        Command::Status { inventory, json } => status::run(&inventory, json).await,
     }
 }
 

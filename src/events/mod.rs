@@ -15,5 +15,5 @@ pub use action::{Action, LogEntry, LogLevel, Pane};
 pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};
 pub use sample::{
     BouncerPool, ChecksumProgress, DiskReading, EndpointKind, EndpointSample, LinkKind, PoolReading, Reading,
-    ReplicationLink, Sample, TableProgress, TableState,
+    ReplicationLink, Role, Sample, TableProgress, TableState,
 };

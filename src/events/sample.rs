@@ -39,6 +39,7 @@ pub struct Sample {
 }
 
 /// What the endpoint said — or that it did not answer.
+#[allow(clippy::large_enum_variant)] // one per sample, moved not copied
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Reading {
@@ -46,10 +47,29 @@ pub enum Reading {
     Unreachable { error: String },
 }
 
+/// What an endpoint is in the replication topology; one server may be several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Primary,
+    Standby,
+    Publisher,
+    Subscriber,
+    Pooler,
+}
+
 /// Every gauge figure one endpoint gave in one round. Figures a server cannot
 /// give (a standby has no slots, a pooler no disk) are empty or `None`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EndpointSample {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    /// Figures this round could not give, and why (a missing privilege, an
+    /// old version): the rest of the endpoint still counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replication: Vec<ReplicationLink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,10 +81,11 @@ pub struct EndpointSample {
 }
 
 /// How a replication link is observed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {
     /// A streaming standby seen from its primary (`pg_stat_replication`) or itself.
+    #[default]
     Physical,
     /// A logical replication slot on the publisher (`pg_replication_slots`).
     Slot,
@@ -89,7 +110,7 @@ impl LinkKind {
 
 /// Lag of one replica, slot, subscription or member — in bytes *and* seconds,
 /// because a paused replay can show a few seconds and tens of MB at once.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplicationLink {
     /// The standby's `application_name`, the slot, subscription or member name.
     pub name: String,
@@ -101,6 +122,30 @@ pub struct ReplicationLink {
     /// WAL kept on the primary for this link (slots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retained_bytes: Option<u64>,
+    /// `pg_stat_replication.sync_state`: async, sync, quorum, potential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_state: Option<String>,
+    /// Bytes not yet sent / flushed by the standby (`lag_bytes` is to replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_lag_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_lag_bytes: Option<u64>,
+    /// `write_lag` / `flush_lag` in seconds (`lag_seconds` is `replay_lag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_lag_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_lag_seconds: Option<f64>,
+    /// A standby's own view: is WAL replay paused?
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_paused: Option<bool>,
+    /// A slot's `wal_status`: reserved, extended, unreserved, lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_status: Option<String>,
+    /// A subscription's tables: how many are ready, of how many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables_ready: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables_total: Option<u32>,
 }
 
 /// Connections on a database server.
@@ -110,6 +155,8 @@ pub struct PoolReading {
     /// `max_connections` minus the reserved slots: what clients can really use.
     pub max_connections: u32,
     pub active: u32,
+    #[serde(default)]
+    pub idle: u32,
     pub idle_in_transaction: u32,
     /// Sessions waiting on a lock.
     pub waiting: u32,
@@ -129,15 +176,24 @@ pub struct BouncerPool {
     /// Configured server connections for the pool.
     pub pool_size: u32,
     pub maxwait_seconds: f64,
+    /// From `SHOW STATS`: transactions per second and average query / wait
+    /// times over the pooler's last stats period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xacts_per_second: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_query_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_wait_ms: Option<f64>,
 }
 
 /// Disk headroom where a database keeps its data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DiskReading {
-    /// The filesystem (mount point) the figures are for.
+    /// The filesystem (mount point) the figures are for; empty when the
+    /// server is remote and only its own sizes are known.
     pub mount: String,
-    pub free_bytes: u64,
-    pub total_bytes: u64,
+    pub free_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,16 +204,17 @@ pub struct DiskReading {
 }
 
 impl DiskReading {
-    /// Used share of the filesystem, 0–100.
+    /// Used share of the filesystem, 0–100, when the filesystem is known.
     #[must_use]
-    pub fn used_pct(&self) -> f64 {
-        if self.total_bytes == 0 {
-            return 0.0;
+    pub fn used_pct(&self) -> Option<f64> {
+        let (free, total) = (self.free_bytes?, self.total_bytes?);
+        if total == 0 {
+            return None;
         }
-        let used = self.total_bytes.saturating_sub(self.free_bytes);
+        let used = total.saturating_sub(free);
         #[allow(clippy::cast_precision_loss)]
-        let pct = used as f64 * 100.0 / self.total_bytes as f64;
-        pct
+        let pct = used as f64 * 100.0 / total as f64;
+        Some(pct)
     }
 }
 

@@ -167,6 +167,7 @@ impl World {
                 lag_bytes: Some(replica_lag as u64),
                 lag_seconds: Some(self.lag_seconds(replica_lag)),
                 retained_bytes: None,
+                ..ReplicationLink::default()
             });
         }
         if self.t >= scenario.initial_copy.start {
@@ -177,14 +178,19 @@ impl World {
                 lag_bytes: Some(slot_lag as u64),
                 lag_seconds: Some(self.lag_seconds(slot_lag)),
                 retained_bytes: Some(retained as u64),
+                ..ReplicationLink::default()
             });
         }
         EndpointSample {
+            roles: Vec::new(),
+            server_version: None,
+            notes: Vec::new(),
             replication,
             pool: Some(PoolReading {
                 connections,
                 max_connections: MAX_CONNECTIONS,
                 active: (f64::from(connections) * (0.2 + pressure * 0.6)) as u32,
+                idle: 0,
                 idle_in_transaction: (pressure * 6.0) as u32,
                 waiting: (pressure * 7.0 * self.noise(0.3)) as u32,
                 oldest_xact_seconds: Some(((0.8 + pressure * 95.0) * self.noise(0.2) * 10.0).round() / 10.0),
@@ -192,8 +198,8 @@ impl World {
             bouncer: Vec::new(),
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
-                free_bytes: (DISK_TOTAL_BYTES - used).max(0.0) as u64,
-                total_bytes: DISK_TOTAL_BYTES as u64,
+                free_bytes: Some((DISK_TOTAL_BYTES - used).max(0.0) as u64),
+                total_bytes: Some(DISK_TOTAL_BYTES as u64),
                 database_bytes: Some((SOURCE_DATA_BYTES + self.wal * 0.3) as u64),
                 wal_bytes: Some((WAL_DIR_BASE_BYTES + retained) as u64),
                 slot_retained_bytes: (self.t >= scenario.initial_copy.start).then_some(retained as u64),
@@ -203,14 +209,17 @@ impl World {
 
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     fn replica(&mut self) -> EndpointSample {
-        let lag = self.wal - self.replica_replayed;
         let used = SOURCE_DATA_BYTES + WAL_DIR_BASE_BYTES + self.replica_replayed * 0.3;
         EndpointSample {
+            roles: Vec::new(),
+            server_version: None,
+            notes: Vec::new(),
             replication: Vec::new(),
             pool: Some(PoolReading {
                 connections: (6.0 * self.noise(0.3)) as u32,
                 max_connections: MAX_CONNECTIONS,
                 active: 1,
+                idle: 0,
                 idle_in_transaction: 0,
                 waiting: 0,
                 oldest_xact_seconds: None,
@@ -218,8 +227,8 @@ impl World {
             bouncer: Vec::new(),
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
-                free_bytes: (DISK_TOTAL_BYTES - used - lag * 0.0) as u64,
-                total_bytes: DISK_TOTAL_BYTES as u64,
+                free_bytes: Some((DISK_TOTAL_BYTES - used) as u64),
+                total_bytes: Some(DISK_TOTAL_BYTES as u64),
                 database_bytes: Some((SOURCE_DATA_BYTES + self.replica_replayed * 0.3) as u64),
                 wal_bytes: Some(WAL_DIR_BASE_BYTES as u64),
                 slot_retained_bytes: None,
@@ -251,14 +260,19 @@ impl World {
                 lag_bytes: Some(lag as u64),
                 lag_seconds: Some(self.lag_seconds(lag)),
                 retained_bytes: None,
+                ..ReplicationLink::default()
             });
         }
         EndpointSample {
+            roles: Vec::new(),
+            server_version: None,
+            notes: Vec::new(),
             replication,
             pool: Some(PoolReading {
                 connections: 5 + self.rng.random_range(0..2),
                 max_connections: MAX_CONNECTIONS,
                 active: 3,
+                idle: 0,
                 idle_in_transaction: 0,
                 waiting: 0,
                 oldest_xact_seconds: Some(0.2),
@@ -266,8 +280,8 @@ impl World {
             bouncer: Vec::new(),
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
-                free_bytes: (DISK_TOTAL_BYTES - self.target_data - WAL_DIR_BASE_BYTES).max(0.0) as u64,
-                total_bytes: DISK_TOTAL_BYTES as u64,
+                free_bytes: Some((DISK_TOTAL_BYTES - self.target_data - WAL_DIR_BASE_BYTES).max(0.0) as u64),
+                total_bytes: Some(DISK_TOTAL_BYTES as u64),
                 database_bytes: Some(self.target_data as u64),
                 wal_bytes: Some(WAL_DIR_BASE_BYTES as u64),
                 slot_retained_bytes: None,
@@ -289,6 +303,9 @@ impl World {
             _ => 0.0,
         };
         EndpointSample {
+            roles: Vec::new(),
+            server_version: None,
+            notes: Vec::new(),
             replication: Vec::new(),
             pool: None,
             bouncer: vec![BouncerPool {
@@ -300,6 +317,9 @@ impl World {
                 sv_idle: (f64::from(BOUNCER_POOL_SIZE) - active * 0.7).max(0.0) as u32,
                 pool_size: BOUNCER_POOL_SIZE,
                 maxwait_seconds: maxwait,
+                xacts_per_second: Some((active * 11.0 * self.noise(0.2)).round()),
+                avg_query_ms: Some((2.0 * self.noise(0.3) * 100.0).round() / 100.0),
+                avg_wait_ms: Some((maxwait * 250.0).round()),
             }],
             disk: None,
         }

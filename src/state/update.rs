@@ -157,7 +157,9 @@ impl State {
             );
         }
         if let Some(disk) = &observed.disk {
-            self.record(SeriesId::new(Metric::DiskUsedPct, endpoint, &disk.mount), at, disk.used_pct());
+            if let Some(pct) = disk.used_pct() {
+                self.record(SeriesId::new(Metric::DiskUsedPct, endpoint, &disk.mount), at, pct);
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use super::format;
 use super::lag::{TREND_BUCKET_SECS, TREND_COLS};
 use super::widgets::{Cell, age_text, fit_row, render_rows, sparkline, status_cell};
 use crate::events::Pane;
-use crate::state::{Freshness, History, Level, Metric, Point, SeriesId, State, bucket_max};
+use crate::state::{EndpointState, Freshness, History, Level, Metric, Point, SeriesId, State, bucket_max};
 use crate::theme::Theme;
 
 /// How far back the growth rate looks.
@@ -43,7 +43,21 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
         let Some(disk) = endpoint.last.as_ref().and_then(|s| s.disk.as_ref()) else {
             continue;
         };
-        let pct = disk.used_pct();
+        #[allow(clippy::cast_precision_loss)]
+        let size = |bytes: Option<u64>| bytes.map_or_else(|| "-".to_owned(), |b| format::bytes(b as f64));
+        let Some(pct) = disk.used_pct() else {
+            // A remote server: no filesystem figures, only its own sizes.
+            let cells = vec![
+                status_cell(Level::Ok, &fresh, theme),
+                Cell::left(&endpoint.name, 7, style, 0),
+                Cell::left(format!("db {}", size(disk.database_bytes)), 10, style, 0),
+                Cell::left(format!("WAL {}", size(disk.wal_bytes)), 11, style, 0),
+                Cell::left("fs unknown", 10, theme.dim, 1),
+            ];
+            rows.push((Level::Ok, fit_row(cells, width)));
+            push_slot_rows(&mut rows, endpoint, &fresh, (state, theme), width);
+            continue;
+        };
         let level = Level::of(pct, t.disk_used_pct);
         let id = SeriesId::new(Metric::DiskUsedPct, &endpoint.name, &disk.mount);
         let history = state.series.get(&id);
@@ -54,34 +68,47 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
             ),
             _ => (age_text(&fresh).unwrap_or_default(), String::new()),
         };
-        #[allow(clippy::cast_precision_loss)]
         let cells = vec![
             status_cell(level, &fresh, theme),
             Cell::left(&endpoint.name, 7, style, 0),
             Cell::right(format!("{pct:.0}%"), 4, style, 0),
-            Cell::right(format!("{} free", format::bytes(disk.free_bytes as f64)), 12, style, 3),
+            Cell::right(format!("{} free", size(disk.free_bytes)), 12, style, 3),
             Cell::left(projection, 11, style, 0),
             Cell::left(trend, TREND_COLS, if fresh.is_live() { theme.accent } else { theme.stale }, 1),
             Cell::left(&disk.mount, 20, theme.dim, 4),
         ];
         rows.push((level, fit_row(cells, width)));
-        let slots = endpoint.last.iter().flat_map(|s| &s.replication).filter_map(|l| l.retained_bytes.map(|r| (l, r)));
-        for (link, retained) in slots {
-            #[allow(clippy::cast_precision_loss)]
-            let retained = retained as f64;
-            let level = Level::of(retained, t.slot_retained_bytes);
-            let cells = vec![
-                status_cell(level, &fresh, theme),
-                Cell::left(&endpoint.name, 7, style, 0),
-                Cell::left("slot WAL", 8, theme.dim, 0),
-                Cell::right(format::bytes(retained), 7, style, 0),
-                Cell::left(&link.state, 8, style, 2),
-                Cell::left(&link.name, 14, theme.dim, 3),
-            ];
-            rows.push((level, fit_row(cells, width)));
-        }
+        push_slot_rows(&mut rows, endpoint, &fresh, (state, theme), width);
     }
     rows
+}
+
+/// One row per replication slot: the WAL it holds back on this server.
+fn push_slot_rows(
+    rows: &mut Vec<(Level, Line<'static>)>,
+    endpoint: &EndpointState,
+    fresh: &Freshness,
+    ctx: (&State, &Theme),
+    width: usize,
+) {
+    let (state, theme) = ctx;
+    let t = &state.thresholds;
+    let style = if fresh.is_live() { theme.text } else { theme.stale };
+    let slots = endpoint.last.iter().flat_map(|s| &s.replication).filter_map(|l| l.retained_bytes.map(|r| (l, r)));
+    for (link, retained) in slots {
+        #[allow(clippy::cast_precision_loss)]
+        let retained = retained as f64;
+        let level = Level::of(retained, t.slot_retained_bytes);
+        let cells = vec![
+            status_cell(level, fresh, theme),
+            Cell::left(&endpoint.name, 7, style, 0),
+            Cell::left("slot WAL", 8, theme.dim, 0),
+            Cell::right(format::bytes(retained), 7, style, 0),
+            Cell::left(&link.state, 8, style, 2),
+            Cell::left(&link.name, 14, theme.dim, 3),
+        ];
+        rows.push((level, fit_row(cells, width)));
+    }
 }
 
 fn projection(history: Option<&History<Point>>, critical: f64, pct: f64, _now: DateTime<Utc>) -> String {

@@ -1,0 +1,188 @@
+//! Runs the collectors: one task and one connection per endpoint, a sample
+//! every interval, a timeout on every round, reconnection with capped
+//! backoff. Everything it learns leaves as an [`Action::Sample`]; it knows
+//! nothing of the screen.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::{disk, pgbouncer, postgres, short_error, tls};
+use crate::events::{Action, EndpointKind, EndpointSample, Reading, Sample};
+use crate::inventory::Endpoint;
+
+/// The longest a connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one round of queries may take before the endpoint counts as
+/// not answering.
+pub const ROUND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Backoff between reconnection attempts: doubling from the first to the cap.
+pub const BACKOFF_FIRST: Duration = Duration::from_secs(1);
+pub const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// Every query's `statement_timeout`, so the cockpit can never be the load
+/// that holds a struggling server.
+pub const STATEMENT_TIMEOUT_MS: u32 = 2000;
+
+/// One endpoint's collector: its connection (when it has one) and session.
+pub struct Collector {
+    endpoint: Endpoint,
+    /// Built once: it holds the loaded root certificates.
+    connector: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    client: Option<tokio_postgres::Client>,
+    session: postgres::Session,
+}
+
+impl Collector {
+    #[must_use]
+    pub fn new(endpoint: Endpoint) -> Self {
+        Self { endpoint, connector: None, client: None, session: postgres::Session::default() }
+    }
+
+    #[must_use]
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    async fn connect(&mut self) -> Result<(), String> {
+        let connector = match &self.connector {
+            Some(c) => c.clone(),
+            None => {
+                let c = tls::make_connect(&self.endpoint.dsn.tls).map_err(|e| format!("{e:#}"))?;
+                self.connector = Some(c.clone());
+                c
+            }
+        };
+        let connecting = self.endpoint.dsn.config.connect(connector);
+        let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| format!("no answer in {}s", CONNECT_TIMEOUT.as_secs()))?
+            .map_err(|e| short_error(&e))?;
+        tokio::spawn(async move {
+            // Ends when the connection does; errors surface on the next query.
+            let _ = connection.await;
+        });
+        if self.endpoint.kind == EndpointKind::Postgres {
+            let settings = format!(
+                "SET statement_timeout = {STATEMENT_TIMEOUT_MS}; SET lock_timeout = {STATEMENT_TIMEOUT_MS}; \
+                 SET idle_in_transaction_session_timeout = 0"
+            );
+            client.batch_execute(&settings).await.map_err(|e| short_error(&e))?;
+        }
+        self.client = Some(client);
+        self.session = postgres::Session::default();
+        Ok(())
+    }
+
+    /// One round: connect if needed, then read every figure.
+    pub async fn sample(&mut self) -> Reading {
+        match tokio::time::timeout(ROUND_TIMEOUT + CONNECT_TIMEOUT, self.round()).await {
+            Ok(reading) => reading,
+            Err(_) => {
+                self.client = None;
+                Reading::Unreachable { error: format!("no answer in {}s", (ROUND_TIMEOUT + CONNECT_TIMEOUT).as_secs()) }
+            }
+        }
+    }
+
+    async fn round(&mut self) -> Reading {
+        if self.client.as_ref().is_none_or(tokio_postgres::Client::is_closed) {
+            if let Err(error) = self.connect().await {
+                self.client = None;
+                return Reading::Unreachable { error };
+            }
+        }
+        let Some(client) = self.client.as_ref() else {
+            return Reading::Unreachable { error: "not connected".to_owned() };
+        };
+        let result = match self.endpoint.kind {
+            EndpointKind::Pgbouncer => pgbouncer::sample(client).await,
+            _ => self.session.sample(client).await,
+        };
+        match result {
+            Ok(mut observed) => {
+                self.local_disk(&mut observed).await;
+                Reading::Observed(observed)
+            }
+            Err(e) => {
+                self.client = None;
+                Reading::Unreachable { error: short_error(&e) }
+            }
+        }
+    }
+
+    /// Where cutover runs on the database host (or the inventory names a
+    /// path), the filesystem's free and total space.
+    async fn local_disk(&self, observed: &mut EndpointSample) {
+        let Some(reading) = observed.disk.as_mut() else { return };
+        let path = self.endpoint.disk_path.clone().or_else(|| {
+            let local = self.endpoint.is_local();
+            self.session.data_directory().filter(|_| local).map(PathBuf::from)
+        });
+        let Some(path) = path else { return };
+        let usage = tokio::task::spawn_blocking(move || disk::usage_of(&path)).await.ok().flatten();
+        if let Some(usage) = usage {
+            reading.mount = usage.mount.display().to_string();
+            reading.free_bytes = Some(usage.free_bytes);
+            reading.total_bytes = Some(usage.total_bytes);
+        }
+    }
+}
+
+/// Start one collector task per endpoint, sampling every `interval` and
+/// sending what it sees to `tx`, until the receiver goes away.
+#[must_use]
+pub fn spawn(endpoints: Vec<Endpoint>, interval: Duration, tx: &mpsc::Sender<Action>) -> Vec<JoinHandle<()>> {
+    endpoints.into_iter().map(|e| tokio::spawn(run(Collector::new(e), interval, tx.clone()))).collect()
+}
+
+async fn run(mut collector: Collector, interval: Duration, tx: mpsc::Sender<Action>) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut backoff = BACKOFF_FIRST;
+    let mut next_try = Instant::now();
+    loop {
+        ticker.tick().await;
+        if Instant::now() < next_try {
+            continue;
+        }
+        let reading = collector.sample().await;
+        if matches!(reading, Reading::Unreachable { .. }) {
+            next_try = Instant::now() + backoff;
+            backoff = (backoff * 2).min(BACKOFF_CAP);
+        } else {
+            backoff = BACKOFF_FIRST;
+        }
+        let endpoint = collector.endpoint();
+        let sample = Sample { at: Utc::now(), endpoint: endpoint.name.clone(), kind: endpoint.kind, reading };
+        if tx.send(Action::Sample(sample)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One sample of every endpoint, all at once (for `cutover status`).
+pub async fn sample_once(endpoints: Vec<Endpoint>) -> Vec<Sample> {
+    let rounds = endpoints.into_iter().map(|endpoint| async move {
+        let mut collector = Collector::new(endpoint);
+        let reading = collector.sample().await;
+        let endpoint = collector.endpoint();
+        Sample { at: Utc::now(), endpoint: endpoint.name.clone(), kind: endpoint.kind, reading }
+    });
+    futures::future::join_all(rounds).await
+}
+
+/// A clock for live sessions: a tick every second, on the second.
+pub async fn clock(tx: mpsc::Sender<Action>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        ticker.tick().await;
+        if tx.send(Action::Tick { now: Utc::now() }).await.is_err() {
+            return;
+        }
+    }
+}

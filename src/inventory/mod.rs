@@ -1,0 +1,303 @@
+//! Inventories: which real servers the logical endpoint names mean in one
+//! environment. Passwords come from an environment variable, the DSN or a
+//! `.pgpass` file, and never leave this module except into the connection.
+
+pub mod dsn;
+mod file;
+pub mod pgpass;
+pub mod quantity;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use toml::Spanned;
+
+use crate::diagnostic::Diagnostic;
+use crate::events::EndpointKind;
+use crate::state::{Limits, Thresholds};
+pub use dsn::Dsn;
+use file::{InventoryFile, LimitsFile, Quantity};
+use quantity::Unit;
+
+/// The default gauge interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One endpoint, ready to connect to.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub name: String,
+    pub kind: EndpointKind,
+    pub dsn: Dsn,
+    pub disk_path: Option<PathBuf>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("dsn", &self.dsn.masked())
+            .field("disk_path", &self.disk_path)
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// Whether the server runs on this machine (so its filesystem is ours to measure).
+    #[must_use]
+    pub fn is_local(&self) -> bool {
+        let host = self.dsn.host.as_str();
+        host.starts_with('/') || host == "localhost" || host == "::1" || host.starts_with("127.")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Inventory {
+    pub name: String,
+    pub endpoints: Vec<Endpoint>,
+    pub thresholds: Thresholds,
+    pub interval: Duration,
+    /// Things worth telling the operator that do not stop the inventory from working.
+    pub warnings: Vec<String>,
+}
+
+/// Read an inventory file, with passwords from the process environment.
+///
+/// # Errors
+/// An unreadable file, or every problem found as `FILE:LINE:COL: message`.
+pub fn load(path: &Path) -> Result<Inventory> {
+    let text = std::fs::read_to_string(path).wrap_err_with(|| format!("cannot read inventory {}", path.display()))?;
+    parse(&path.display().to_string(), &text, &|k| std::env::var(k).ok())
+        .map_err(|errors| eyre!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))
+}
+
+/// Parse and check an inventory's text.
+///
+/// # Errors
+/// Every problem found, in file order.
+pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Inventory, Vec<Diagnostic>> {
+    let parsed: InventoryFile = toml::from_str(text).map_err(|e| vec![Diagnostic::from_toml(file, text, &e)])?;
+    let at = |offset: usize, message: String| Diagnostic::at_offset(file, text, offset, message);
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut endpoints = Vec::new();
+
+    for (name, spanned) in &parsed.endpoints {
+        let e = spanned.get_ref();
+        let kind = match e.kind.get_ref().as_str() {
+            "postgres" => EndpointKind::Postgres,
+            "pgbouncer" => EndpointKind::Pgbouncer,
+            "mongodb" => {
+                errors.push(at(
+                    e.kind.span().start,
+                    format!("endpoint \"{name}\": mongodb endpoints are not supported yet"),
+                ));
+                continue;
+            }
+            other => {
+                errors.push(at(
+                    e.kind.span().start,
+                    format!("endpoint \"{name}\": unknown kind \"{other}\" (expected postgres, pgbouncer or mongodb)"),
+                ));
+                continue;
+            }
+        };
+        if let Some(uri) = &e.uri {
+            errors
+                .push(at(uri.span().start, format!("endpoint \"{name}\": `uri` is for mongodb endpoints; use `dsn`")));
+        }
+        let Some(dsn_text) = &e.dsn else {
+            errors.push(at(spanned.span().start, format!("endpoint \"{name}\": missing `dsn`")));
+            continue;
+        };
+        let mut dsn = match dsn::parse_with_env(dsn_text.get_ref(), env) {
+            Ok(d) => d,
+            Err(message) => {
+                errors.push(at(dsn_text.span().start, format!("endpoint \"{name}\": {message}")));
+                continue;
+            }
+        };
+        match resolve_password(name, &mut dsn, e.password_env.as_ref(), env) {
+            Ok(Some(warning)) => warnings.push(warning),
+            Ok(None) => {}
+            Err((offset, message)) => errors.push(at(offset, message)),
+        }
+        endpoints.push(Endpoint { name: name.clone(), kind, dsn, disk_path: e.disk_path.as_ref().map(PathBuf::from) });
+    }
+    if parsed.endpoints.is_empty() {
+        errors.push(at(0, "the inventory names no endpoints: add an [endpoints.NAME] table".to_owned()));
+    }
+
+    let interval = match &parsed.interval {
+        None => DEFAULT_INTERVAL,
+        Some(text) => match quantity::parse(text.get_ref(), Unit::Seconds) {
+            Ok(secs) if (0.1..=60.0).contains(&secs) => Duration::from_secs_f64(secs),
+            Ok(_) => {
+                errors.push(at(text.span().start, "interval must be between 100ms and 60s".to_owned()));
+                DEFAULT_INTERVAL
+            }
+            Err(message) => {
+                errors.push(at(text.span().start, format!("interval: {message}")));
+                DEFAULT_INTERVAL
+            }
+        },
+    };
+
+    let mut thresholds = Thresholds::default();
+    let t = &parsed.thresholds;
+    let overrides: [(&Option<Spanned<LimitsFile>>, &mut Limits, Unit); 8] = [
+        (&t.lag_seconds, &mut thresholds.lag_seconds, Unit::Seconds),
+        (&t.lag_bytes, &mut thresholds.lag_bytes, Unit::Bytes),
+        (&t.slot_retained_bytes, &mut thresholds.slot_retained_bytes, Unit::Bytes),
+        (&t.disk_used_pct, &mut thresholds.disk_used_pct, Unit::Plain),
+        (&t.connections_used_pct, &mut thresholds.connections_used_pct, Unit::Plain),
+        (&t.lock_waiters, &mut thresholds.lock_waiters, Unit::Plain),
+        (&t.clients_waiting, &mut thresholds.clients_waiting, Unit::Plain),
+        (&t.oldest_xact_seconds, &mut thresholds.oldest_xact_seconds, Unit::Seconds),
+    ];
+    for (given, limits, unit) in overrides {
+        let Some(given) = given else { continue };
+        let value = |q: &Spanned<Quantity>, errors: &mut Vec<Diagnostic>| match q.get_ref() {
+            Quantity::Number(n) => Some(*n),
+            Quantity::Text(s) => quantity::parse(s, unit).map_err(|m| errors.push(at(q.span().start, m))).ok(),
+        };
+        let (warn, critical) =
+            (value(&given.get_ref().warn, &mut errors), value(&given.get_ref().critical, &mut errors));
+        if let (Some(warn), Some(critical)) = (warn, critical) {
+            if warn > critical {
+                errors.push(at(given.span().start, "warn must not be above critical".to_owned()));
+            }
+            *limits = Limits { warn, critical };
+        }
+    }
+
+    if errors.is_empty() {
+        Ok(Inventory {
+            name: parsed.name.unwrap_or_else(|| file.to_owned()),
+            endpoints,
+            thresholds,
+            interval,
+            warnings,
+        })
+    } else {
+        errors.sort_by_key(|d| (d.line, d.col));
+        Err(errors)
+    }
+}
+
+/// Find the endpoint's password: the named environment variable, else the
+/// DSN's own, else `.pgpass`. Returns a warning worth showing, if any.
+fn resolve_password(
+    name: &str,
+    dsn: &mut Dsn,
+    password_env: Option<&Spanned<String>>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, (usize, String)> {
+    if let Some(var) = password_env {
+        return match env(var.get_ref()) {
+            Some(password) => {
+                dsn.set_password(&password);
+                Ok(None)
+            }
+            None => Err((
+                var.span().start,
+                format!("endpoint \"{name}\": password_env names {}, which is not set", var.get_ref()),
+            )),
+        };
+    }
+    if dsn.password().is_some() {
+        return Ok(Some(format!(
+            "endpoint \"{name}\": the DSN holds a password; prefer password_env or a .pgpass file"
+        )));
+    }
+    // libpq: the DSN's passfile= wins over PGPASSFILE and ~/.pgpass.
+    let Some(path) = dsn.passfile.clone().or_else(|| pgpass::default_path(env)) else { return Ok(None) };
+    if !path.exists() {
+        return Ok(None);
+    }
+    match pgpass::lookup(&path, &dsn.host, dsn.port, &dsn.dbname, &dsn.user) {
+        Ok(Some(password)) => {
+            dsn.set_password(&password);
+            Ok(None)
+        }
+        Ok(None) => Ok(None),
+        Err(e) => Ok(Some(format!("endpoint \"{name}\": {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn a_good_inventory_loads_with_passwords_from_the_environment() {
+        let text = r#"
+name = "staging"
+interval = "2s"
+[endpoints.source]
+kind = "postgres"
+dsn = "host=db1 port=5433 user=cutover dbname=app"
+password_env = "SOURCE_PGPASSWORD"
+[endpoints.bouncer]
+kind = "pgbouncer"
+dsn = "postgres://pgbouncer@db1:6432/pgbouncer"
+[thresholds]
+slot_retained_bytes = { warn = "1GB", critical = "4GB" }
+disk_used_pct = { warn = 60, critical = 80 }
+"#;
+        let inv = parse("inv.toml", text, &env(&[("SOURCE_PGPASSWORD", "s3cret"), ("HOME", "/nonexistent")])).unwrap();
+        assert_eq!(inv.name, "staging");
+        assert_eq!(inv.interval, Duration::from_secs(2));
+        assert_eq!(inv.endpoints.len(), 2);
+        let source = inv.endpoints.iter().find(|e| e.name == "source").unwrap();
+        assert_eq!(source.dsn.password(), Some("s3cret"));
+        assert_eq!((source.dsn.host.as_str(), source.dsn.port), ("db1", 5433));
+        assert!(!format!("{source:?}").contains("s3cret"));
+        assert!(!source.dsn.masked().contains("s3cret"));
+        assert_eq!(inv.thresholds.slot_retained_bytes.warn, 1024.0 * 1024.0 * 1024.0);
+        assert_eq!(inv.thresholds.disk_used_pct.critical, 80.0);
+        assert_eq!(inv.thresholds.lag_seconds, Thresholds::default().lag_seconds);
+    }
+
+    #[test]
+    fn problems_point_at_file_line_col() {
+        let text = r#"[endpoints.source]
+kind = "postgres"
+dsn = "host=db1"
+password_env = "NOPE"
+[endpoints.other]
+kind = "oracle"
+dsn = "host=x"
+[thresholds]
+lag_bytes = { warn = "30s", critical = "1GB" }
+"#;
+        let errors = parse("inv.toml", text, &env(&[("USER", "ops")])).unwrap_err();
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "inv.toml:4:16: endpoint \"source\": password_env names NOPE, which is not set",
+                "inv.toml:6:8: endpoint \"other\": unknown kind \"oracle\" (expected postgres, pgbouncer or mongodb)",
+                "inv.toml:9:22: \"30s\": expected a size like 512kB, 16MB, 2GB",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let errors = parse(
+            "inv.toml",
+            "[endpoints.a]\nkind = \"postgres\"\ndsn = \"host=x\"\npasword = \"x\"\n",
+            &env(&[("USER", "ops")]),
+        )
+        .unwrap_err();
+        assert_eq!((errors[0].line, errors[0].col), (4, 1), "{}", errors[0]);
+        assert!(errors[0].message.contains("unknown field `pasword`"));
+    }
+}

@@ -1,0 +1,187 @@
+//! `cutover status --json`: one sample of every gauge as one JSON document,
+//! for scripts and monitoring. The schema is explicit (every field present,
+//! `null` where a figure is not defined) and documented in the README.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::events::{EndpointKind, LinkKind, Reading, Role, Sample};
+use crate::inventory::Inventory;
+
+#[derive(Debug, Serialize)]
+pub struct StatusDoc {
+    pub inventory: String,
+    pub at: DateTime<Utc>,
+    pub endpoints: Vec<EndpointStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndpointStatus {
+    pub name: String,
+    pub kind: EndpointKind,
+    /// The connection string with any password masked.
+    pub dsn: String,
+    pub reachable: bool,
+    pub error: Option<String>,
+    pub roles: Vec<Role>,
+    pub server_version: Option<String>,
+    pub replication: Vec<LinkStatus>,
+    pub pool: Option<PoolStatus>,
+    pub pgbouncer: Vec<BouncerStatus>,
+    pub disk: Option<DiskStatus>,
+    /// Figures this sample could not give, and why.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkStatus {
+    pub name: String,
+    pub kind: LinkKind,
+    pub state: String,
+    pub lag_bytes: Option<u64>,
+    pub lag_seconds: Option<f64>,
+    pub sync_state: Option<String>,
+    pub sent_lag_bytes: Option<u64>,
+    pub flush_lag_bytes: Option<u64>,
+    pub write_lag_seconds: Option<f64>,
+    pub flush_lag_seconds: Option<f64>,
+    pub retained_bytes: Option<u64>,
+    pub wal_status: Option<String>,
+    pub replay_paused: Option<bool>,
+    pub tables_ready: Option<u32>,
+    pub tables_total: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PoolStatus {
+    pub connections: u32,
+    pub max_connections: u32,
+    pub active: u32,
+    pub idle: u32,
+    pub idle_in_transaction: u32,
+    pub waiting: u32,
+    pub oldest_xact_seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BouncerStatus {
+    pub database: String,
+    pub user: String,
+    pub cl_active: u32,
+    pub cl_waiting: u32,
+    pub sv_active: u32,
+    pub sv_idle: u32,
+    pub pool_size: u32,
+    pub maxwait_seconds: f64,
+    pub xacts_per_second: Option<f64>,
+    pub avg_query_ms: Option<f64>,
+    pub avg_wait_ms: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiskStatus {
+    pub mount: Option<String>,
+    pub free_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
+    pub used_pct: Option<f64>,
+    pub database_bytes: Option<u64>,
+    pub wal_bytes: Option<u64>,
+    pub slot_retained_bytes: Option<u64>,
+}
+
+impl StatusDoc {
+    /// The document for one sample of every endpoint of `inventory`.
+    #[must_use]
+    pub fn new(inventory: &Inventory, samples: &[Sample], at: DateTime<Utc>) -> Self {
+        let endpoints = inventory
+            .endpoints
+            .iter()
+            .map(|endpoint| {
+                let sample = samples.iter().find(|s| s.endpoint == endpoint.name);
+                let mut status = EndpointStatus {
+                    name: endpoint.name.clone(),
+                    kind: endpoint.kind,
+                    dsn: endpoint.dsn.masked(),
+                    reachable: false,
+                    error: Some("not sampled".to_owned()),
+                    roles: Vec::new(),
+                    server_version: None,
+                    replication: Vec::new(),
+                    pool: None,
+                    pgbouncer: Vec::new(),
+                    disk: None,
+                    notes: Vec::new(),
+                };
+                match sample.map(|s| &s.reading) {
+                    Some(Reading::Observed(o)) => {
+                        status.reachable = true;
+                        status.error = None;
+                        status.roles.clone_from(&o.roles);
+                        status.server_version.clone_from(&o.server_version);
+                        status.notes.clone_from(&o.notes);
+                        status.replication = o.replication.iter().map(link).collect();
+                        status.pool = o.pool.as_ref().map(|p| PoolStatus {
+                            connections: p.connections,
+                            max_connections: p.max_connections,
+                            active: p.active,
+                            idle: p.idle,
+                            idle_in_transaction: p.idle_in_transaction,
+                            waiting: p.waiting,
+                            oldest_xact_seconds: p.oldest_xact_seconds,
+                        });
+                        status.pgbouncer = o
+                            .bouncer
+                            .iter()
+                            .map(|b| BouncerStatus {
+                                database: b.database.clone(),
+                                user: b.user.clone(),
+                                cl_active: b.cl_active,
+                                cl_waiting: b.cl_waiting,
+                                sv_active: b.sv_active,
+                                sv_idle: b.sv_idle,
+                                pool_size: b.pool_size,
+                                maxwait_seconds: b.maxwait_seconds,
+                                xacts_per_second: b.xacts_per_second,
+                                avg_query_ms: b.avg_query_ms,
+                                avg_wait_ms: b.avg_wait_ms,
+                            })
+                            .collect();
+                        status.disk = o.disk.as_ref().map(|d| DiskStatus {
+                            mount: (!d.mount.is_empty()).then(|| d.mount.clone()),
+                            free_bytes: d.free_bytes,
+                            total_bytes: d.total_bytes,
+                            used_pct: d.used_pct().map(|p| (p * 10.0).round() / 10.0),
+                            database_bytes: d.database_bytes,
+                            wal_bytes: d.wal_bytes,
+                            slot_retained_bytes: d.slot_retained_bytes,
+                        });
+                    }
+                    Some(Reading::Unreachable { error }) => status.error = Some(error.clone()),
+                    None => {}
+                }
+                status
+            })
+            .collect();
+        Self { inventory: inventory.name.clone(), at, endpoints }
+    }
+}
+
+fn link(l: &crate::events::ReplicationLink) -> LinkStatus {
+    LinkStatus {
+        name: l.name.clone(),
+        kind: l.kind,
+        state: l.state.clone(),
+        lag_bytes: l.lag_bytes,
+        lag_seconds: l.lag_seconds,
+        sync_state: l.sync_state.clone(),
+        sent_lag_bytes: l.sent_lag_bytes,
+        flush_lag_bytes: l.flush_lag_bytes,
+        write_lag_seconds: l.write_lag_seconds,
+        flush_lag_seconds: l.flush_lag_seconds,
+        retained_bytes: l.retained_bytes,
+        wal_status: l.wal_status.clone(),
+        replay_paused: l.replay_paused,
+        tables_ready: l.tables_ready,
+        tables_total: l.tables_total,
+    }
+}
