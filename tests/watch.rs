@@ -1,0 +1,174 @@
+//! `cutover watch` and `cutover status` as an operator runs them, against
+//! real servers: the screen keeps running when a server goes away, figures
+//! come back by themselves, and the password never shows.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::pg::{Cluster, ClusterOptions};
+
+const PASSWORD: &str = "Tr0ub4dor-and-3";
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, command: &str) -> Self {
+        let tmux = Self { socket: format!("cutover-watch-{name}-{}", std::process::id()) };
+        tmux.run(&["new-session", "-d", "-s", "t", "-x", "120", "-y", "36", command]);
+        tmux.run(&["set-option", "-t", "t", "remain-on-exit", "on"]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux (scripts/test installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+    }
+}
+
+fn inventory(dir: &std::path::Path, primary: &Cluster, standby: &Cluster) -> std::path::PathBuf {
+    let path = dir.join("inventory.toml");
+    let text = format!(
+        "name = \"test\"\ninterval = \"500ms\"\n\
+         [endpoints.primary]\nkind = \"postgres\"\ndsn = \"{}\"\npassword_env = \"CUTOVER_TEST_PW\"\n\
+         [endpoints.standby]\nkind = \"postgres\"\ndsn = \"{}\"\npassword_env = \"CUTOVER_TEST_PW\"\n",
+        primary.dsn_as("watcher", "postgres"),
+        standby.dsn_as("watcher", "postgres"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn watch_keeps_running_when_a_standby_goes_away_and_shows_it_coming_back() {
+    let primary = Cluster::start(ClusterOptions::default().password_user("watcher", PASSWORD));
+    primary.psql("GRANT pg_monitor TO watcher");
+    let mut standby = Cluster::standby_of(&primary);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &primary, &standby);
+    let command = format!(
+        "env TERM=xterm-256color LANG=C.UTF-8 CUTOVER_TEST_PW={PASSWORD} {} watch --inventory {}",
+        env!("CARGO_BIN_EXE_cutover"),
+        inv.display()
+    );
+    let tmux = Tmux::start("standby", &command);
+    tmux.wait_for("both replication rows", |s| s.contains("primary phys") && s.contains("standby phys"));
+
+    // The password is nowhere on screen, nor in the process list.
+    let pid = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    assert!(!String::from_utf8_lossy(&cmdline).contains(PASSWORD));
+    assert!(String::from_utf8_lossy(&cmdline).contains("watch"), "that is the cutover process");
+
+    standby.stop();
+    let screen = tmux.wait_for("the standby shown unreachable", |s| s.contains("standby unreachable"));
+    assert!(!screen.contains(PASSWORD));
+    standby.start_again();
+    tmux.wait_for("the standby answering again", |s| s.contains("standby answers again"));
+    tmux.run(&["send-keys", "-t", "t", "q"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}"]);
+        if status.trim() == "1 0" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "watch did not exit 0 on q: {status}\n{}", tmux.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn status_json_reports_every_endpoint_and_never_the_password() {
+    let primary = Cluster::start(ClusterOptions::default().password_user("watcher", PASSWORD));
+    primary.psql("GRANT pg_monitor TO watcher");
+    let mut standby = Cluster::standby_of(&primary);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &primary, &standby);
+    let status = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["status", "--json", "--inventory"])
+            .arg(&inv)
+            .env("CUTOVER_TEST_PW", PASSWORD)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains(PASSWORD));
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let doc = status();
+    let endpoint = |doc: &serde_json::Value, name: &str| {
+        doc["endpoints"].as_array().unwrap().iter().find(|e| e["name"] == name).cloned().unwrap()
+    };
+    let p = endpoint(&doc, "primary");
+    assert_eq!(p["kind"], "postgres");
+    assert_eq!(p["reachable"], true);
+    assert!(p["error"].is_null());
+    assert_eq!(p["roles"][0], "primary");
+    let standby_link = p["replication"].as_array().unwrap().iter().find(|l| l["name"] == "standby1").unwrap();
+    assert_eq!(standby_link["kind"], "physical");
+    assert!(standby_link["lag_bytes"].is_u64());
+    assert!(standby_link.as_object().unwrap().contains_key("lag_seconds"));
+    for key in ["connections", "max_connections", "waiting", "oldest_xact_seconds"] {
+        assert!(p["pool"].as_object().unwrap().contains_key(key), "pool.{key}");
+    }
+    assert_eq!(p["pool"]["max_connections"], 27, "30 minus 3 reserved for superusers");
+    for key in ["free_bytes", "total_bytes", "wal_bytes", "slot_retained_bytes"] {
+        assert!(p["disk"].as_object().unwrap().contains_key(key), "disk.{key}");
+    }
+    assert!(p["disk"]["wal_bytes"].as_u64().unwrap() > 0);
+    assert!(p["dsn"].as_str().unwrap().contains("password=******"));
+    let s = endpoint(&doc, "standby");
+    assert_eq!(s["roles"][0], "standby");
+    assert_eq!(s["replication"][0]["name"], "replay");
+
+    standby.stop();
+    let doc = status();
+    let s = endpoint(&doc, "standby");
+    assert_eq!(s["reachable"], false);
+    assert!(s["error"].as_str().unwrap().contains("refused"), "{s}");
+}
+
+#[test]
+fn status_exits_non_zero_only_for_an_unusable_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[endpoints.db]\nkind = \"postgres\"\ndsn = \"host=x port=notaport\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["status", "--json", "--inventory"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:3:7: endpoint \"db\":", path.display())), "{err}");
+}
