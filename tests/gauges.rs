@@ -2,6 +2,8 @@
 //! a primary with a streaming standby, a publisher and a subscriber, a
 //! PgBouncer, a TLS-only server. What an operator relies on at the switch.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;

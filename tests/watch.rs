@@ -2,6 +2,8 @@
 //! real servers: the screen keeps running when a server goes away, figures
 //! come back by themselves, and the password never shows.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::process::Command;
