@@ -31,3 +31,86 @@ fn the_key_table_names_every_binding() {
     assert!(README.contains("scripts/test"), "the test command");
     assert!(README.contains("cargo run --release -- demo"), "the demo command");
 }
+
+fn blocks(lang: &str) -> Vec<&'static str> {
+    README.split(&format!("```{lang}\n")).skip(1).filter_map(|rest| rest.split("```").next()).collect()
+}
+
+#[test]
+fn the_inventory_example_loads() {
+    let block = toml_blocks().into_iter().find(|b| b.contains("[endpoints.source]")).expect("an inventory example");
+    let env = |k: &str| match k {
+        "SOURCE_PGPASSWORD" => Some("x".to_owned()),
+        "USER" => Some("ops".to_owned()),
+        _ => None,
+    };
+    let inventory = cutover::inventory::parse("README.md", block, &env);
+    let inventory =
+        inventory.unwrap_or_else(|e| panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
+    assert_eq!(inventory.endpoints.len(), 3);
+}
+
+/// The keys of every object, recursively, as `path.key` strings.
+fn keys(value: &serde_json::Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let p = format!("{path}.{k}");
+                out.insert(p.clone());
+                keys(v, &p, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                keys(item, &format!("{path}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_status_json_example_has_exactly_the_real_schema() {
+    use cutover::events::*;
+    let block = blocks("json").into_iter().find(|b| b.contains("\"endpoints\"")).expect("a status example");
+    let example: serde_json::Value = serde_json::from_str(block).expect("the README's JSON parses");
+    let inventory = cutover::inventory::parse(
+        "inv.toml",
+        "[endpoints.source]\nkind = \"postgres\"\ndsn = \"host=db1 user=u\"\n",
+        &|_| None,
+    )
+    .unwrap();
+    let observed = EndpointSample {
+        replication: vec![ReplicationLink { name: "standby1".into(), ..ReplicationLink::default() }],
+        pool: Some(PoolReading {
+            connections: 1,
+            max_connections: 2,
+            active: 1,
+            idle: 0,
+            idle_in_transaction: 0,
+            waiting: 0,
+            oldest_xact_seconds: None,
+        }),
+        disk: Some(DiskReading {
+            mount: String::new(),
+            free_bytes: None,
+            total_bytes: None,
+            database_bytes: None,
+            wal_bytes: None,
+            slot_retained_bytes: None,
+        }),
+        ..EndpointSample::default()
+    };
+    let sample = Sample {
+        at: chrono::Utc::now(),
+        endpoint: "source".into(),
+        kind: EndpointKind::Postgres,
+        reading: Reading::Observed(observed),
+    };
+    let doc = cutover::status::StatusDoc::new(&inventory, &[sample], chrono::Utc::now());
+    let real = serde_json::to_value(&doc).unwrap();
+    let (mut want, mut have) = (Default::default(), Default::default());
+    keys(&example, "", &mut want);
+    keys(&real, "", &mut have);
+    assert_eq!(want, have, "README's status example and the real document differ");
+}
