@@ -19,6 +19,8 @@ use crate::ui;
 
 /// Data-driven redraws are at least this far apart (4 frames a second).
 pub const FRAME_MIN_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a data-driven frame waits for the rest of a burst of data.
+pub const DATA_COALESCE: Duration = Duration::from_millis(30);
 /// A key press redraws sooner, but never more often than this.
 pub const INPUT_FRAME_MIN_INTERVAL: Duration = Duration::from_millis(16);
 
@@ -37,19 +39,26 @@ pub async fn run(mut state: State, theme: Theme, mut data: mpsc::Receiver<Action
     let mut signals = Signals::new()?;
     let panic_after_first_frame = std::env::var(TEST_PANIC_ENV).is_ok_and(|v| v == "first-frame");
 
-    let mut dirty = true;
+    // The first frame goes out at once; after that, data-driven frames are
+    // at least FRAME_MIN_INTERVAL apart and wait DATA_COALESCE for the rest of
+    // a burst (a tick and the samples behind it make one frame, not two).
+    let mut dirty_since = Some(Instant::now());
     let mut urgent = true;
-    let mut last_draw = Instant::now();
+    let mut last_draw = Instant::now() - FRAME_MIN_INTERVAL;
     let mut data_open = true;
     loop {
-        let gap = if urgent { INPUT_FRAME_MIN_INTERVAL } else { FRAME_MIN_INTERVAL };
-        let due = last_draw + gap;
-        if dirty && (Instant::now() >= due || urgent && last_draw.elapsed() >= INPUT_FRAME_MIN_INTERVAL) {
+        let due = match dirty_since {
+            Some(_) if urgent => last_draw + INPUT_FRAME_MIN_INTERVAL,
+            Some(since) => (last_draw + FRAME_MIN_INTERVAL).max(since + DATA_COALESCE),
+            None => Instant::now() + FRAME_MIN_INTERVAL,
+        };
+        if dirty_since.is_some() && Instant::now() >= due {
             terminal.draw(|frame| ui::draw(frame, &state, &theme))?;
             assert!(!panic_after_first_frame, "panic requested by {TEST_PANIC_ENV} (testing terminal restore)");
             last_draw = Instant::now();
-            dirty = false;
+            dirty_since = None;
             urgent = false;
+            continue;
         }
         let action = tokio::select! {
             event = input.next() => match event {
@@ -66,13 +75,18 @@ pub async fn run(mut state: State, theme: Theme, mut data: mpsc::Receiver<Action
                 action
             }
             () = signals.recv() => break,
-            () = tokio::time::sleep_until(due), if dirty => None,
+            () = tokio::time::sleep_until(due), if dirty_since.is_some() => None,
         };
-        if let Some(action) = action {
-            urgent |= action.is_input();
-            dirty = true;
-            if state.update(&action).contains(&Effect::Quit) {
-                break;
+        let Some(action) = action else { continue };
+        urgent |= action.is_input();
+        dirty_since.get_or_insert_with(Instant::now);
+        if state.update(&action).contains(&Effect::Quit) {
+            break;
+        }
+        // Fold whatever else is already queued before drawing.
+        while let Ok(more) = data.try_recv() {
+            if state.update(&more).contains(&Effect::Quit) {
+                return Ok(());
             }
         }
     }

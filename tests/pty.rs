@@ -417,6 +417,21 @@ fn no_color_writes_no_colour_codes() {
 }
 
 #[test]
+fn the_default_theme_writes_short_16_colour_codes() {
+    // TERM=xterm has 8/16 colours: the default theme must use the classic
+    // 30–37 / 90–97 codes, never the 256-palette form for them.
+    let mut pty = Pty::spawn(&Spawn { env: &[("TERM", "xterm"), ("LANG", "C.UTF-8")], ..Spawn::default() });
+    pty.wait_for_cockpit();
+    pty.wait_for_frames(3);
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(), 0, "exit code\n{}", pty.dump());
+    let colours = colour_sgrs(&pty.raw());
+    assert!(!colours.is_empty(), "the default theme draws in colour");
+    let long: Vec<&String> = colours.iter().filter(|c| c.contains("38;5;") || c.contains("48;5;")).collect();
+    assert!(long.is_empty(), "256-palette codes for the 16 ANSI colours: {long:?}");
+}
+
+#[test]
 fn ascii_mode_draws_only_ascii() {
     let runs: [(&str, Spawn<'_>); 2] = [
         ("LANG=C", Spawn { env: &[("TERM", "xterm"), ("LANG", "C")], ..Spawn::default() }),

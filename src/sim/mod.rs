@@ -110,8 +110,8 @@ pub async fn run(mut sim: Simulator, interval: Duration, speed: f64, tx: mpsc::S
             return;
         }
     }
-    ticker.tick().await;
     loop {
+        // The first tick is immediate: figures are on screen from the start.
         ticker.tick().await;
         for action in sim.advance(interval) {
             if tx.send(action).await.is_err() {

@@ -75,6 +75,13 @@ pub fn hms(d: chrono::Duration) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
 }
 
+/// `0h12m`, `13h05m`: a long span where seconds would only cost bytes.
+#[must_use]
+pub fn hours_minutes(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+}
+
 /// The clock in the header.
 #[must_use]
 pub fn clock(at: DateTime<Utc>) -> String {
@@ -114,6 +121,7 @@ mod tests {
         assert_eq!(seconds(185.0), "3m05s");
         assert_eq!(seconds(7380.0), "2h03m");
         assert_eq!(hms(chrono::Duration::seconds(3725)), "01:02:05");
+        assert_eq!(hours_minutes(chrono::Duration::seconds(3725)), "1h02m");
         assert_eq!(age(chrono::Duration::seconds(80)), "1m20s");
         assert_eq!(count(2_400_000.0), "2.4M");
         assert_eq!(coarse(2180.0), "36m");

@@ -54,7 +54,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
             text: format!(" {}", state.now.map_or_else(|| "--:--:-- UTC".to_owned(), format::clock)),
             style: theme.text,
         }),
-        state.elapsed().map(|d| Piece { text: format!(" {sep} elapsed {}", format::hms(d)), style: theme.dim }),
+        state
+            .elapsed()
+            .map(|d| Piece { text: format!(" {sep} elapsed {}", format::hours_minutes(d)), style: theme.dim }),
         pause.or(Some(Piece { text: format!(" {sep} write pause --:--:-- "), style: theme.dim })),
     ];
     let mut name = format!(" {} ", state.title);

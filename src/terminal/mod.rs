@@ -1,6 +1,8 @@
 //! The one owner of the terminal: raw mode and the alternate screen, given
 //! back on every way out — drop, error, and panic.
 
+mod short_sgr;
+
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
 
@@ -14,7 +16,9 @@ use crossterm::{execute, queue};
 use ratatui::backend::CrosstermBackend;
 use ratatui::{Frame, Terminal};
 
-pub type Backend = CrosstermBackend<Stdout>;
+pub use short_sgr::ShortSgr;
+
+pub type Backend = CrosstermBackend<ShortSgr<Stdout>>;
 
 /// Raw mode + alternate screen for as long as it lives.
 pub struct TerminalGuard {
@@ -34,7 +38,7 @@ impl TerminalGuard {
             restore();
             return Err(e).wrap_err("cannot enter the alternate screen");
         }
-        let terminal = match Terminal::new(CrosstermBackend::new(stdout)) {
+        let terminal = match Terminal::new(CrosstermBackend::new(ShortSgr::new(stdout))) {
             Ok(t) => t,
             Err(e) => {
                 restore();
