@@ -39,11 +39,12 @@ pub async fn run(mut state: State, theme: Theme, mut data: mpsc::Receiver<Action
     let mut signals = Signals::new()?;
     let panic_after_first_frame = std::env::var(TEST_PANIC_ENV).is_ok_and(|v| v == "first-frame");
 
-    // The first frame goes out at once; after that, data-driven frames are
-    // at least FRAME_MIN_INTERVAL apart and wait DATA_COALESCE for the rest of
-    // a burst (a tick and the samples behind it make one frame, not two).
+    // The first frame waits DATA_COALESCE for the first figures; after that,
+    // data-driven frames are at least FRAME_MIN_INTERVAL apart and wait
+    // DATA_COALESCE for the rest of a burst (a tick and the samples behind it
+    // make one frame, not two). Key presses redraw at once.
     let mut dirty_since = Some(Instant::now());
-    let mut urgent = true;
+    let mut urgent = false;
     let mut last_draw = Instant::now() - FRAME_MIN_INTERVAL;
     let mut data_open = true;
     loop {
