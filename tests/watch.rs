@@ -148,6 +148,9 @@ fn status_json_reports_every_endpoint_and_never_the_password() {
         assert!(p["disk"].as_object().unwrap().contains_key(key), "disk.{key}");
     }
     assert!(p["disk"]["wal_bytes"].as_u64().unwrap() > 0);
+    // A local server: its filesystem's figures come from sysinfo.
+    assert!(p["disk"]["total_bytes"].as_u64().unwrap() >= p["disk"]["free_bytes"].as_u64().unwrap(), "{}", p["disk"]);
+    assert!(p["disk"]["used_pct"].is_f64());
     assert!(p["dsn"].as_str().unwrap().contains("password=******"));
     let s = endpoint(&doc, "standby");
     assert_eq!(s["roles"][0], "standby");
