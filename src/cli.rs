@@ -54,11 +54,48 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare source and target table by table, hashing primary-key ranges on the servers.
+    /// Exit 0: everything matches; 1: differences found; 2: error.
+    Verify(VerifyArgs),
     /// Check a runbook file; every problem as FILE:LINE:COL: message.
     Check {
         /// The runbook file.
         runbook: PathBuf,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    #[arg(long, short)]
+    pub inventory: PathBuf,
+    /// The endpoint holding the data as it should be.
+    #[arg(long)]
+    pub source: String,
+    /// The endpoint being checked.
+    #[arg(long)]
+    pub target: String,
+    /// Only this table (SCHEMA.TABLE; repeatable). Default: every user table of the source.
+    #[arg(long = "table", value_name = "SCHEMA.TABLE")]
+    pub tables: Vec<String>,
+    /// One JSON document on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    /// Record finished chunks here; a re-run with the same journal skips them.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Chunks in flight at once (connections per side).
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=32), usize::from))]
+    pub jobs: usize,
+    /// typed (fast; same major version) or portable (across versions). Default: typed when the
+    /// major versions match.
+    #[arg(long, value_enum)]
+    pub mode: Option<crate::verify::Mode>,
+    /// First and largest chunk, in rows (chunks then adapt to about 0.5 s each).
+    #[arg(long, default_value_t = 100_000)]
+    pub chunk_rows: u64,
+    /// Pause while the target's replication lag is above this.
+    #[arg(long, default_value = "64MB")]
+    pub max_lag: String,
 }
 
 #[derive(Debug, Args, Clone)]

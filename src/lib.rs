@@ -20,3 +20,4 @@ pub mod status;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
+pub mod verify;

@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod status;
+mod verify;
 mod watch;
 
 use color_eyre::eyre::Result;
@@ -20,6 +21,19 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Check { runbook } => Ok(check::run(&runbook)),
         Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
         Command::Status { inventory, json } => status::run(&inventory, json).await,
+        Command::Verify(a) => Ok(verify::run(verify::Args {
+            inventory: a.inventory,
+            source: a.source,
+            target: a.target,
+            tables: a.tables,
+            json: a.json,
+            journal: a.journal,
+            jobs: a.jobs,
+            mode: a.mode,
+            chunk_rows: a.chunk_rows,
+            max_lag: a.max_lag,
+        })
+        .await),
     }
 }
 

@@ -1,0 +1,153 @@
+//! `cutover verify`: compare source and target table by table.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use tokio::sync::mpsc;
+
+use crate::events::{ChecksumProgress, TableState};
+use crate::inventory::quantity::{self, Unit};
+use crate::ui::format;
+use crate::verify::catalog::TableName;
+use crate::verify::{self, Mode, Options, Report, TableStatus};
+
+pub struct Args {
+    pub inventory: PathBuf,
+    pub source: String,
+    pub target: String,
+    pub tables: Vec<String>,
+    pub json: bool,
+    pub journal: Option<PathBuf>,
+    pub jobs: usize,
+    pub mode: Option<Mode>,
+    pub chunk_rows: u64,
+    pub max_lag: String,
+}
+
+/// Exit 0 when everything matches, 1 when differences were found, 2 on error.
+pub async fn run(args: Args) -> i32 {
+    match verify(args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    }
+}
+
+async fn verify(args: Args) -> Result<i32> {
+    let inventory = crate::inventory::load(&args.inventory)?;
+    let endpoint = |name: &str| {
+        inventory.endpoints.iter().find(|e| e.name == name).cloned().ok_or_else(|| {
+            let names: Vec<&str> = inventory.endpoints.iter().map(|e| e.name.as_str()).collect();
+            eyre!("no endpoint \"{name}\" in {} (it has: {})", args.inventory.display(), names.join(", "))
+        })
+    };
+    let (source, target) = (endpoint(&args.source)?, endpoint(&args.target)?);
+    let max_lag = quantity::parse(&args.max_lag, Unit::Bytes).map_err(|m| eyre!("--max-lag: {m}"))?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let options = Options {
+        tables: args.tables.iter().map(|t| TableName::parse(t)).collect(),
+        mode: args.mode,
+        jobs: args.jobs,
+        chunk_rows: args.chunk_rows.max(1),
+        journal: args.journal.clone(),
+        max_lag_bytes: max_lag as u64,
+    };
+    let (tx, rx) = mpsc::channel(64);
+    let show = std::io::stderr().is_terminal();
+    let printer = tokio::spawn(progress(rx, show));
+    let report = verify::run(&source, &target, &options, Some(tx)).await;
+    let _ = printer.await;
+    let report = report?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).wrap_err("encode the report")?);
+    } else {
+        print!("{}", text(&report));
+    }
+    Ok(report.exit_code())
+}
+
+/// A live line per table on the terminal: chunks, rows, rate, ETA, differences.
+async fn progress(mut rx: mpsc::Receiver<ChecksumProgress>, show: bool) {
+    let mut last_draw = Instant::now() - Duration::from_secs(1);
+    let mut printed_done = 0;
+    while let Some(p) = rx.recv().await {
+        if !show {
+            continue;
+        }
+        let mut err = std::io::stderr().lock();
+        for t in p.tables.iter().skip(printed_done).filter(|t| t.state == TableState::Done) {
+            let _ = writeln!(err, "\r\x1b[2K{}", line(t));
+            printed_done += 1;
+        }
+        if let Some(current) = p.tables.last().filter(|t| t.state != TableState::Done) {
+            if last_draw.elapsed() >= Duration::from_millis(200) {
+                let _ = write!(err, "\r\x1b[2K{}", line(current));
+                last_draw = Instant::now();
+            }
+        }
+        let _ = err.flush();
+    }
+    if show {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn line(t: &crate::events::TableProgress) -> String {
+    let eta = if t.state == TableState::Done || t.rows_per_second <= 0.0 || t.chunks_done == 0 {
+        String::new()
+    } else {
+        let per_chunk = t.rows as f64 / t.chunks_done as f64;
+        let left = t.chunks_total.saturating_sub(t.chunks_done) as f64 * per_chunk / t.rows_per_second;
+        format!(", ETA {}", format::seconds(left))
+    };
+    format!(
+        "{:<32} {}/{} chunks, {} rows, {}/s{eta}, {} difference(s){}",
+        t.table,
+        t.chunks_done,
+        t.chunks_total,
+        format::count(t.rows as f64),
+        format::count(t.rows_per_second),
+        t.differences,
+        if t.state == TableState::Done { " — done" } else { "" }
+    )
+}
+
+fn text(report: &Report) -> String {
+    let mut out = format!("mode: {:?} ({} → {})\n", report.mode, report.source, report.target).to_lowercase();
+    for t in &report.tables {
+        let status = format!("{:?}", t.status).to_lowercase();
+        out.push_str(&format!(
+            "{}: {status} — {} rows on source, {} on target, {} chunk(s), {} difference(s)\n",
+            t.table,
+            t.rows_source,
+            t.rows_target,
+            t.chunks,
+            t.differences.len()
+        ));
+        for d in t.differences.iter().take(50) {
+            let kind =
+                serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            out.push_str(&format!("  {kind} {}\n", d.key));
+        }
+        if t.differences.len() > 50 {
+            out.push_str(&format!("  … {} more (use --json for all)\n", t.differences.len() - 50));
+        }
+        for note in t.warning.iter().chain(t.error.iter()) {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    let all_equal = report.tables.iter().all(|t| t.status == TableStatus::Equal);
+    out.push_str(&format!(
+        "{}: {} table(s), {} difference(s), {:.1}s\n",
+        if all_equal { "EQUAL" } else { "DIFFERENT" },
+        report.totals.tables,
+        report.totals.differences,
+        report.elapsed_seconds
+    ));
+    out
+}

@@ -1,0 +1,617 @@
+//! Running a verification: connections, tables one after another, chunks of a
+//! table in parallel, bisection of disagreeing chunks, the journal.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use futures::future::{BoxFuture, FutureExt, join_all};
+use tokio::sync::mpsc;
+use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
+
+use super::catalog::{self, Column, PORTABLE_SETTINGS, TableInfo, TableName};
+use super::journal::{Entry, Prior, Resume, Writer};
+use super::sql::{Range, TableSql};
+use super::{DiffKind, Difference, Mode, Report, TableReport, TableStatus, Totals};
+use crate::collect::{short_error, tls};
+use crate::events::{ChecksumProgress, TableProgress, TableState};
+use crate::inventory::Endpoint;
+
+/// The time one chunk should take on the servers (the established figure).
+pub const TARGET_CHUNK: Duration = Duration::from_millis(500);
+pub const MIN_CHUNK_ROWS: u64 = 1_000;
+/// Default first (and largest) chunk.
+pub const DEFAULT_CHUNK_ROWS: u64 = 100_000;
+pub const MAX_CHUNK_ROWS: u64 = 500_000;
+/// Below this many rows a disagreeing range is compared row by row.
+pub const ROW_FETCH_MAX: u64 = 1_000;
+/// A disagreeing range is split this many ways.
+pub const SPLIT_WAYS: u64 = 16;
+/// How long to wait for replication to catch up before rechecking a chunk.
+pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Tables to verify; empty: every user table of the source.
+    pub tables: Vec<TableName>,
+    /// `None`: typed when both servers run the same major version.
+    pub mode: Option<Mode>,
+    /// Chunks in flight at once (connections per side).
+    pub jobs: usize,
+    /// First and largest chunk, in rows.
+    pub chunk_rows: u64,
+    pub journal: Option<PathBuf>,
+    /// Pause while the target's replication lag is over this many bytes.
+    pub max_lag_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            tables: Vec::new(),
+            mode: None,
+            jobs: 2,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+            journal: None,
+            max_lag_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+async fn connect(endpoint: &Endpoint, n: usize) -> Result<Vec<Client>> {
+    let connector = tls::make_connect(&endpoint.dsn.tls)?;
+    let mut clients = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (client, connection) = endpoint
+            .dsn
+            .config
+            .connect(connector.clone())
+            .await
+            .map_err(|e| eyre!("{} unreachable: {}", endpoint.name, short_error(&e)))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+            .batch_execute(PORTABLE_SETTINGS)
+            .await
+            .map_err(|e| eyre!("{}: session settings: {}", endpoint.name, short_error(&e)))?;
+        clients.push(client);
+    }
+    Ok(clients)
+}
+
+async fn major_version(client: &Client) -> Result<i32> {
+    let row = client.query_one("SELECT current_setting('server_version_num')::int / 10000", &[]).await?;
+    Ok(row.get(0))
+}
+
+fn params(values: &[String]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+/// Row count and hash sum of a range.
+async fn hash(client: &Client, sql: &TableSql, range: &Range) -> Result<(u64, String), tokio_postgres::Error> {
+    let (text, values) = sql.chunk_hash(range);
+    let row = client.query_one(&text, &params(&values)).await?;
+    Ok((u64::try_from(row.get::<_, i64>(0)).unwrap_or(0), row.get(1)))
+}
+
+/// Everything a table's verification shares.
+struct Ctx<'a> {
+    source: &'a [Client],
+    target: &'a [Client],
+    mode: Mode,
+    options: &'a Options,
+    journal: Option<&'a Mutex<Writer>>,
+    resume: &'a Resume,
+    /// The target subscribes (logical replication): recheck disagreeing
+    /// chunks once it has caught up, and throttle on its lag.
+    replicating: bool,
+    progress: Option<&'a mpsc::Sender<ChecksumProgress>>,
+    finished: &'a Mutex<Vec<TableProgress>>,
+}
+
+struct Acc {
+    rows_source: u64,
+    rows_target: u64,
+    chunks: u64,
+    differences: Vec<Difference>,
+    started: Instant,
+}
+
+impl Ctx<'_> {
+    fn journal(&self, entry: &Entry) -> Result<()> {
+        if let Some(journal) = self.journal {
+            journal.lock().map_err(|_| eyre!("journal lock poisoned"))?.append(entry)?;
+        }
+        Ok(())
+    }
+
+    fn report_progress(&self, table: &str, acc: &Acc, estimate: f64, chunk_rows: u64, state: TableState) {
+        let Some(tx) = self.progress else { return };
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let estimated_chunks = (estimate / chunk_rows.max(1) as f64).ceil() as u64;
+        let secs = acc.started.elapsed().as_secs_f64().max(0.001);
+        #[allow(clippy::cast_precision_loss)]
+        let current = TableProgress {
+            table: table.to_owned(),
+            state,
+            chunks_done: acc.chunks,
+            chunks_total: if state == TableState::Done { acc.chunks } else { estimated_chunks.max(acc.chunks + 1) },
+            rows: acc.rows_source.max(acc.rows_target),
+            rows_per_second: acc.rows_source.max(acc.rows_target) as f64 / secs,
+            differences: acc.differences.len() as u64,
+        };
+        let mut tables = self.finished.lock().map(|f| f.clone()).unwrap_or_default();
+        tables.push(current);
+        let _ = tx.try_send(ChecksumProgress { at: Utc::now(), tables });
+    }
+
+    /// Wait until the target has received everything the source had written
+    /// when this was called (bounded by [`CATCH_UP_TIMEOUT`]).
+    async fn wait_caught_up(&self) -> Result<(), tokio_postgres::Error> {
+        let lsn: String = self.source[0].query_one("SELECT pg_current_wal_lsn()::text", &[]).await?.get(0);
+        let deadline = Instant::now() + CATCH_UP_TIMEOUT;
+        while Instant::now() < deadline {
+            let row = self.target[0]
+                .query_one(
+                    "SELECT coalesce(bool_and(received_lsn >= $1::text::pg_lsn), true) FROM pg_stat_subscription \
+                     WHERE relid IS NULL AND pid IS NOT NULL",
+                    &[&lsn],
+                )
+                .await?;
+            if row.get::<_, bool>(0) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(())
+    }
+
+    /// Pause while the target's replication lag is over the limit.
+    async fn throttle(&self) -> Result<(), tokio_postgres::Error> {
+        if !self.replicating {
+            return Ok(());
+        }
+        loop {
+            let row = self.source[0]
+                .query_one(
+                    "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::int8 \
+                     FROM pg_replication_slots WHERE slot_type = 'logical' AND active",
+                    &[],
+                )
+                .await?;
+            let lag = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+            if lag <= self.options.max_lag_bytes {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Compare one range; on disagreement, find the differing rows.
+    async fn check_range(
+        &self,
+        job: usize,
+        sql: (&TableSql, &TableSql),
+        range: &Range,
+    ) -> Result<(u64, u64, Vec<Difference>), tokio_postgres::Error> {
+        let (src, dst) = (&self.source[job], &self.target[job]);
+        let (a, b) = tokio::try_join!(hash(src, sql.0, range), hash(dst, sql.1, range))?;
+        if a == b {
+            return Ok((a.0, b.0, Vec::new()));
+        }
+        let (a, b) = if self.replicating {
+            // Rows in flight are not differences: look again once caught up.
+            self.wait_caught_up().await?;
+            let again = tokio::try_join!(hash(src, sql.0, range), hash(dst, sql.1, range))?;
+            if again.0 == again.1 {
+                return Ok((again.0.0, again.1.0, Vec::new()));
+            }
+            again
+        } else {
+            (a, b)
+        };
+        let differences = localise(src, dst, sql, range.clone(), a.0.max(b.0)).await?;
+        Ok((a.0, b.0, differences))
+    }
+}
+
+/// Split a disagreeing range until the differing rows are found.
+fn localise<'a>(
+    src: &'a Client,
+    dst: &'a Client,
+    sql: (&'a TableSql, &'a TableSql),
+    range: Range,
+    rows: u64,
+) -> BoxFuture<'a, Result<Vec<Difference>, tokio_postgres::Error>> {
+    async move {
+        if rows <= ROW_FETCH_MAX {
+            return row_diff(src, dst, sql, &range).await;
+        }
+        let step = rows.div_ceil(SPLIT_WAYS).max(1);
+        // Cut where the source's keys are; if the source has none here (all
+        // rows extra on the target), where the target's are.
+        let mut points = split_points(src, sql.0, &range, step).await?;
+        if points.is_empty() {
+            points = split_points(dst, sql.1, &range, step).await?;
+        }
+        if points.is_empty() {
+            return row_diff(src, dst, sql, &range).await;
+        }
+        let mut bounds = vec![range.lo.clone()];
+        bounds.extend(points.into_iter().map(Some));
+        bounds.push(range.hi.clone());
+        let pieces: Vec<Range> = bounds.windows(2).map(|w| Range { lo: w[0].clone(), hi: w[1].clone() }).collect();
+        let hashes = futures::future::try_join_all(
+            pieces.iter().map(|p| async move { tokio::try_join!(hash(src, sql.0, p), hash(dst, sql.1, p)) }),
+        )
+        .await?;
+        let mut out = Vec::new();
+        for (piece, (a, b)) in pieces.into_iter().zip(hashes) {
+            if a != b {
+                out.extend(localise(src, dst, sql, piece, a.0.max(b.0)).await?);
+            }
+        }
+        Ok(out)
+    }
+    .boxed()
+}
+
+async fn split_points(
+    client: &Client,
+    sql: &TableSql,
+    range: &Range,
+    step: u64,
+) -> Result<Vec<Vec<String>>, tokio_postgres::Error> {
+    let (text, values) = sql.split_points(range, step);
+    let rows = client.query(&text, &params(&values)).await?;
+    Ok(rows.iter().map(|r| (0..r.len()).map(|i| r.get::<_, String>(i)).collect()).collect())
+}
+
+async fn row_diff(
+    src: &Client,
+    dst: &Client,
+    sql: (&TableSql, &TableSql),
+    range: &Range,
+) -> Result<Vec<Difference>, tokio_postgres::Error> {
+    let (a, b) = tokio::try_join!(row_hashes(src, sql.0, range), row_hashes(dst, sql.1, range))?;
+    let mut out = Vec::new();
+    for (key, hash) in &a {
+        match b.get(key) {
+            None => out.push((key, DiffKind::MissingOnTarget)),
+            Some(other) if other != hash => out.push((key, DiffKind::Different)),
+            Some(_) => {}
+        }
+    }
+    out.extend(b.keys().filter(|k| !a.contains_key(*k)).map(|k| (k, DiffKind::ExtraOnTarget)));
+    Ok(out
+        .into_iter()
+        .map(|(key, kind)| Difference { key: serde_json::from_str(key).unwrap_or(serde_json::Value::Null), kind })
+        .collect())
+}
+
+async fn row_hashes(
+    client: &Client,
+    sql: &TableSql,
+    range: &Range,
+) -> Result<HashMap<String, String>, tokio_postgres::Error> {
+    let (text, values) = sql.row_hashes(range);
+    let rows = client.query(&text, &params(&values)).await?;
+    Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect())
+}
+
+/// Order keys by their values, column by column (numbers as numbers).
+fn key_order(key_columns: &[String]) -> impl Fn(&Difference, &Difference) -> std::cmp::Ordering + '_ {
+    move |x, y| {
+        for c in key_columns {
+            let (a, b) = (&x.key[c], &y.key[c]);
+            let ord = match (a.as_f64(), b.as_f64()) {
+                (Some(a), Some(b)) => a.total_cmp(&b),
+                _ => a.to_string().cmp(&b.to_string()),
+            };
+            if ord != std::cmp::Ordering::Equal {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// Verify `options.tables` (or every user table) of `source` against `target`.
+///
+/// # Errors
+/// Either side unreachable, or the journal unusable.
+pub async fn run(
+    source: &Endpoint,
+    target: &Endpoint,
+    options: &Options,
+    progress: Option<mpsc::Sender<ChecksumProgress>>,
+) -> Result<Report> {
+    let started = Instant::now();
+    let jobs = options.jobs.clamp(1, 32);
+    let (src, dst) = tokio::try_join!(connect(source, jobs), connect(target, jobs))?;
+    let mode = match options.mode {
+        Some(m) => m,
+        None if major_version(&src[0]).await? == major_version(&dst[0]).await? => Mode::Typed,
+        None => Mode::Portable,
+    };
+    let resume = match &options.journal {
+        Some(path) => Resume::load(path)?,
+        None => Resume::default(),
+    };
+    if let Some(previous) = resume.mode {
+        if previous != mode {
+            return Err(eyre!(
+                "the journal was written in {previous:?} mode; run with --mode {} or a new journal",
+                format!("{previous:?}").to_lowercase()
+            ));
+        }
+    }
+    let journal = options.journal.as_ref().map(|p| Writer::open(p)).transpose()?.map(Mutex::new);
+    if let Some(j) = &journal {
+        let entry = Entry::VerifyStarted { mode, source: source.name.clone(), target: target.name.clone() };
+        j.lock().map_err(|_| eyre!("journal lock poisoned"))?.append(&entry)?;
+    }
+    let replicating = dst[0]
+        .query_one("SELECT count(*) > 0 FROM pg_stat_subscription WHERE relid IS NULL AND pid IS NOT NULL", &[])
+        .await
+        .map(|r| r.get::<_, bool>(0))
+        .unwrap_or(false);
+    let tables = if options.tables.is_empty() {
+        catalog::user_tables(&src[0]).await.wrap_err("list the source's tables")?
+    } else {
+        options.tables.clone()
+    };
+    let finished = Mutex::new(Vec::new());
+    let ctx = Ctx {
+        source: &src,
+        target: &dst,
+        mode,
+        options,
+        journal: journal.as_ref(),
+        resume: &resume,
+        replicating,
+        progress: progress.as_ref(),
+        finished: &finished,
+    };
+    let mut reports = Vec::new();
+    for table in &tables {
+        let report = match verify_table(&ctx, table, jobs).await {
+            Ok(r) => r,
+            Err(e) => TableReport {
+                table: table.to_string(),
+                status: TableStatus::Error,
+                primary_key: None,
+                rows_source: 0,
+                rows_target: 0,
+                chunks: 0,
+                differences: Vec::new(),
+                warning: None,
+                error: Some(format!("{e:#}")),
+            },
+        };
+        reports.push(report);
+    }
+    let mut totals = Totals::default();
+    for t in &reports {
+        totals.tables += 1;
+        totals.tables_different += u64::from(t.status != TableStatus::Equal);
+        totals.rows_source += t.rows_source;
+        totals.rows_target += t.rows_target;
+        totals.chunks += t.chunks;
+        totals.differences += t.differences.len() as u64;
+    }
+    Ok(Report {
+        mode,
+        source: source.name.clone(),
+        target: target.name.clone(),
+        tables: reports,
+        totals,
+        elapsed_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    })
+}
+
+fn common_columns<'a>(s: &'a TableInfo, t: &TableInfo) -> (Vec<&'a Column>, Option<String>) {
+    let common: Vec<&Column> = s.columns.values().filter(|c| t.columns.contains_key(&c.name)).collect();
+    let only_source: Vec<&str> = s.columns.keys().filter(|k| !t.columns.contains_key(*k)).map(String::as_str).collect();
+    let only_target: Vec<&str> = t.columns.keys().filter(|k| !s.columns.contains_key(*k)).map(String::as_str).collect();
+    let warning = (!only_source.is_empty() || !only_target.is_empty()).then(|| {
+        format!(
+            "columns differ (compared the {} in common): only on source [{}], only on target [{}]",
+            common.len(),
+            only_source.join(", "),
+            only_target.join(", ")
+        )
+    });
+    (common, warning)
+}
+
+async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<TableReport> {
+    let name = table.to_string();
+    let (s, t) = tokio::try_join!(catalog::describe(&ctx.source[0], table), catalog::describe(&ctx.target[0], table))
+        .map_err(|e| eyre!("{}", short_error(&e)))?;
+    let mut report = TableReport {
+        table: name.clone(),
+        status: TableStatus::Equal,
+        primary_key: None,
+        rows_source: 0,
+        rows_target: 0,
+        chunks: 0,
+        differences: Vec::new(),
+        warning: None,
+        error: None,
+    };
+    let (s, t) = match (s, t) {
+        (Some(s), Some(t)) => (s, t),
+        (None, _) => {
+            report.status = TableStatus::MissingOnSource;
+            return Ok(report);
+        }
+        (Some(_), None) => {
+            report.status = TableStatus::MissingOnTarget;
+            return Ok(report);
+        }
+    };
+    let (common, mut warning) = common_columns(&s, &t);
+    let key_names = s.primary_key.clone();
+    let typed_key = |info: &TableInfo| -> Option<Vec<Column>> {
+        key_names.iter().map(|k| info.columns.get(k).cloned()).collect::<Option<Vec<_>>>()
+    };
+    let target_common: Vec<&Column> = common.iter().filter_map(|c| t.columns.get(&c.name)).collect();
+    let (Some(src_key), Some(dst_key)) = (typed_key(&s), typed_key(&t)) else {
+        return Err(eyre!("the target lacks primary-key columns {:?}", key_names));
+    };
+    let src_sql = TableSql::new(table, &common, src_key, ctx.mode);
+    let dst_sql = TableSql::new(table, &target_common, dst_key, ctx.mode);
+
+    if key_names.is_empty() {
+        let q = src_sql.whole_table();
+        let q2 = dst_sql.whole_table();
+        let (a, b) = tokio::try_join!(ctx.source[0].query_one(&q, &[]), ctx.target[0].query_one(&q2, &[]))
+            .map_err(|e| eyre!("{}", short_error(&e)))?;
+        let (a, b): ((i64, String), (i64, String)) = ((a.get(0), a.get(1)), (b.get(0), b.get(1)));
+        report.rows_source = u64::try_from(a.0).unwrap_or(0);
+        report.rows_target = u64::try_from(b.0).unwrap_or(0);
+        report.chunks = 1;
+        report.status = if a == b { TableStatus::Equal } else { TableStatus::Different };
+        let note = "no primary key: the table was hashed whole, differences cannot be localised";
+        report.warning = Some(warning.map_or(note.to_owned(), |w| format!("{note}; {w}")));
+        return Ok(report);
+    }
+
+    let acc =
+        Mutex::new(Acc { rows_source: 0, rows_target: 0, chunks: 0, differences: Vec::new(), started: Instant::now() });
+    let cap = ctx.options.chunk_rows.clamp(1, MAX_CHUNK_ROWS);
+    let chunk_rows = AtomicU64::new(cap);
+    let floor = MIN_CHUNK_ROWS.min(cap);
+    let prior: Vec<Prior> = ctx.resume.tables.get(&name).cloned().unwrap_or_default();
+    let (tx, rx) = mpsc::channel::<(u64, Range)>(jobs * 2);
+    let rx = tokio::sync::Mutex::new(rx);
+    let sqls = (&src_sql, &dst_sql);
+
+    let planner = async {
+        let tx = tx;
+        let mut next_index = 0;
+        let mut lo: Option<Vec<String>> = None;
+        let mut planned_all = false;
+        for chunk in &prior {
+            next_index = chunk.index + 1;
+            lo.clone_from(&chunk.range.hi);
+            planned_all = chunk.range.hi.is_none();
+            match &chunk.done {
+                Some((rs, rt, diffs)) => {
+                    let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
+                    a.rows_source += rs;
+                    a.rows_target += rt;
+                    a.chunks += 1;
+                    a.differences.extend(diffs.iter().cloned());
+                }
+                None => {
+                    if tx.send((chunk.index, chunk.range.clone())).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if !prior.is_empty() && lo.is_none() && planned_all {
+            return Ok(());
+        }
+        loop {
+            ctx.throttle().await.map_err(|e| eyre!("{}", short_error(&e)))?;
+            let size = chunk_rows.load(Ordering::Relaxed).max(1);
+            let from = Range { lo: lo.clone(), hi: None };
+            let (text, values) = src_sql.boundary(&from, size);
+            let row =
+                ctx.source[0].query_opt(&text, &params(&values)).await.map_err(|e| eyre!("{}", short_error(&e)))?;
+            let hi: Option<Vec<String>> = row.map(|r| (0..r.len()).map(|i| r.get::<_, String>(i)).collect());
+            let range = Range { lo: lo.clone(), hi: hi.clone() };
+            ctx.journal(&Entry::ChunkPlanned { table: name.clone(), index: next_index, range: range.clone() })?;
+            if tx.send((next_index, range)).await.is_err() {
+                return Ok(());
+            }
+            next_index += 1;
+            match hi {
+                Some(hi) => lo = Some(hi),
+                None => return Ok::<(), color_eyre::Report>(()),
+            }
+        }
+    };
+    let workers = (0..jobs).map(|job| {
+        let (rx, acc, chunk_rows, name, sqls) = (&rx, &acc, &chunk_rows, &name, sqls);
+        async move {
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some((index, range)) = next else { return Ok::<(), color_eyre::Report>(()) };
+                let began = Instant::now();
+                let (rs, rt, diffs) =
+                    ctx.check_range(job, sqls, &range).await.map_err(|e| eyre!("{}", short_error(&e)))?;
+                // Aim the next chunks at TARGET_CHUNK, changing by at most 2x a step.
+                let took = began.elapsed().as_secs_f64().max(0.001);
+                let current = chunk_rows.load(Ordering::Relaxed);
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let ideal = (rs.max(rt) as f64 * TARGET_CHUNK.as_secs_f64() / took) as u64;
+                if rs.max(rt) >= current / 2 {
+                    chunk_rows.store(ideal.clamp(current / 2, current * 2).clamp(floor, cap), Ordering::Relaxed);
+                }
+                ctx.journal(&Entry::ChunkDone {
+                    table: name.clone(),
+                    index,
+                    range,
+                    rows_source: rs,
+                    rows_target: rt,
+                    differences: diffs.clone(),
+                })?;
+                let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
+                a.rows_source += rs;
+                a.rows_target += rt;
+                a.chunks += 1;
+                a.differences.extend(diffs);
+                ctx.report_progress(
+                    name,
+                    &a,
+                    s.estimated_rows,
+                    chunk_rows.load(Ordering::Relaxed),
+                    TableState::Running,
+                );
+            }
+        }
+    });
+    let (planned, worked) = tokio::join!(planner, join_all(workers));
+    planned?;
+    worked.into_iter().collect::<Result<Vec<()>>>()?;
+
+    let mut a = acc.into_inner().map_err(|_| eyre!("lock poisoned"))?;
+    a.differences.sort_by(key_order(&key_names));
+    a.differences.dedup();
+    ctx.report_progress(&name, &a, s.estimated_rows, 1, TableState::Done);
+    if let Ok(mut f) = ctx.finished.lock() {
+        #[allow(clippy::cast_precision_loss)]
+        f.push(TableProgress {
+            table: name.clone(),
+            state: TableState::Done,
+            chunks_done: a.chunks,
+            chunks_total: a.chunks,
+            rows: a.rows_source.max(a.rows_target),
+            rows_per_second: a.rows_source.max(a.rows_target) as f64 / a.started.elapsed().as_secs_f64().max(0.001),
+            differences: a.differences.len() as u64,
+        });
+    }
+    report.primary_key = Some(key_names);
+    report.rows_source = a.rows_source;
+    report.rows_target = a.rows_target;
+    report.chunks = a.chunks;
+    report.status = if a.differences.is_empty() && a.rows_source == a.rows_target {
+        TableStatus::Equal
+    } else {
+        TableStatus::Different
+    };
+    report.differences = a.differences;
+    report.warning = warning.take();
+    Ok(report)
+}
