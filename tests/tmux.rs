@@ -50,26 +50,33 @@ impl Drop for Tmux {
 
 fn in_tmux(name: &str, term: &str) {
     let tmux = Tmux::new(name);
-    let command = format!("env TERM={term} LANG=C.UTF-8 {} demo --speed 10", env!("CARGO_BIN_EXE_cutover"));
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (status_file, stderr_file) = (dir.path().join("status"), dir.path().join("stderr"));
+    // The shell writes cutover's exit code where the test can read it.
+    let command = format!(
+        "env TERM={term} LANG=C.UTF-8 {} demo --speed 10 2>{}; echo $? >{}",
+        env!("CARGO_BIN_EXE_cutover"),
+        stderr_file.display(),
+        status_file.display()
+    );
     tmux.run(&["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", &command]);
-    tmux.run(&["set-option", "-t", "t", "remain-on-exit", "on"]);
     let screen = tmux.wait_for("the four gauge panes", |s| {
         ["Replication lag", "Pool saturation", "Disk headroom", "Checksum"].iter().all(|t| s.contains(t))
     });
     assert!(screen.contains("Runbook") && screen.contains("Events"), "{screen}");
     tmux.run(&["send-keys", "-t", "t", "q"]);
     let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}"]);
-        if status.trim() == "1 0" {
-            break;
+    let status = loop {
+        if let Ok(status) = std::fs::read_to_string(&status_file) {
+            if status.ends_with('\n') {
+                break status;
+            }
         }
-        assert!(Instant::now() < deadline, "cutover did not exit 0 after q: {status}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // Back on the normal screen: the cockpit is gone.
-    let after = tmux.capture();
-    assert!(!after.contains("Pool saturation"), "alternate screen not left:\n{after}");
+        assert!(Instant::now() < deadline, "cutover did not exit after q:\n{}", tmux.capture());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = std::fs::read_to_string(&stderr_file).unwrap_or_default();
+    assert_eq!(status.trim(), "0", "cutover's exit code after q; stderr:\n{stderr}");
 }
 
 #[test]
