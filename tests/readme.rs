@@ -114,3 +114,33 @@ fn the_status_json_example_has_exactly_the_real_schema() {
     keys(&real, "", &mut have);
     assert_eq!(want, have, "README's status example and the real document differ");
 }
+
+#[test]
+fn the_verify_json_example_has_exactly_the_real_schema() {
+    use cutover::verify::{DiffKind, Difference, Mode, Report, TableReport, TableStatus, Totals};
+    let block = blocks("json").into_iter().find(|b| b.contains("\"totals\"")).expect("a verify example");
+    let example: serde_json::Value = serde_json::from_str(block).expect("the README's JSON parses");
+    let report = Report {
+        mode: Mode::Typed,
+        source: "s".into(),
+        target: "t".into(),
+        tables: vec![TableReport {
+            table: "public.orders".into(),
+            status: TableStatus::Different,
+            primary_key: Some(vec!["id".into()]),
+            rows_source: 1,
+            rows_target: 1,
+            chunks: 1,
+            differences: vec![Difference { key: serde_json::json!({ "id": 42 }), kind: DiffKind::Different }],
+            warning: None,
+            error: None,
+        }],
+        totals: Totals::default(),
+        elapsed_seconds: 0.1,
+    };
+    let real = serde_json::to_value(&report).unwrap();
+    let (mut want, mut have) = (Default::default(), Default::default());
+    keys(&example, "", &mut want);
+    keys(&real, "", &mut have);
+    assert_eq!(want, have, "README's verify example and the real document differ");
+}
