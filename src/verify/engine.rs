@@ -32,6 +32,14 @@ pub const MAX_CHUNK_ROWS: u64 = 500_000;
 pub const ROW_FETCH_MAX: u64 = 1_000;
 /// A disagreeing range is split this many ways.
 pub const SPLIT_WAYS: u64 = 16;
+/// Pauses between rechecks of a disagreeing chunk while replication flows.
+pub const RECHECK_BACKOFF: [Duration; 5] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
 /// How long to wait for replication to catch up before rechecking a chunk.
 pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -206,17 +214,20 @@ impl Ctx<'_> {
         if a == b {
             return Ok((a.0, b.0, Vec::new()));
         }
-        let (a, b) = if self.replicating {
-            // Rows in flight are not differences: look again once caught up.
-            self.wait_caught_up().await?;
-            let again = tokio::try_join!(hash(src, sql.0, range), hash(dst, sql.1, range))?;
-            if again.0 == again.1 {
-                return Ok((again.0.0, again.1.0, Vec::new()));
+        let (mut a, mut b) = (a, b);
+        if self.replicating {
+            // Rows in flight are not differences: once the target has received
+            // what the source had written, look again, giving the apply worker
+            // a little longer each time, before reporting anything.
+            for pause in RECHECK_BACKOFF {
+                self.wait_caught_up().await?;
+                tokio::time::sleep(pause).await;
+                (a, b) = tokio::try_join!(hash(src, sql.0, range), hash(dst, sql.1, range))?;
+                if a == b {
+                    return Ok((a.0, b.0, Vec::new()));
+                }
             }
-            again
-        } else {
-            (a, b)
-        };
+        }
         let differences = localise(src, dst, sql, range.clone(), a.0.max(b.0)).await?;
         Ok((a.0, b.0, differences))
     }
