@@ -901,9 +901,20 @@ fn numeric_scale_is_normalised_inside_arrays_domains_and_jsonb() {
         );
     }
     // Every case is run before failing, so the report names all that fail.
+    // Known limit: portable mode hashes jsonb by its text, where 2.5 and 2.500
+    // differ (README); typed mode compares jsonb by value.
     let mut failures = Vec::new();
     for mode in MODES {
         for name in ["public.numeric_array", "public.numeric_domain", "public.jsonb_numbers"] {
+            if mode == "portable" && name == "public.jsonb_numbers" {
+                let run = db.verify(&["--json", "--mode", mode, "--table", name]);
+                assert_eq!(
+                    table(&run.json(), name)["status"],
+                    "different",
+                    "the documented limit changed: update the README"
+                );
+                continue;
+            }
             let run = db.verify(&["--json", "--mode", mode, "--table", name]);
             let doc = run.json();
             let t = table(&doc, name);

@@ -65,6 +65,13 @@ pub struct Column {
     pub elem_typtype: Option<String>,
     /// Whether the type has a default hash operator class.
     pub hashable: bool,
+    /// For a domain, its base type's name (else the type's own).
+    pub base_type: String,
+    /// The element type's name for arrays (`numeric` for `numeric[]`).
+    pub elem_type: Option<String>,
+    /// The collation in effect (the database's for `default`); `None` when
+    /// the type is not collatable.
+    pub collation: Option<String>,
 }
 
 /// A table as one server has it.
@@ -99,8 +106,13 @@ const COLUMNS: &str = "SELECT a.attname::text, format_type(a.atttypid, a.atttypm
             WHERE m.amname = 'hash' AND o.opcdefault AND (o.opcintype = coalesce(nullif(t.typbasetype, 0), t.oid) \
               OR (t.typtype = 'e' AND o.opcintype = 'anyenum'::regtype) \
               OR (t.typcategory = 'A' AND o.opcintype = 'anyarray'::regtype) \
-              OR (t.typtype = 'r' AND o.opcintype = 'anyrange'::regtype))) \
+              OR (t.typtype = 'r' AND o.opcintype = 'anyrange'::regtype))), \
+    coalesce(b.typname, t.typname)::text, e.typname::text, \
+    CASE WHEN a.attcollation = 0 THEN NULL \
+         WHEN co.collname = 'default' THEN (SELECT datcollate::text FROM pg_database WHERE datname = current_database()) \
+         ELSE co.collname::text END \
     FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' \
+    LEFT JOIN pg_type b ON b.oid = t.typbasetype AND t.typtype = 'd' LEFT JOIN pg_collation co ON co.oid = a.attcollation \
     WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped";
 
 const PRIMARY_KEY: &str = "SELECT a.attname::text FROM pg_index i \
@@ -131,6 +143,9 @@ pub async fn describe(client: &Client, table: &TableName) -> Result<Option<Table
                 category: r.get(4),
                 elem_typtype: r.get(5),
                 hashable: r.get(6),
+                base_type: r.get(7),
+                elem_type: r.get(8),
+                collation: r.get(9),
             };
             (c.name.clone(), c)
         })
@@ -164,14 +179,27 @@ pub fn column_expr(column: &Column, mode: Mode) -> String {
                 c
             }
         }
-        Mode::Portable => match column.type_name.as_str() {
+        Mode::Portable => match (column.base_type.as_str(), column.elem_type.as_deref()) {
             // Numeric scale differs in text (1.0 vs 1.00) but not in value.
-            "numeric" => format!("trim_scale({c})"),
-            "json" => format!("{c}::jsonb"),
-            "money" => format!("{c}::numeric"),
+            ("numeric", _) => format!("trim_scale({c})"),
+            // Arrays of numerics: element by element (flattened, in order).
+            (_, Some("numeric")) => format!(
+                "CASE WHEN {c} IS NULL THEN NULL ELSE \
+                 ARRAY(SELECT trim_scale(x) FROM unnest({c}) WITH ORDINALITY AS u(x, n) ORDER BY n) END"
+            ),
+            ("json", _) => format!("{c}::jsonb"),
+            ("money", _) => format!("{c}::numeric"),
             _ => c,
         },
     }
+}
+
+/// A key column's value as it identifies a row in a difference report: the
+/// same on both servers for equal keys (numeric scale removed).
+#[must_use]
+pub fn key_expr(column: &Column) -> String {
+    let c = ident(&column.name);
+    if column.base_type == "numeric" { format!("trim_scale({c})") } else { c }
 }
 
 /// The hash of one row over `columns` (in canonical, by-name order).

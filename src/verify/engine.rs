@@ -478,8 +478,19 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
     let (Some(src_key), Some(dst_key)) = (typed_key(&s), typed_key(&t)) else {
         return Err(eyre!("the target lacks primary-key columns {:?}", key_names));
     };
-    let src_sql = TableSql::new(table, &common, src_key, ctx.mode);
-    let dst_sql = TableSql::new(table, &target_common, dst_key, ctx.mode);
+    // Ranges must hold the same keys on both sides: if text keys collate
+    // differently, both sides order and compare them bytewise (slower: the
+    // key index cannot serve "C" comparisons unless it is in "C").
+    let collations_differ = src_key.iter().zip(&dst_key).any(|(a, b)| a.collation != b.collation);
+    let mut src_sql = TableSql::new(table, &common, src_key, ctx.mode);
+    let mut dst_sql = TableSql::new(table, &target_common, dst_key, ctx.mode);
+    if collations_differ {
+        src_sql = src_sql.bytewise();
+        dst_sql = dst_sql.bytewise();
+        let note = "key collations differ between source and target: keys are compared bytewise (COLLATE \"C\"), \
+                    which the key index may not serve";
+        warning = Some(warning.map_or(note.to_owned(), |w| format!("{w}; {note}")));
+    }
 
     if key_names.is_empty() {
         let q = src_sql.whole_table();
@@ -617,7 +628,8 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
     report.rows_source = a.rows_source;
     report.rows_target = a.rows_target;
     report.chunks = a.chunks;
-    report.status = if a.differences.is_empty() && a.rows_source == a.rows_target {
+    let columns_differ = common.len() != s.columns.len() || common.len() != t.columns.len();
+    report.status = if a.differences.is_empty() && a.rows_source == a.rows_target && !columns_differ {
         TableStatus::Equal
     } else {
         TableStatus::Different

@@ -99,6 +99,27 @@ impl Resume {
     }
 }
 
+/// A kill mid-write leaves half a line at the end: cut it off, so the next
+/// entry starts on a line of its own. (That chunk is simply done again.)
+fn drop_torn_tail(file: &File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut reader = file;
+    let tail_start = len.saturating_sub(64 * 1024);
+    reader.seek(SeekFrom::Start(tail_start))?;
+    let mut tail = Vec::new();
+    reader.read_to_end(&mut tail)?;
+    if tail.last() == Some(&b'\n') {
+        return Ok(());
+    }
+    let keep = tail.iter().rposition(|b| *b == b'\n').map_or(tail_start, |i| tail_start + i as u64 + 1);
+    file.set_len(keep)?;
+    file.sync_data()
+}
+
 /// Appends entries; syncs to disk after each finished chunk.
 pub struct Writer {
     file: File,
@@ -111,10 +132,11 @@ impl Writer {
     /// The file cannot be opened.
     pub fn open(path: &Path) -> Result<Self> {
         let mut options = OpenOptions::new();
-        options.create(true).append(true);
+        options.create(true).append(true).read(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(path).wrap_err_with(|| format!("cannot open journal {}", path.display()))?;
+        drop_torn_tail(&file).wrap_err_with(|| format!("cannot repair journal {}", path.display()))?;
         Ok(Self { file })
     }
 
@@ -159,6 +181,11 @@ mod tests {
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"event\":\"chunk_do").unwrap();
         let resume = Resume::load(&path).unwrap();
         assert_eq!(resume.mode, Some(Mode::Typed));
+        // Reopening cuts the torn line off; the next entry stands on its own line.
+        let mut again = Writer::open(&path).unwrap();
+        again.append(&Entry::ChunkPlanned { table: "public.t".into(), index: 2, range: r1.clone() }).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().all(|l| serde_json::from_str::<Entry>(l).is_ok()), "{text}");
         let chunks = &resume.tables["public.t"];
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0].done, Some((10, 10, vec![])));

@@ -6,7 +6,7 @@
 //! so any key type works, composite keys included.
 
 use super::Mode;
-use super::catalog::{Column, TableName, ident, literal, row_hash};
+use super::catalog::{Column, TableName, ident, key_expr, literal, row_hash};
 
 /// A half-open range of primary-key values: `lo <= key < hi`; `None` is open.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -21,6 +21,9 @@ pub struct TableSql {
     table: String,
     key: Vec<Column>,
     hash: String,
+    /// Compare text keys in the "C" collation (when the two sides' key
+    /// collations differ, so both order and cut ranges the same way).
+    bytewise: bool,
 }
 
 impl TableSql {
@@ -28,11 +31,25 @@ impl TableSql {
     /// `key`: the primary key columns, in key order, as this side types them.
     #[must_use]
     pub fn new(table: &TableName, columns: &[&Column], key: Vec<Column>, mode: Mode) -> Self {
-        Self { table: table.sql(), key, hash: row_hash(columns, mode) }
+        Self { table: table.sql(), key, hash: row_hash(columns, mode), bytewise: false }
+    }
+
+    /// Order and compare text keys bytewise (`COLLATE "C"`) on this side.
+    #[must_use]
+    pub fn bytewise(mut self) -> Self {
+        self.bytewise = true;
+        self
     }
 
     fn key_list(&self) -> String {
-        self.key.iter().map(|c| ident(&c.name)).collect::<Vec<_>>().join(", ")
+        self.key
+            .iter()
+            .map(|c| match (&c.collation, self.bytewise) {
+                (Some(_), true) => format!("{} COLLATE \"C\"", ident(&c.name)),
+                _ => ident(&c.name),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn tuple(&self) -> String {
@@ -109,7 +126,7 @@ impl TableSql {
     #[must_use]
     pub fn row_hashes(&self, range: &Range) -> (String, Vec<String>) {
         let (filter, params) = self.filter(range, 1);
-        let pairs: Vec<String> = self.key.iter().map(|c| format!("{}, {}", literal(&c.name), ident(&c.name))).collect();
+        let pairs: Vec<String> = self.key.iter().map(|c| format!("{}, {}", literal(&c.name), key_expr(c))).collect();
         (
             format!(
                 "SELECT jsonb_build_object({})::text, ({})::text FROM {}{filter}",
@@ -141,6 +158,9 @@ mod tests {
             category: "N".into(),
             elem_typtype: None,
             hashable: true,
+            base_type: ty.into(),
+            elem_type: None,
+            collation: None,
         }
     }
 
