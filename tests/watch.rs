@@ -7,55 +7,11 @@
 mod support;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use support::pg::{Cluster, ClusterOptions};
+use support::tmux::Tmux;
 
 const PASSWORD: &str = "Tr0ub4dor-and-3";
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Self {
-        let tmux = Self { socket: format!("cutover-watch-{name}-{}", std::process::id()) };
-        tmux.run(&["new-session", "-d", "-s", "t", "-x", "120", "-y", "36", command]);
-        tmux.run(&["set-option", "-t", "t", "remain-on-exit", "on"]);
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("run tmux (scripts/test installs it)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}:\n{screen}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
-    }
-}
 
 fn inventory(dir: &std::path::Path, primary: &Cluster, standby: &Cluster) -> std::path::PathBuf {
     let path = dir.join("inventory.toml");
@@ -82,12 +38,12 @@ fn watch_keeps_running_when_a_standby_goes_away_and_shows_it_coming_back() {
         env!("CARGO_BIN_EXE_cutover"),
         inv.display()
     );
-    let tmux = Tmux::start("standby", &command);
+    let tmux = Tmux::start("watch", 120, 36, &command);
     tmux.wait_for("both replication rows", |s| s.contains("primary phys") && s.contains("standby phys"));
 
     // The password is nowhere on screen, nor in the process list.
-    let pid = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    let pid = tmux.program_pid().expect("cutover's pid");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(!String::from_utf8_lossy(&cmdline).contains(PASSWORD));
     assert!(String::from_utf8_lossy(&cmdline).contains("watch"), "that is the cutover process");
 
@@ -96,16 +52,8 @@ fn watch_keeps_running_when_a_standby_goes_away_and_shows_it_coming_back() {
     assert!(!screen.contains(PASSWORD));
     standby.start_again();
     tmux.wait_for("the standby answering again", |s| s.contains("standby answers again"));
-    tmux.run(&["send-keys", "-t", "t", "q"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}"]);
-        if status.trim() == "1 0" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "watch did not exit 0 on q: {status}\n{}", tmux.screen());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    tmux.send("q");
+    assert_eq!(tmux.wait_exit(), 0, "watch's exit code after q; stderr:\n{}", tmux.stderr());
 }
 
 #[test]

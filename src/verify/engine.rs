@@ -395,17 +395,7 @@ pub async fn run(
     for table in &tables {
         let report = match verify_table(&ctx, table, jobs).await {
             Ok(r) => r,
-            Err(e) => TableReport {
-                table: table.to_string(),
-                status: TableStatus::Error,
-                primary_key: None,
-                rows_source: 0,
-                rows_target: 0,
-                chunks: 0,
-                differences: Vec::new(),
-                warning: None,
-                error: Some(format!("{e:#}")),
-            },
+            Err(e) => TableReport { error: Some(format!("{e:#}")), ..TableReport::new(table, TableStatus::Error) },
         };
         reports.push(report);
     }
@@ -447,17 +437,7 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
     let name = table.to_string();
     let (s, t) = tokio::try_join!(catalog::describe(&ctx.source[0], table), catalog::describe(&ctx.target[0], table))
         .map_err(|e| eyre!("{}", short_error(&e)))?;
-    let mut report = TableReport {
-        table: name.clone(),
-        status: TableStatus::Equal,
-        primary_key: None,
-        rows_source: 0,
-        rows_target: 0,
-        chunks: 0,
-        differences: Vec::new(),
-        warning: None,
-        error: None,
-    };
+    let mut report = TableReport::new(table, TableStatus::Equal);
     let (s, t) = match (s, t) {
         (Some(s), Some(t)) => (s, t),
         (None, _) => {

@@ -67,6 +67,24 @@ pub struct TableReport {
     pub error: Option<String>,
 }
 
+impl TableReport {
+    /// A report with nothing counted yet.
+    #[must_use]
+    pub fn new(table: &catalog::TableName, status: TableStatus) -> Self {
+        Self {
+            table: table.to_string(),
+            status,
+            primary_key: None,
+            rows_source: 0,
+            rows_target: 0,
+            chunks: 0,
+            differences: Vec::new(),
+            warning: None,
+            error: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Totals {
     pub tables: u64,

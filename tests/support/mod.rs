@@ -39,6 +39,7 @@
 pub mod bouncer;
 pub mod certs;
 pub mod pg;
+pub mod tmux;
 
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsStr;
