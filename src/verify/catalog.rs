@@ -213,6 +213,8 @@ pub fn row_hash(columns: &[&Column], mode: Mode) -> String {
 }
 
 /// The session settings every verify connection runs with, so the text form
-/// of a row is the same on both servers.
+/// of a row is the same on both servers — and no parallel workers, so
+/// `--jobs` is the whole of the load cutover puts on each server.
 pub const PORTABLE_SETTINGS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; \
-    SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'; SET statement_timeout = 0; SET lock_timeout = '5s'";
+    SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'; SET statement_timeout = 0; SET lock_timeout = '5s'; \
+    SET max_parallel_workers_per_gather = 0";

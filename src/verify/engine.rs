@@ -209,7 +209,10 @@ impl Ctx<'_> {
         sql: (&TableSql, &TableSql),
         range: &Range,
     ) -> Result<(u64, u64, Vec<Difference>), tokio_postgres::Error> {
-        let (src, dst) = (&self.source[job], &self.target[job]);
+        // Connection 0 of each side is the control connection (catalog, chunk
+        // boundaries, lag); chunk work runs on 1..=jobs, so cutting the next
+        // boundary never waits behind a chunk's hash.
+        let (src, dst) = (&self.source[job + 1], &self.target[job + 1]);
         let (a, b) = tokio::try_join!(hash(src, sql.0, range), hash(dst, sql.1, range))?;
         if a == b {
             return Ok((a.0, b.0, Vec::new()));
@@ -346,7 +349,7 @@ pub async fn run(
 ) -> Result<Report> {
     let started = Instant::now();
     let jobs = options.jobs.clamp(1, 32);
-    let (src, dst) = tokio::try_join!(connect(source, jobs), connect(target, jobs))?;
+    let (src, dst) = tokio::try_join!(connect(source, jobs + 1), connect(target, jobs + 1))?;
     let mode = match options.mode {
         Some(m) => m,
         None if major_version(&src[0]).await? == major_version(&dst[0]).await? => Mode::Typed,
