@@ -64,3 +64,69 @@ fn rows_in_flight_are_rechecked_not_reported() {
         lock.join().unwrap();
     });
 }
+
+#[test]
+fn analyzed_tables_are_cut_at_histogram_bounds_and_still_compared_exactly() {
+    let source = Cluster::start(ClusterOptions::default());
+    let target = Cluster::start(ClusterOptions::default());
+    for c in [&source, &target] {
+        c.psql("CREATE TABLE h (id bigint PRIMARY KEY, v text); INSERT INTO h SELECT g * 3, 'v' || g FROM generate_series(1, 30000) g;");
+    }
+    // Statistics first, then rows outside what they know of, on both sides.
+    source.psql("ANALYZE h;");
+    for c in [&source, &target] {
+        c.psql("INSERT INTO h VALUES (-5, 'before'), (100000, 'after'), (100001, 'after');");
+    }
+    target.psql("UPDATE h SET v = 'x' WHERE id IN (3, 45000, 90000); DELETE FROM h WHERE id = 100001; INSERT INTO h VALUES (7, 'extra');");
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inv.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n[endpoints.target]\nkind = \"postgres\"\ndsn = \"{}\"\n",
+            source.dsn(),
+            target.dsn()
+        ),
+    )
+    .unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["verify", "--source", "source", "--target", "target", "--json", "--chunk-rows", "2000", "--journal"])
+        .arg(&journal)
+        .arg("--inventory")
+        .arg(&inventory)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &report["tables"][0];
+    assert_eq!(t["rows_source"], 30003);
+    let found: Vec<(i64, String)> = t["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["key"]["id"].as_i64().unwrap(), d["kind"].as_str().unwrap().to_owned()))
+        .collect();
+    let want: Vec<(i64, String)> = [
+        (3, "different"),
+        (7, "extra_on_target"),
+        (45000, "different"),
+        (90000, "different"),
+        (100_001, "missing_on_target"),
+    ]
+    .iter()
+    .map(|(k, s)| (*k, (*s).to_owned()))
+    .collect();
+    assert_eq!(found, want);
+    // Cut at histogram bounds (ids of the form 3n), not at every 2000th key from the start.
+    let planned: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "chunk_planned")
+        .collect();
+    assert!(planned.len() >= 10, "{} chunks", planned.len());
+    assert!(planned.first().unwrap()["range"]["lo"].is_null() && planned.last().unwrap()["range"]["hi"].is_null());
+    // Walking the index would cut the first chunk at the 2001st key, id 6000.
+    assert_ne!(planned[0]["range"]["hi"][0], "6000", "expected a cut at a histogram bound");
+}

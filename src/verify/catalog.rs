@@ -157,6 +157,27 @@ pub async fn describe(client: &Client, table: &TableName) -> Result<Option<Table
     Ok(Some(TableInfo { columns, primary_key, estimated_rows: estimate.get(0) }))
 }
 
+/// The column's histogram bounds (in the column's own order) when the
+/// source has statistics with at least a few buckets; `None` otherwise.
+///
+/// # Errors
+/// The statistics query failed.
+pub async fn histogram_bounds(
+    client: &Client,
+    table: &TableName,
+    column: &str,
+) -> Result<Option<Vec<String>>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT histogram_bounds::text::text[] FROM pg_stats \
+             WHERE schemaname = $1::text AND tablename = $2::text AND attname = $3::text AND NOT inherited",
+            &[&table.schema, &table.name, &column],
+        )
+        .await?;
+    let bounds: Option<Vec<String>> = row.and_then(|r| r.get(0));
+    Ok(bounds.filter(|b| b.len() >= 3))
+}
+
 /// How one column enters the row hash, so that equal data hashes equal on
 /// both servers whatever their settings (and, in portable mode, versions).
 #[must_use]

@@ -527,14 +527,32 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
         if !prior.is_empty() && lo.is_none() && planned_all {
             return Ok(());
         }
+        // A fresh single-column key with statistics: cut at the histogram's
+        // bounds, which costs nothing; otherwise walk the key index.
+        let histogram = match (prior.is_empty(), key_names.as_slice(), collations_differ) {
+            (true, [column], false) => catalog::histogram_bounds(&ctx.source[0], table, column)
+                .await
+                .map_err(|e| eyre!("{}", short_error(&e)))?,
+            _ => None,
+        };
+        let mut bound = 0;
         loop {
             ctx.throttle().await.map_err(|e| eyre!("{}", short_error(&e)))?;
             let size = chunk_rows.load(Ordering::Relaxed).max(1);
-            let from = Range { lo: lo.clone(), hi: None };
-            let (text, values) = src_sql.boundary(&from, size);
-            let row =
-                ctx.source[0].query_opt(&text, &params(&values)).await.map_err(|e| eyre!("{}", short_error(&e)))?;
-            let hi: Option<Vec<String>> = row.map(|r| (0..r.len()).map(|i| r.get::<_, String>(i)).collect());
+            let hi: Option<Vec<String>> = if let Some(bounds) = &histogram {
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let per_bucket = (s.estimated_rows / (bounds.len() - 1) as f64).max(1.0);
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let step = ((size as f64 / per_bucket).round() as usize).max(1);
+                bound += step;
+                (bound < bounds.len() - 1).then(|| vec![bounds[bound].clone()])
+            } else {
+                let from = Range { lo: lo.clone(), hi: None };
+                let (text, values) = src_sql.boundary(&from, size);
+                let row =
+                    ctx.source[0].query_opt(&text, &params(&values)).await.map_err(|e| eyre!("{}", short_error(&e)))?;
+                row.map(|r| (0..r.len()).map(|i| r.get::<_, String>(i)).collect())
+            };
             let range = Range { lo: lo.clone(), hi: hi.clone() };
             ctx.journal(&Entry::ChunkPlanned { table: name.clone(), index: next_index, range: range.clone() })?;
             if tx.send((next_index, range)).await.is_err() {
