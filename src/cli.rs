@@ -96,6 +96,9 @@ pub struct VerifyArgs {
     /// Pause while the target's replication lag is above this.
     #[arg(long, default_value = "64MB")]
     pub max_lag: String,
+    /// Compare a disagreeing range row by row up to this many rows (else split it first).
+    #[arg(long, default_value_t = crate::verify::ROW_FETCH_MAX, hide = true)]
+    pub rows_per_fetch: u64,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -32,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             mode: a.mode,
             chunk_rows: a.chunk_rows,
             max_lag: a.max_lag,
+            rows_per_fetch: a.rows_per_fetch,
         })
         .await),
     }

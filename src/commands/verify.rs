@@ -24,6 +24,7 @@ pub struct Args {
     pub mode: Option<Mode>,
     pub chunk_rows: u64,
     pub max_lag: String,
+    pub rows_per_fetch: u64,
 }
 
 /// Exit 0 when everything matches, 1 when differences were found, 2 on error.
@@ -55,6 +56,7 @@ async fn verify(args: Args) -> Result<i32> {
         chunk_rows: args.chunk_rows.max(1),
         journal: args.journal.clone(),
         max_lag_bytes: max_lag as u64,
+        row_fetch_max: args.rows_per_fetch,
     };
     let (tx, rx) = mpsc::channel(64);
     let show = std::io::stderr().is_terminal();

@@ -14,7 +14,7 @@ pub mod sql;
 
 use serde::{Deserialize, Serialize};
 
-pub use engine::{Options, run};
+pub use engine::{Options, ROW_FETCH_MAX, run};
 
 /// How rows are hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

@@ -128,12 +128,7 @@ impl TableSql {
         let (filter, params) = self.filter(range, 1);
         let pairs: Vec<String> = self.key.iter().map(|c| format!("{}, {}", literal(&c.name), key_expr(c))).collect();
         (
-            format!(
-                "SELECT jsonb_build_object({})::text, ({})::text FROM {}{filter}",
-                pairs.join(", "),
-                self.hash,
-                self.table
-            ),
+            format!("SELECT jsonb_build_object({})::text, {} FROM {}{filter}", pairs.join(", "), self.hash, self.table),
             params,
         )
     }
