@@ -256,8 +256,24 @@ fn localise<'a>(
             return row_diff(src, dst, sql, &range).await;
         }
         let step = rows.div_ceil(SPLIT_WAYS).max(1);
-        // Cut where the source's keys are; if the source has none here (all
-        // rows extra on the target), where the target's are.
+        // One pass on the source gives the cuts and the source's side of every
+        // piece; the target hashes the same pieces.
+        let buckets = source_buckets(src, sql.0, &range, step).await?;
+        if buckets.len() > 1 {
+            let mut bounds = vec![range.lo.clone()];
+            bounds.extend(buckets.iter().skip(1).map(|(first, _)| Some(first.clone())));
+            bounds.push(range.hi.clone());
+            let pieces: Vec<Range> = bounds.windows(2).map(|w| Range { lo: w[0].clone(), hi: w[1].clone() }).collect();
+            let theirs = futures::future::try_join_all(pieces.iter().map(|p| hash(dst, sql.1, p))).await?;
+            let mut out = Vec::new();
+            for ((piece, (_, ours)), theirs) in pieces.into_iter().zip(buckets).zip(theirs) {
+                if ours != theirs {
+                    out.extend(localise(src, dst, sql, piece, ours.0.max(theirs.0), row_fetch_max).await?);
+                }
+            }
+            return Ok(out);
+        }
+        // The source has (almost) no rows here: cut where the target's keys are.
         let mut points = split_points(src, sql.0, &range, step).await?;
         if points.is_empty() {
             points = split_points(dst, sql.1, &range, step).await?;
@@ -282,6 +298,24 @@ fn localise<'a>(
         Ok(out)
     }
     .boxed()
+}
+
+/// The source's buckets of a range: (first key, (rows, hash sum)) each.
+async fn source_buckets(
+    client: &Client,
+    sql: &TableSql,
+    range: &Range,
+    step: u64,
+) -> Result<Vec<(Vec<String>, (u64, String))>, tokio_postgres::Error> {
+    let (text, values) = sql.buckets(range, step);
+    let rows = client.query(&text, &params(&values)).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let first = (2..r.len()).map(|i| r.get::<_, String>(i)).collect();
+            (first, (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get::<_, String>(1)))
+        })
+        .collect())
 }
 
 async fn split_points(

@@ -122,6 +122,32 @@ impl TableSql {
         (sql, params)
     }
 
+    /// In one pass, `range` cut into buckets of `step` rows in key order:
+    /// per bucket its row count, hash sum, and first key. (The key of the
+    /// first bucket is not a cut: that bucket starts at the range's own start.)
+    #[must_use]
+    pub fn buckets(&self, range: &Range, step: u64) -> (String, Vec<String>) {
+        let (filter, mut params) = self.filter(range, 1);
+        let n = params.len() + 1;
+        let inner: Vec<String> =
+            self.key.iter().enumerate().map(|(i, c)| format!("{}::text AS cutover_k{i}", ident(&c.name))).collect();
+        let firsts: Vec<String> = (0..self.key.len())
+            .map(|i| format!("max(CASE WHEN (cutover_rn - 1) % (${n}::text)::int8 = 0 THEN cutover_k{i} END)"))
+            .collect();
+        let sql = format!(
+            "SELECT count(*)::int8, coalesce(sum(cutover_h), 0)::text, {} FROM \
+             (SELECT {}, {} AS cutover_h, row_number() OVER (ORDER BY {}) AS cutover_rn FROM {}{filter}) s \
+             GROUP BY (cutover_rn - 1) / (${n}::text)::int8 ORDER BY (cutover_rn - 1) / (${n}::text)::int8",
+            firsts.join(", "),
+            inner.join(", "),
+            self.hash,
+            self.key_list(),
+            self.table
+        );
+        params.push(step.to_string());
+        (sql, params)
+    }
+
     /// Each row's key (as a JSON object) and hash.
     #[must_use]
     pub fn row_hashes(&self, range: &Range) -> (String, Vec<String>) {
