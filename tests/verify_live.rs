@@ -10,6 +10,18 @@ use std::time::Duration;
 
 use support::pg::{Cluster, ClusterOptions, publish_and_subscribe};
 
+/// An inventory naming the two clusters `source` and `target`.
+fn inventory(dir: &std::path::Path, source: &Cluster, target: &Cluster) -> std::path::PathBuf {
+    let path = dir.join("inv.toml");
+    let text = format!(
+        "[endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n[endpoints.target]\nkind = \"postgres\"\ndsn = \"{}\"\n",
+        source.dsn(),
+        target.dsn()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
 fn rows_in_flight_are_rechecked_not_reported() {
     let source = Cluster::start(ClusterOptions::default());
@@ -28,16 +40,7 @@ fn rows_in_flight_are_rechecked_not_reported() {
         std::thread::sleep(Duration::from_millis(300));
         source.psql("INSERT INTO t SELECT g, 'late' FROM generate_series(1001, 1050) g; UPDATE t SET v = 'changed' WHERE id = 7;");
         let dir = tempfile::tempdir().unwrap();
-        let inventory = dir.path().join("inv.toml");
-        std::fs::write(
-            &inventory,
-            format!(
-                "[endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n[endpoints.target]\nkind = \"postgres\"\ndsn = \"{}\"\n",
-                source.dsn(),
-                target.dsn()
-            ),
-        )
-        .unwrap();
+        let inventory = inventory(dir.path(), &source, &target);
         // Right now the target lacks the new rows.
         assert_eq!(target.psql("SELECT count(*) FROM t"), "1000");
         let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
@@ -79,16 +82,7 @@ fn analyzed_tables_are_cut_at_histogram_bounds_and_still_compared_exactly() {
     }
     target.psql("UPDATE h SET v = 'x' WHERE id IN (3, 45000, 90000); DELETE FROM h WHERE id = 100001; INSERT INTO h VALUES (7, 'extra');");
     let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("inv.toml");
-    std::fs::write(
-        &inventory,
-        format!(
-            "[endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n[endpoints.target]\nkind = \"postgres\"\ndsn = \"{}\"\n",
-            source.dsn(),
-            target.dsn()
-        ),
-    )
-    .unwrap();
+    let inventory = inventory(dir.path(), &source, &target);
     let journal = dir.path().join("journal.jsonl");
     let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(["verify", "--source", "source", "--target", "target", "--json", "--chunk-rows", "2000", "--journal"])
@@ -141,16 +135,7 @@ fn large_disagreeing_chunks_are_split_until_the_rows_are_found() {
     }
     target.psql("UPDATE s SET v = 'x' WHERE id IN (2, 20001, 39999); DELETE FROM s WHERE id = 1000; INSERT INTO s VALUES ('zz', 1, 'extra');");
     let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("inv.toml");
-    std::fs::write(
-        &inventory,
-        format!(
-            "[endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n[endpoints.target]\nkind = \"postgres\"\ndsn = \"{}\"\n",
-            source.dsn(),
-            target.dsn()
-        ),
-    )
-    .unwrap();
+    let inventory = inventory(dir.path(), &source, &target);
     // One 40k-row chunk; rows compared directly only below 300: two levels of 16-way splits.
     let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(["verify", "--source", "source", "--target", "target", "--json", "--chunk-rows", "50000"])

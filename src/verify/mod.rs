@@ -7,6 +7,7 @@
 //! by key. Two hashing modes (see [`Mode`]); finished chunks go to a journal
 //! so a re-run skips them; memory stays flat whatever the table size.
 
+mod bisect;
 pub mod catalog;
 mod engine;
 pub mod journal;
@@ -14,7 +15,8 @@ pub mod sql;
 
 use serde::{Deserialize, Serialize};
 
-pub use engine::{Options, ROW_FETCH_MAX, run};
+pub use bisect::ROW_FETCH_MAX;
+pub use engine::{Options, run};
 
 /// How rows are hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
