@@ -91,7 +91,7 @@ pub struct VerifyArgs {
     #[arg(long, value_enum)]
     pub mode: Option<crate::verify::Mode>,
     /// First and largest chunk, in rows (chunks then adapt to about 0.5 s each).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = crate::verify::DEFAULT_CHUNK_ROWS)]
     pub chunk_rows: u64,
     /// Pause while the target's replication lag is above this.
     #[arg(long, default_value = "64MB")]

@@ -16,7 +16,7 @@ pub mod sql;
 use serde::{Deserialize, Serialize};
 
 pub use bisect::ROW_FETCH_MAX;
-pub use engine::{Options, run};
+pub use engine::{DEFAULT_CHUNK_ROWS, Options, run};
 
 /// How rows are hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
