@@ -42,12 +42,6 @@ impl Outline {
     pub fn step(&self, id: &str) -> Option<&OutlineStep> {
         self.phases.iter().flat_map(|p| &p.steps).find(|s| s.id == id)
     }
-
-    /// The phase a step belongs to.
-    #[must_use]
-    pub fn phase_of(&self, step_id: &str) -> Option<&OutlinePhase> {
-        self.phases.iter().find(|p| p.steps.iter().any(|s| s.id == step_id))
-    }
 }
 
 /// How a step stands.

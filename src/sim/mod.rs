@@ -31,11 +31,6 @@ impl Simulator {
         Self { scenario, world: World::new(seed), start, next_step: 0, stall_reported: false }
     }
 
-    #[must_use]
-    pub fn scenario(&self) -> &Scenario {
-        &self.scenario
-    }
-
     /// Simulated seconds since the start.
     #[must_use]
     pub fn elapsed(&self) -> f64 {

@@ -36,11 +36,6 @@ impl<T> History<T> {
     }
 
     #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    #[must_use]
     pub fn last(&self) -> Option<&T> {
         self.items.back()
     }

@@ -120,17 +120,6 @@ impl Theme {
         Ok(Self::from_file(&parsed, mode, symbols))
     }
 
-    /// The default theme in the given mode.
-    #[must_use]
-    pub fn default_for(mode: ColorMode, symbols: Symbols) -> Self {
-        let text = BUILT_IN[0].1;
-        match toml::from_str::<ThemeFile>(text) {
-            Ok(file) => Self::from_file(&file, mode, symbols),
-            // The built-in file is checked by a test; keep drawing even if it broke.
-            Err(_) => Self::from_file(&fallback_file(), mode, symbols),
-        }
-    }
-
     fn from_file(file: &ThemeFile, mode: ColorMode, symbols: Symbols) -> Self {
         let c = &file.colors;
         let bg = degrade(c.background.0, mode);
@@ -165,28 +154,6 @@ impl Theme {
             Level::Warn => self.warn,
             Level::Critical => self.critical,
         }
-    }
-}
-
-fn fallback_file() -> ThemeFile {
-    let d = file::FileColor(Color::Reset);
-    ThemeFile {
-        name: "fallback".into(),
-        description: String::new(),
-        colors: file::ColorsFile {
-            text: d,
-            background: d,
-            dim: d,
-            border: d,
-            border_focus: d,
-            title: d,
-            header: d,
-            accent: d,
-            ok: d,
-            warn: d,
-            critical: d,
-            stale: d,
-        },
     }
 }
 

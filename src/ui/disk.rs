@@ -1,7 +1,6 @@
 //! Disk headroom: free space where the data lives, WAL held by slots, and
 //! when the disk reaches the critical line at the recent rate.
 
-use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -64,7 +63,7 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
         let (trend, projection) = match (&fresh, state.now) {
             (Freshness::Live, Some(now)) => (
                 sparkline(&bucket_max(history, now, TREND_BUCKET_SECS, TREND_COLS), &theme.symbols.bars, 100.0),
-                projection(history, t.disk_used_pct.critical, pct, now),
+                projection(history, t.disk_used_pct.critical, pct),
             ),
             _ => (age_text(&fresh).unwrap_or_default(), String::new()),
         };
@@ -111,7 +110,7 @@ fn push_slot_rows(
     }
 }
 
-fn projection(history: Option<&History<Point>>, critical: f64, pct: f64, _now: DateTime<Utc>) -> String {
+fn projection(history: Option<&History<Point>>, critical: f64, pct: f64) -> String {
     if pct >= critical {
         return "past crit".to_owned();
     }

@@ -19,7 +19,6 @@ use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use crate::events::Pane;
 use crate::state::State;
 use crate::theme::{Theme, ascii_fallback};
 
@@ -70,10 +69,4 @@ fn asciify(buffer: &mut Buffer) {
             cell.set_symbol(replacement);
         }
     }
-}
-
-/// The panes in the order the screen lists them (for tests and help).
-#[must_use]
-pub fn pane_titles() -> Vec<&'static str> {
-    Pane::ALL.iter().map(|p| p.title()).collect()
 }
