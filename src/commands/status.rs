@@ -6,6 +6,7 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 
 use crate::collect;
+use crate::events::name_of;
 use crate::status::StatusDoc;
 use crate::ui::format;
 
@@ -31,7 +32,7 @@ fn text(doc: &StatusDoc) -> String {
     let bytes = |b: Option<u64>| b.map_or_else(|| "-".to_owned(), |b| format::bytes(b as f64));
     let secs = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), format::seconds);
     for e in &doc.endpoints {
-        let roles: Vec<String> = e.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
+        let roles: Vec<String> = e.roles.iter().map(name_of).collect();
         if e.reachable {
             out.push_str(&format!(
                 "{} ({}, {}): up{}\n",
@@ -51,10 +52,14 @@ fn text(doc: &StatusDoc) -> String {
             continue;
         }
         for l in &e.replication {
-            out.push_str(
-                &format!("  {:?} {}: {} lag {} {}\n", l.kind, l.name, l.state, bytes(l.lag_bytes), secs(l.lag_seconds))
-                    .to_lowercase(),
-            );
+            let kind = name_of(&l.kind);
+            out.push_str(&format!(
+                "  {kind} {}: {} lag {} {}\n",
+                l.name,
+                l.state,
+                bytes(l.lag_bytes),
+                secs(l.lag_seconds)
+            ));
         }
         if let Some(p) = &e.pool {
             out.push_str(&format!(
@@ -95,4 +100,38 @@ fn text(doc: &StatusDoc) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{EndpointKind, EndpointSample, LinkKind, Reading, ReplicationLink, Role, Sample};
+
+    #[test]
+    fn text_keeps_names_and_states_as_the_server_gave_them() {
+        let inventory = crate::inventory::parse(
+            "inv.toml",
+            "[endpoints.Primary]\nkind = \"postgres\"\ndsn = \"host=db user=u\"\n",
+            &|_| None,
+        )
+        .unwrap();
+        let link = ReplicationLink {
+            name: "Standby-East".into(),
+            kind: LinkKind::Physical,
+            state: "streaming".into(),
+            ..ReplicationLink::default()
+        };
+        let observed =
+            EndpointSample { roles: vec![Role::Primary], replication: vec![link], ..EndpointSample::default() };
+        let sample = Sample {
+            at: Utc::now(),
+            endpoint: "Primary".into(),
+            kind: EndpointKind::Postgres,
+            reading: Reading::Observed(observed),
+        };
+        let out = text(&StatusDoc::new(&inventory, &[sample], Utc::now()));
+        assert!(out.starts_with("Primary (postgres, "), "{out}");
+        assert!(out.contains("): up, primary\n"), "{out}");
+        assert!(out.contains("  physical Standby-East: streaming lag - -\n"), "{out}");
+    }
 }

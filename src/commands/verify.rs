@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use tokio::sync::mpsc;
 
-use crate::events::{ChecksumProgress, TableState};
+use crate::events::{ChecksumProgress, TableState, name_of};
 use crate::inventory::quantity::{self, Unit};
 use crate::ui::format;
 use crate::verify::catalog::TableName;
@@ -120,9 +120,9 @@ fn line(t: &crate::events::TableProgress) -> String {
 }
 
 fn text(report: &Report) -> String {
-    let mut out = format!("mode: {:?} ({} → {})\n", report.mode, report.source, report.target).to_lowercase();
+    let mut out = format!("mode: {} ({} → {})\n", name_of(&report.mode), report.source, report.target);
     for t in &report.tables {
-        let status = format!("{:?}", t.status).to_lowercase();
+        let status = name_of(&t.status);
         out.push_str(&format!(
             "{}: {status} — {} rows on source, {} on target, {} chunk(s), {} difference(s)\n",
             t.table,
@@ -132,9 +132,7 @@ fn text(report: &Report) -> String {
             t.differences.len()
         ));
         for d in t.differences.iter().take(50) {
-            let kind =
-                serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            out.push_str(&format!("  {kind} {}\n", d.key));
+            out.push_str(&format!("  {} {}\n", name_of(&d.kind), d.key));
         }
         if t.differences.len() > 50 {
             out.push_str(&format!("  … {} more (use --json for all)\n", t.differences.len() - 50));
@@ -152,4 +150,30 @@ fn text(report: &Report) -> String {
         report.elapsed_seconds
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{DiffKind, Difference, TableReport, Totals};
+
+    #[test]
+    fn text_keeps_names_as_they_are_and_uses_the_json_words() {
+        let table = TableReport {
+            differences: vec![Difference { key: serde_json::json!({ "Id": 7 }), kind: DiffKind::MissingOnTarget }],
+            ..TableReport::new(&TableName::parse("Sales.Orders"), TableStatus::Different)
+        };
+        let report = Report {
+            mode: Mode::Portable,
+            source: "Prod-EU".into(),
+            target: "New-EU".into(),
+            tables: vec![table],
+            totals: Totals::default(),
+            elapsed_seconds: 1.0,
+        };
+        let out = text(&report);
+        assert!(out.starts_with("mode: portable (Prod-EU → New-EU)\n"), "{out}");
+        assert!(out.contains("Sales.Orders: different"), "{out}");
+        assert!(out.contains("  missing_on_target {\"Id\":7}"), "{out}");
+    }
 }

@@ -17,3 +17,24 @@ pub use sample::{
     BouncerPool, ChecksumProgress, DiskReading, EndpointKind, EndpointSample, LinkKind, PoolReading, Reading,
     ReplicationLink, Role, Sample, TableProgress, TableState,
 };
+
+/// The name a unit variant has in JSON (`primary`, `missing_on_target`, …),
+/// so text output and JSON always say the same word.
+#[must_use]
+pub fn name_of<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_json_words() {
+        assert_eq!(name_of(&LinkKind::Subscription), "subscription");
+        assert_eq!(name_of(&Role::Publisher), "publisher");
+    }
+}

@@ -18,7 +18,7 @@ use super::journal::{Entry, Prior, Resume, Writer};
 use super::sql::{Range, TableSql};
 use super::{Difference, Mode, Report, TableReport, TableStatus, Totals};
 use crate::collect::{short_error, tls};
-use crate::events::{ChecksumProgress, TableProgress, TableState};
+use crate::events::{ChecksumProgress, TableProgress, TableState, name_of};
 use crate::inventory::Endpoint;
 
 /// The time one chunk should take on the servers (the established figure).
@@ -250,8 +250,9 @@ pub async fn run(
     if let Some(previous) = resume.mode {
         if previous != mode {
             return Err(eyre!(
-                "the journal was written in {previous:?} mode; run with --mode {} or a new journal",
-                format!("{previous:?}").to_lowercase()
+                "the journal was written in {} mode; run with --mode {} or a new journal",
+                name_of(&previous),
+                name_of(&previous)
             ));
         }
     }
