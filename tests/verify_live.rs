@@ -22,6 +22,20 @@ fn inventory(dir: &std::path::Path, source: &Cluster, target: &Cluster) -> std::
     path
 }
 
+/// `cutover verify --json` of `source` against `target`: exit code and report.
+fn verify(inventory: &std::path::Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["verify", "--source", "source", "--target", "target", "--json", "--inventory"])
+        .arg(inventory)
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.code(), report)
+}
+
 #[test]
 fn rows_in_flight_are_rechecked_not_reported() {
     let source = Cluster::start(ClusterOptions::default());
@@ -43,25 +57,8 @@ fn rows_in_flight_are_rechecked_not_reported() {
         let inventory = inventory(dir.path(), &source, &target);
         // Right now the target lacks the new rows.
         assert_eq!(target.psql("SELECT count(*) FROM t"), "1000");
-        let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-            .args([
-                "verify",
-                "--source",
-                "source",
-                "--target",
-                "target",
-                "--json",
-                "--chunk-rows",
-                "200",
-                "--inventory",
-            ])
-            .arg(&inventory)
-            .output()
-            .unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-        });
-        assert_eq!(out.status.code(), Some(0), "{report:#}");
+        let (code, report) = verify(&inventory, &["--chunk-rows", "200"]);
+        assert_eq!(code, Some(0), "{report:#}");
         assert_eq!(report["totals"]["differences"], 0);
         assert_eq!(report["tables"][0]["rows_source"], 1050);
         lock.join().unwrap();
@@ -84,15 +81,8 @@ fn analyzed_tables_are_cut_at_histogram_bounds_and_still_compared_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let inventory = inventory(dir.path(), &source, &target);
     let journal = dir.path().join("journal.jsonl");
-    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(["verify", "--source", "source", "--target", "target", "--json", "--chunk-rows", "2000", "--journal"])
-        .arg(&journal)
-        .arg("--inventory")
-        .arg(&inventory)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, report) = verify(&inventory, &["--chunk-rows", "2000", "--journal", journal.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{report:#}");
     let t = &report["tables"][0];
     assert_eq!(t["rows_source"], 30003);
     let found: Vec<(i64, String)> = t["differences"]
@@ -137,14 +127,8 @@ fn large_disagreeing_chunks_are_split_until_the_rows_are_found() {
     let dir = tempfile::tempdir().unwrap();
     let inventory = inventory(dir.path(), &source, &target);
     // One 40k-row chunk; rows compared directly only below 300: two levels of 16-way splits.
-    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(["verify", "--source", "source", "--target", "target", "--json", "--chunk-rows", "50000"])
-        .args(["--rows-per-fetch", "300", "--inventory"])
-        .arg(&inventory)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, report) = verify(&inventory, &["--chunk-rows", "50000", "--rows-per-fetch", "300"]);
+    assert_eq!(code, Some(1), "{report:#}");
     let t = &report["tables"][0];
     assert_eq!(t["chunks"], 1);
     let mut found: Vec<String> = t["differences"]
