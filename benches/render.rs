@@ -57,7 +57,7 @@ impl Fixtures {
             Utc.with_ymd_and_hms(2026, 11, 21, 14, 0, 0).single().ok_or_else(|| eyre!("bad start date"))?;
         let scenario = scenario::by_name(SCENARIO).ok_or_else(|| eyre!("no scenario \"{SCENARIO}\""))?;
         let mut sim = Simulator::new(scenario, SEED, start);
-        let mut actions = vec![Action::Runbook(cutover::runbook::demo()?)];
+        let mut actions = vec![Action::Runbook(cutover::runbook::demo()?.outline)];
         actions.extend(sim.run_for(SECONDS, INTERVAL));
         let state = State::from_actions("demo", &actions);
         let one_second = sim.advance(INTERVAL);

@@ -25,7 +25,7 @@ fn main() -> Result<()> {
     let start = Utc.with_ymd_and_hms(2026, 11, 21, 14, 0, 0).single().ok_or_else(|| eyre!("bad date"))?;
     let scenario = scenario::by_name("full").ok_or_else(|| eyre!("no full scenario"))?;
     let mut sim = Simulator::new(scenario, 7, start);
-    let mut actions = vec![Action::Runbook(cutover::runbook::demo()?)];
+    let mut actions = vec![Action::Runbook(cutover::runbook::demo()?.outline)];
     actions.extend(sim.run_for(232, Duration::from_secs(1)));
     let state = State::from_actions("demo", &actions);
     let theme = Theme::load("dark", ColorMode::Ansi16, UNICODE)?;

@@ -57,11 +57,77 @@ pub enum Command {
     /// Compare source and target table by table, hashing primary-key ranges on the servers.
     /// Exit 0: everything matches; 1: differences found; 2: error.
     Verify(VerifyArgs),
-    /// Check a runbook file; every problem as FILE:LINE:COL: message.
+    /// Check a runbook file; every problem as FILE:LINE:COL: message. Exit 0 only when valid.
     Check {
         /// The runbook file.
         runbook: PathBuf,
+        /// Also resolve every step against this inventory (endpoints, variables).
+        #[arg(long, short)]
+        inventory: Option<PathBuf>,
+        #[command(flatten)]
+        vars: VarArgs,
     },
+    /// Print every step of a runbook resolved against an inventory, executing nothing.
+    Plan {
+        runbook: PathBuf,
+        #[arg(long, short)]
+        inventory: PathBuf,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+    /// Run a runbook: the cockpit with the runbook live (or unattended with --yes).
+    /// Exit 0: completed; 1: stopped on a failure or an interrupted step; 2: error; 3: rolled back.
+    Run(RunArgs),
+    /// Continue an interrupted run from its journal.
+    Resume(ResumeArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct VarArgs {
+    /// Set a runbook variable (repeatable): NAME=VALUE. Overrides the runbook's and the inventory's.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    pub runbook: PathBuf,
+    #[arg(long, short)]
+    pub inventory: PathBuf,
+    /// Where to record the run (default: cutover-RUNBOOK-TIME.jsonl here). Mode 0600.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Who confirms the steps (default: the login name). Recorded with every confirmation.
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Unattended (rehearsals in CI): run every step without prompting, print progress lines.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ResumeArgs {
+    /// The journal of the run.
+    pub journal: PathBuf,
+    /// Who continues the run (default: the login name).
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Unattended, as `run --yes`.
+    #[arg(long)]
+    pub yes: bool,
+    /// Unattended: what to do with a step that was interrupted (or failed and stopped the run):
+    /// stop (default), rerun it, or skip it.
+    #[arg(long, value_enum, default_value = "stop")]
+    pub held: crate::runbook::runner::Held,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("\"{text}\": expected NAME=VALUE")),
+    }
 }
 
 #[derive(Debug, Args, Clone)]

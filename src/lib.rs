@@ -12,6 +12,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod events;
 pub mod inventory;
+pub mod journal;
 pub mod keymap;
 pub mod runbook;
 pub mod sim;

@@ -106,7 +106,7 @@ fn zoomed_runbook_shows_every_step() {
     let mut state = sim_state("full", 120);
     state.update(&Action::Zoom { pane: Some(Pane::Runbook) });
     let text = screen(&state, &dark(), 100, 40);
-    let outline = cutover::runbook::demo().unwrap();
+    let outline = cutover::runbook::demo().unwrap().outline;
     for step in outline.phases.iter().flat_map(|p| &p.steps) {
         assert!(text.contains(&format!("{} ", step.id)), "step {} missing:\n{text}", step.id);
     }

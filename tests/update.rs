@@ -154,7 +154,7 @@ fn history_is_bounded() {
 #[test]
 fn the_write_pause_runs_from_its_first_step_to_its_last() {
     let mut state = State::new("t");
-    state.update(&Action::Runbook(cutover::runbook::demo().unwrap()));
+    state.update(&Action::Runbook(cutover::runbook::demo().unwrap().outline));
     let step = |secs, id: &str, status| Action::Step(StepUpdate { at: at(secs), step: id.into(), status });
     state.update(&Action::Tick { now: at(0) });
     assert_eq!(state.write_pause_elapsed(), None);

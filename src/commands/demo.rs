@@ -14,7 +14,7 @@ use crate::state::State;
 pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
     let theme = super::theme_for(display)?;
     let scenario = sim::scenario::by_name(&args.scenario).ok_or_else(|| eyre!("no scenario \"{}\"", args.scenario))?;
-    let outline = crate::runbook::demo()?;
+    let outline = crate::runbook::demo()?.outline;
     let interval = Duration::from_millis(args.interval_ms);
 
     let mut state = State::new(&outline.name);

@@ -2,6 +2,8 @@
 
 mod check;
 mod demo;
+mod plan;
+mod run;
 mod status;
 mod verify;
 mod watch;
@@ -18,7 +20,10 @@ use crate::theme::{self, ColorMode, Symbols, Theme};
 pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Demo(args) => demo::run(&cli.display, &args).await,
-        Command::Check { runbook } => Ok(check::run(&runbook)),
+        Command::Check { runbook, inventory, vars } => Ok(check::run(&runbook, inventory.as_deref(), &vars.vars)),
+        Command::Plan { runbook, inventory, vars } => Ok(plan::run(&runbook, &inventory, &vars.vars)),
+        Command::Run(args) => run::run(&cli.display, args).await,
+        Command::Resume(args) => run::resume(&cli.display, args).await,
         Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
         Command::Status { inventory, json } => status::run(&inventory, json).await,
         Command::Verify(a) => Ok(verify::run(verify::Args {

@@ -9,10 +9,12 @@
 
 mod action;
 mod outline;
+mod run;
 mod sample;
 
 pub use action::{Action, LogEntry, LogLevel, Pane};
 pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};
+pub use run::{Record, RunEvent, RunOutcome};
 pub use sample::{
     BouncerPool, ChecksumProgress, DiskReading, EndpointKind, EndpointSample, LinkKind, PoolReading, Reading,
     ReplicationLink, Role, Sample, TableProgress, TableState,

@@ -89,6 +89,19 @@ impl Dsn {
     /// one, is `******`.
     #[must_use]
     pub fn masked(&self) -> String {
+        self.render(Some(MASK))
+    }
+
+    /// A `key=value` connection string for libpq (`psql`, `CREATE
+    /// SUBSCRIPTION … CONNECTION`): with the password, or without it (for a
+    /// command line, where the process list would show it).
+    #[must_use]
+    pub fn libpq(&self, with_password: bool) -> String {
+        let password = if with_password { self.password.clone() } else { None };
+        self.render(password.as_deref())
+    }
+
+    fn render(&self, password: Option<&str>) -> String {
         let mut parts = vec![
             format!("host={}", quote(&self.host)),
             format!("port={}", self.port),
@@ -102,8 +115,8 @@ impl Dsn {
         if let Some(root) = &self.tls.root_cert {
             parts.push(format!("sslrootcert={}", quote(&root.display().to_string())));
         }
-        if self.password.is_some() {
-            parts.push(format!("password={MASK}"));
+        if let (Some(shown), Some(_)) = (password, &self.password) {
+            parts.push(format!("password={}", quote(shown)));
         }
         parts.join(" ")
     }

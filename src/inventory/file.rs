@@ -16,6 +16,9 @@ pub struct InventoryFile {
     pub endpoints: BTreeMap<String, Spanned<EndpointFile>>,
     #[serde(default)]
     pub thresholds: ThresholdsFile,
+    /// Values for runbook `${name}`s in this environment (override the runbook's defaults).
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -59,6 +59,8 @@ pub struct Inventory {
     pub endpoints: Vec<Endpoint>,
     pub thresholds: Thresholds,
     pub interval: Duration,
+    /// Values for runbook variables in this environment.
+    pub vars: std::collections::BTreeMap<String, String>,
     /// Things worth telling the operator that do not stop the inventory from working.
     pub warnings: Vec<String>,
 }
@@ -179,6 +181,7 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             endpoints,
             thresholds,
             interval,
+            vars: parsed.vars,
             warnings,
         })
     } else {

@@ -14,6 +14,9 @@ pub struct RunbookFile {
     pub description: String,
     /// Logical endpoint names and what they must be.
     pub endpoints: BTreeMap<String, Spanned<EndpointFile>>,
+    /// Defaults for `${name}`; the inventory's `[vars]` and `--var` override them.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Spanned<String>>,
     #[serde(rename = "phase")]
     pub phases: Vec<Spanned<PhaseFile>>,
 }
@@ -50,44 +53,59 @@ pub struct StepFile {
     pub mongo: Option<MongoStep>,
     #[serde(default)]
     pub destructive: bool,
-    pub gate: Option<String>,
+    pub gate: Option<Spanned<String>>,
     #[serde(default)]
     pub starts_write_pause: bool,
     #[serde(default)]
     pub ends_write_pause: bool,
-    pub on_failure: Option<String>,
-    pub timeout: Option<String>,
+    pub on_failure: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqlStep {
     pub on: Spanned<String>,
-    pub run: Vec<String>,
+    #[serde(default)]
+    pub run: Vec<Spanned<String>>,
+    /// Statements made by a query on another endpoint (one per row, first column).
+    pub generate: Option<Generate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Generate {
+    pub on: Spanned<String>,
+    pub sql: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckStep {
     pub on: Option<Spanned<String>>,
-    pub sql: Option<String>,
-    pub expect: Option<String>,
-    pub condition: Option<String>,
+    pub sql: Option<Spanned<String>>,
+    pub expect: Option<Spanned<String>>,
+    pub condition: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WaitStep {
-    pub until: String,
+    /// A condition on the live gauges…
+    pub until: Option<Spanned<String>>,
     #[serde(rename = "for")]
-    pub hold_for: Option<String>,
-    pub timeout: Option<String>,
+    pub hold_for: Option<Spanned<String>>,
+    /// …or a query polled until its first column reads `expect`.
+    pub on: Option<Spanned<String>>,
+    pub sql: Option<Spanned<String>>,
+    pub expect: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShellStep {
-    pub run: String,
+    pub run: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,13 +114,13 @@ pub struct VerifyStep {
     pub source: Spanned<String>,
     pub target: Spanned<String>,
     #[serde(default)]
-    pub tables: Vec<String>,
+    pub tables: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManualStep {
-    pub instructions: String,
+    pub instructions: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,71 +1,334 @@
 //! Runbooks: files of phases and steps, loaded and checked with every error
-//! pointed at `FILE:LINE:COL`, and turned into the [`Outline`] the screen shows.
-//!
-//! Executing steps is the engine's job (a later piece); this module only reads.
+//! pointed at `FILE:LINE:COL`, turned into [`StepDef`]s for the engine and the
+//! [`Outline`] the screen shows.
 
+pub mod condition;
+pub mod engine;
+pub mod exec;
 mod file;
+mod gauges;
+pub mod plan;
+pub mod runner;
+mod step;
+pub mod vars;
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use toml::Spanned;
 
 pub use file::RunbookFile;
+pub use step::{ActionDef, DEFAULT_STATEMENT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, OnFailure, StepDef, Text};
 
 use crate::diagnostic::Diagnostic;
 use crate::events::{Outline, OutlinePhase, OutlineStep};
+use crate::inventory::quantity::{self, Unit};
+use condition::Condition;
 
 /// The demo runbook, shipped inside the binary for `cutover demo`.
 pub const DEMO_RUNBOOK: (&str, &str) = ("runbooks/demo.toml", include_str!("../../runbooks/demo.toml"));
 
 const ENDPOINT_KINDS: [&str; 3] = ["postgres", "pgbouncer", "mongodb"];
-const ON_FAILURE: [&str; 3] = ["stop", "retry", "rollback"];
+
+/// A checked runbook.
+#[derive(Clone, Debug)]
+pub struct Runbook {
+    /// The file as named on the command line.
+    pub file: String,
+    /// The file's text (for diagnostics found later, against an inventory).
+    pub text: String,
+    pub name: String,
+    pub description: String,
+    /// Logical endpoint name → kind.
+    pub endpoints: BTreeMap<String, String>,
+    /// Where each endpoint is defined in the file.
+    pub endpoint_at: BTreeMap<String, usize>,
+    /// `[vars]` defaults, with where each value starts in the file.
+    pub vars: BTreeMap<String, Text>,
+    /// Every step, forward phases first in file order, then the rollback phase.
+    pub steps: Vec<StepDef>,
+    pub outline: Outline,
+}
+
+impl Runbook {
+    /// The step with this id.
+    #[must_use]
+    pub fn step(&self, id: &str) -> Option<&StepDef> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// A diagnostic at a byte offset of the runbook file.
+    #[must_use]
+    pub fn diagnostic(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::at_offset(&self.file, &self.text, offset, message)
+    }
+}
 
 /// Read and check a runbook file.
 ///
 /// # Errors
 /// An unreadable file, or every problem found, one `FILE:LINE:COL: message` a line.
-pub fn load(path: &Path) -> Result<Outline> {
+pub fn load(path: &Path) -> Result<Runbook> {
     let text = std::fs::read_to_string(path).wrap_err_with(|| format!("cannot read runbook {}", path.display()))?;
-    parse(&path.display().to_string(), &text).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        color_eyre::eyre::eyre!("{}", lines.join("\n"))
-    })
+    parse(&path.display().to_string(), &text).map_err(|errors| eyre!("{}", render(&errors)))
+}
+
+/// Diagnostics, one a line.
+#[must_use]
+pub fn render(errors: &[Diagnostic]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+/// Where the content of a TOML string value starts: after `"`, `'`, or the
+/// triple quote and the newline that may follow it.
+fn content_start(text: &str, span_start: usize) -> usize {
+    let rest = text.get(span_start..).unwrap_or_default();
+    if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
+        let after = span_start + 3;
+        match text.get(after..) {
+            Some(r) if r.starts_with("\r\n") => after + 2,
+            Some(r) if r.starts_with('\n') => after + 1,
+            _ => after,
+        }
+    } else if rest.starts_with('"') || rest.starts_with('\'') {
+        span_start + 1
+    } else {
+        span_start
+    }
+}
+
+/// Checks one runbook file; collects every problem.
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    endpoints: &'a BTreeMap<String, Spanned<file::EndpointFile>>,
+    vars: &'a BTreeMap<String, Spanned<String>>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, offset: usize, message: impl Into<String>) {
+        self.errors.push(Diagnostic::at_offset(self.file, self.text, offset, message));
+    }
+
+    fn text(&mut self, s: &Spanned<String>) -> Text {
+        let text = Text { text: s.get_ref().clone(), at: content_start(self.text, s.span().start) };
+        self.references(&text);
+        text
+    }
+
+    /// Every `${…}` must name something a run can resolve.
+    fn references(&mut self, text: &Text) {
+        match vars::scan(&text.text) {
+            Err((offset, message)) => self.error(text.at + offset, message),
+            Ok(pieces) => {
+                for piece in pieces {
+                    if let vars::Piece::Var { name, offset } = piece {
+                        if let Some(message) = self.unknown_variable(name) {
+                            self.error(text.at + offset, message);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn unknown_variable(&self, name: &str) -> Option<String> {
+        if name == "operator" || self.vars.contains_key(name) || name.starts_with("env.") {
+            return None;
+        }
+        if let Some((endpoint, field)) = name.split_once('.') {
+            if self.endpoints.contains_key(endpoint) {
+                return (!vars::ENDPOINT_FIELDS.contains(&field))
+                    .then(|| format!("`${{{name}}}`: an endpoint has {}", vars::ENDPOINT_FIELDS.join(", ")));
+            }
+        }
+        Some(format!(
+            "undefined variable `${{{name}}}`: give it a default in the runbook's [vars] (the inventory and --var can override it)"
+        ))
+    }
+
+    /// An endpoint the runbook defines, of a kind that can run `what`.
+    fn endpoint(&mut self, on: &Spanned<String>, kinds: &[&str], what: &str) -> String {
+        let name = on.get_ref();
+        match self.endpoints.get(name) {
+            None => {
+                let names: Vec<&str> = self.endpoints.keys().map(String::as_str).collect();
+                self.error(
+                    on.span().start,
+                    format!("undefined endpoint \"{name}\" (the runbook defines: {})", names.join(", ")),
+                );
+            }
+            Some(e) if !kinds.contains(&e.get_ref().kind.as_str()) => {
+                let kind = e.get_ref().kind.clone();
+                self.error(on.span().start, format!("{what} cannot run on \"{name}\", a {kind} endpoint"));
+            }
+            Some(_) => {}
+        }
+        name.clone()
+    }
+
+    fn condition(&mut self, s: &Spanned<String>) -> Option<Condition> {
+        let at = content_start(self.text, s.span().start);
+        match condition::parse(s.get_ref()) {
+            Err(e) => {
+                self.error(at + e.offset, e.message);
+                None
+            }
+            Ok(c) => {
+                for (name, range) in c.endpoints() {
+                    if !self.endpoints.contains_key(name) {
+                        let names: Vec<&str> = self.endpoints.keys().map(String::as_str).collect();
+                        self.error(
+                            at + range.start,
+                            format!("undefined endpoint \"{name}\" (the runbook defines: {})", names.join(", ")),
+                        );
+                    }
+                }
+                Some(c)
+            }
+        }
+    }
+
+    fn duration(&mut self, s: &Spanned<String>) -> Option<Duration> {
+        match quantity::parse(s.get_ref(), Unit::Seconds) {
+            Ok(secs) if secs >= 0.0 && secs.is_finite() && secs <= 30.0 * 86_400.0 => {
+                Some(Duration::from_secs_f64(secs))
+            }
+            Ok(_) => {
+                self.error(content_start(self.text, s.span().start), "a duration from 0s to 30d");
+                None
+            }
+            Err(message) => {
+                self.error(content_start(self.text, s.span().start), message);
+                None
+            }
+        }
+    }
+
+    fn action(&mut self, s: &file::StepFile, span: usize) -> Option<ActionDef> {
+        const PG: &[&str] = &["postgres", "pgbouncer"];
+        let kinds = step_kinds(s);
+        if kinds.len() != 1 {
+            let message = if kinds.is_empty() {
+                format!("step \"{}\" has no action: give one of sql, check, wait, shell, verify, manual, mongo", s.name)
+            } else {
+                format!("step \"{}\" has several actions ({}): give exactly one", s.name, kinds.join(", "))
+            };
+            self.error(span, message);
+            return None;
+        }
+        if let Some(sql) = &s.sql {
+            let on = self.endpoint(&sql.on, PG, "sql");
+            return match (&sql.generate, sql.run.is_empty()) {
+                (Some(g), true) => {
+                    let from = self.endpoint(&g.on, PG, "sql");
+                    Some(ActionDef::Generate { on, from, sql: self.text(&g.sql) })
+                }
+                (None, false) => Some(ActionDef::Sql { on, run: sql.run.iter().map(|r| self.text(r)).collect() }),
+                _ => {
+                    self.error(
+                        sql.on.span().start,
+                        "sql: give either `run = [statements]` or `generate = { on, sql }`",
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(check) = &s.check {
+            return match (&check.on, &check.sql, &check.expect, &check.condition) {
+                (None, None, None, Some(c)) => self.condition(c).map(ActionDef::CheckCondition),
+                (Some(on), Some(sql), Some(expect), None) => Some(ActionDef::CheckSql {
+                    on: self.endpoint(on, &["postgres"], "a sql check"),
+                    sql: self.text(sql),
+                    expect: self.text(expect),
+                }),
+                _ => {
+                    self.error(span, "check: give either `on`, `sql` and `expect`, or `condition`");
+                    None
+                }
+            };
+        }
+        if let Some(wait) = &s.wait {
+            return match (&wait.until, &wait.on, &wait.sql, &wait.expect) {
+                (Some(until), None, None, None) => {
+                    let hold_for = wait.hold_for.as_ref().map_or(Some(Duration::ZERO), |f| self.duration(f));
+                    let until = self.condition(until)?;
+                    Some(ActionDef::WaitCondition { until, hold_for: hold_for? })
+                }
+                (None, Some(on), Some(sql), Some(expect)) if wait.hold_for.is_none() => Some(ActionDef::WaitSql {
+                    on: self.endpoint(on, &["postgres"], "a sql wait"),
+                    sql: self.text(sql),
+                    expect: self.text(expect),
+                }),
+                _ => {
+                    self.error(span, "wait: give either `until` (and `for`), or `on`, `sql` and `expect`");
+                    None
+                }
+            };
+        }
+        if let Some(shell) = &s.shell {
+            return Some(ActionDef::Shell { run: self.text(&shell.run) });
+        }
+        if let Some(verify) = &s.verify {
+            let source = self.endpoint(&verify.source, &["postgres"], "verify");
+            let target = self.endpoint(&verify.target, &["postgres"], "verify");
+            let tables = verify.tables.iter().map(|t| t.get_ref().clone()).collect();
+            return Some(ActionDef::Verify { source, target, tables });
+        }
+        if let Some(manual) = &s.manual {
+            return Some(ActionDef::Manual { instructions: self.text(&manual.instructions) });
+        }
+        if let Some(mongo) = &s.mongo {
+            let on = self.endpoint(&mongo.on, &["mongodb"], "a mongo command");
+            return match serde_json::to_value(&mongo.command) {
+                Ok(command) => Some(ActionDef::Mongo { on, command }),
+                Err(e) => {
+                    self.error(mongo.on.span().start, format!("mongo command: {e}"));
+                    None
+                }
+            };
+        }
+        None
+    }
 }
 
 /// Parse and check a runbook's text.
 ///
 /// # Errors
 /// Every problem found, in file order.
-pub fn parse(file: &str, text: &str) -> Result<Outline, Vec<Diagnostic>> {
+pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
     let parsed: RunbookFile = toml::from_str(text).map_err(|e| vec![Diagnostic::from_toml(file, text, &e)])?;
-    let mut errors = Vec::new();
-    let at = |span: std::ops::Range<usize>, message: String| Diagnostic::at_offset(file, text, span.start, message);
+    let mut c = Checker { file, text, endpoints: &parsed.endpoints, vars: &parsed.vars, errors: Vec::new() };
 
     for (name, endpoint) in &parsed.endpoints {
         if !ENDPOINT_KINDS.contains(&endpoint.get_ref().kind.as_str()) {
-            errors.push(at(
-                endpoint.span(),
+            c.error(
+                endpoint.span().start,
                 format!(
                     "endpoint \"{name}\": unknown kind \"{}\" (expected one of {})",
                     endpoint.get_ref().kind,
                     ENDPOINT_KINDS.join(", ")
                 ),
-            ));
+            );
         }
     }
-    let known = |on: &Spanned<String>, errors: &mut Vec<Diagnostic>| {
-        if !parsed.endpoints.contains_key(on.get_ref()) {
-            let names: Vec<&str> = parsed.endpoints.keys().map(String::as_str).collect();
-            errors.push(at(
-                on.span(),
-                format!("undefined endpoint \"{}\" (the runbook defines: {})", on.get_ref(), names.join(", ")),
-            ));
-        }
-    };
+    let vars: BTreeMap<String, Text> = parsed.vars.iter().map(|(k, v)| (k.clone(), c.text(v))).collect();
 
     let mut phases = Vec::new();
+    let mut forward = Vec::new();
+    let mut rollback_steps = Vec::new();
     let mut number = 0;
+    let rollback_phases: Vec<&Spanned<file::PhaseFile>> =
+        parsed.phases.iter().filter(|p| p.get_ref().rollback).collect();
+    if rollback_phases.is_empty() {
+        c.error(parsed.name.span().start, "the runbook has no rollback phase: add a [[phase]] with rollback = true");
+    }
+    for extra in rollback_phases.iter().skip(1) {
+        c.error(extra.span().start, "a runbook has one rollback phase; this is a second one");
+    }
     for phase in &parsed.phases {
         let p = phase.get_ref();
         let id = if p.rollback {
@@ -77,58 +340,69 @@ pub fn parse(file: &str, text: &str) -> Result<Outline, Vec<Diagnostic>> {
         let mut steps = Vec::new();
         for (i, step) in p.steps.iter().enumerate() {
             let s = step.get_ref();
-            let kinds = step_kinds(s);
-            if kinds.len() != 1 {
-                let message = if kinds.is_empty() {
-                    format!(
-                        "step \"{}\" has no action: give one of sql, check, wait, shell, verify, manual, mongo",
-                        s.name
-                    )
-                } else {
-                    format!("step \"{}\" has several actions ({}): give exactly one", s.name, kinds.join(", "))
-                };
-                errors.push(at(step.span(), message));
-            }
-            if let Some(policy) = &s.on_failure {
-                let word = policy.split_whitespace().next().unwrap_or_default();
-                if !ON_FAILURE.contains(&word) {
-                    errors.push(at(
-                        step.span(),
-                        format!(
-                            "step \"{}\": on_failure must be one of {}, not \"{policy}\"",
-                            s.name,
-                            ON_FAILURE.join(", ")
-                        ),
-                    ));
-                }
-            }
-            let on = step_endpoint(s);
-            for endpoint in &on {
-                known(endpoint, &mut errors);
-            }
-            steps.push(OutlineStep {
+            let on_failure = match &s.on_failure {
+                None => OnFailure::Stop,
+                Some(policy) => match OnFailure::parse(policy.get_ref()) {
+                    Ok(OnFailure::Rollback | OnFailure::Retry { then_rollback: true, .. }) if p.rollback => {
+                        c.error(
+                            content_start(text, policy.span().start),
+                            "a rollback step cannot go to rollback: use stop or retry N",
+                        );
+                        OnFailure::Stop
+                    }
+                    Ok(policy) => policy,
+                    Err(message) => {
+                        c.error(content_start(text, policy.span().start), message);
+                        OnFailure::Stop
+                    }
+                },
+            };
+            let gate = s.gate.as_ref().and_then(|g| c.condition(g));
+            let timeout = s.timeout.as_ref().and_then(|t| c.duration(t));
+            let Some(action) = c.action(s, step.span().start) else { continue };
+            let def = StepDef {
                 id: format!("{id}.{}", i + 1),
                 name: s.name.clone(),
-                kind: kinds.first().copied().unwrap_or("manual").to_owned(),
-                on: on.first().map(|o| o.get_ref().clone()),
+                rollback: p.rollback,
+                timeout: timeout.or_else(|| action.default_timeout()),
                 destructive: s.destructive,
-                gate: s.gate.clone(),
+                gate,
                 starts_write_pause: s.starts_write_pause,
                 ends_write_pause: s.ends_write_pause,
+                on_failure,
+                action,
+            };
+            steps.push(OutlineStep {
+                id: def.id.clone(),
+                name: def.name.clone(),
+                kind: def.action.kind().to_owned(),
+                on: def.action.endpoints().first().map(|s| (*s).to_owned()),
+                destructive: def.destructive,
+                gate: s.gate.as_ref().map(|g| g.get_ref().clone()),
+                starts_write_pause: def.starts_write_pause,
+                ends_write_pause: def.ends_write_pause,
             });
+            if p.rollback { rollback_steps.push(def) } else { forward.push(def) }
         }
         phases.push(OutlinePhase { id, name: p.name.clone(), rollback: p.rollback, steps });
     }
-    if !phases.iter().any(|p| p.rollback) {
-        errors.push(at(
-            parsed.name.span(),
-            "the runbook has no rollback phase: add a [[phase]] with rollback = true".to_owned(),
-        ));
-    }
-    if errors.is_empty() {
-        Ok(Outline { name: parsed.name.into_inner(), phases })
+    if c.errors.is_empty() {
+        forward.extend(rollback_steps);
+        Ok(Runbook {
+            file: file.to_owned(),
+            text: text.to_owned(),
+            name: parsed.name.get_ref().clone(),
+            description: parsed.description.clone(),
+            endpoints: parsed.endpoints.iter().map(|(k, v)| (k.clone(), v.get_ref().kind.clone())).collect(),
+            endpoint_at: parsed.endpoints.iter().map(|(k, v)| (k.clone(), v.span().start)).collect(),
+            vars,
+            steps: forward,
+            outline: Outline { name: parsed.name.into_inner(), phases },
+        })
     } else {
+        let mut errors = c.errors;
         errors.sort_by_key(|d| (d.line, d.col));
+        errors.dedup();
         Err(errors)
     }
 }
@@ -148,31 +422,12 @@ fn step_kinds(s: &file::StepFile) -> Vec<&'static str> {
     .collect()
 }
 
-fn step_endpoint(s: &file::StepFile) -> Vec<&Spanned<String>> {
-    let mut on = Vec::new();
-    if let Some(sql) = &s.sql {
-        on.push(&sql.on);
-    }
-    if let Some(check) = s.check.as_ref().and_then(|c| c.on.as_ref()) {
-        on.push(check);
-    }
-    if let Some(verify) = &s.verify {
-        on.push(&verify.source);
-        on.push(&verify.target);
-    }
-    if let Some(mongo) = &s.mongo {
-        on.push(&mongo.on);
-    }
-    on
-}
-
-/// The demo runbook's outline.
+/// The demo runbook.
 ///
 /// # Errors
 /// Only if the shipped file is broken (a test loads it).
-pub fn demo() -> Result<Outline> {
-    parse(DEMO_RUNBOOK.0, DEMO_RUNBOOK.1)
-        .map_err(|e| color_eyre::eyre::eyre!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))
+pub fn demo() -> Result<Runbook> {
+    parse(DEMO_RUNBOOK.0, DEMO_RUNBOOK.1).map_err(|e| eyre!("{}", render(&e)))
 }
 
 #[cfg(test)]
@@ -181,11 +436,13 @@ mod tests {
 
     #[test]
     fn the_demo_runbook_loads() {
-        let outline = demo().unwrap();
+        let runbook = demo().unwrap();
+        let outline = &runbook.outline;
         assert_eq!(outline.name, "pg-logical-migration (demo)");
         assert!(outline.phases.iter().any(|p| p.rollback));
         assert!(outline.phases.iter().flat_map(|p| &p.steps).any(|s| s.starts_write_pause));
         assert!(outline.phases.iter().flat_map(|p| &p.steps).any(|s| s.ends_write_pause));
+        assert!(runbook.steps.last().unwrap().rollback, "rollback steps come last");
     }
 
     #[test]
@@ -209,5 +466,12 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].line, errors[0].col), (5, 1), "{}", errors[0]);
         assert!(errors[0].message.contains("unknown field `rollbak`"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn content_starts_after_quotes() {
+        let text = "a = \"x\"\nb = '''\nSELECT'''";
+        assert_eq!(content_start(text, 4), 5);
+        assert_eq!(content_start(text, 12), 16);
     }
 }

@@ -22,7 +22,7 @@ pub fn start() -> DateTime<Utc> {
 pub fn sim_actions(name: &str, seconds: u32) -> Vec<Action> {
     let scenario = scenario::by_name(name).expect("scenario exists");
     let mut sim = Simulator::new(scenario, 7, start());
-    let mut actions = vec![Action::Runbook(cutover::runbook::demo().expect("demo runbook"))];
+    let mut actions = vec![Action::Runbook(cutover::runbook::demo().expect("demo runbook").outline)];
     actions.extend(sim.run_for(seconds, Duration::from_secs(1)));
     actions
 }

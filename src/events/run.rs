@@ -1,0 +1,144 @@
+//! What a runbook run records: every event goes to the journal, and the run's
+//! state (which steps are done, whether it is rolling back) is a fold of them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ChecksumProgress, Outline, Sample};
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every forward step is done.
+    Completed,
+    /// The rollback phase ran to its end.
+    RolledBack,
+}
+
+/// One event of a run.
+// Events are written once and read once; boxing the sample buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum RunEvent {
+    /// The run began. Everything needed to resume it, except secrets.
+    Started {
+        /// The runbook file, absolute.
+        runbook: String,
+        /// SHA-256 of the runbook's text: a resume refuses a changed runbook.
+        runbook_sha256: String,
+        /// The inventory file, absolute.
+        inventory: Option<String>,
+        /// `--var` overrides.
+        #[serde(default)]
+        vars: Vec<(String, String)>,
+        operator: String,
+        host: String,
+        pid: u32,
+        headless: bool,
+        outline: Outline,
+    },
+    /// The run continues in a new process.
+    Resumed {
+        operator: String,
+        host: String,
+        pid: u32,
+        headless: bool,
+    },
+    /// What a step will execute, and where, resolved (secrets masked).
+    Planned {
+        step: String,
+        shows: Vec<String>,
+    },
+    /// A gate was evaluated (recorded when its verdict changes and at confirmation).
+    Gate {
+        step: String,
+        holds: bool,
+        reason: String,
+    },
+    /// The operator said go. `typed`: the endpoint name typed for a destructive step.
+    Confirmed {
+        step: String,
+        operator: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        typed: Option<String>,
+    },
+    StepStarted {
+        step: String,
+        attempt: u32,
+    },
+    /// A line of what the step printed or the database answered.
+    Output {
+        step: String,
+        text: String,
+    },
+    StepFinished {
+        step: String,
+        attempt: u32,
+        ok: bool,
+        summary: String,
+    },
+    /// Started but never seen to finish (found on resume).
+    Interrupted {
+        step: String,
+    },
+    /// The operator chose to run a failed or interrupted step again.
+    Rerun {
+        step: String,
+        operator: String,
+    },
+    /// The operator chose not to run a step (e.g. done by hand).
+    Skipped {
+        step: String,
+        operator: String,
+        reason: String,
+    },
+    /// The run goes to the rollback phase.
+    Rollback {
+        operator: String,
+        reason: String,
+    },
+    /// The operator or the process stopped the run's process (it can resume).
+    Paused {
+        reason: String,
+    },
+    /// A gauge sample (recorded at a bounded rate).
+    Sample(Sample),
+    /// Verification progress (recorded at a bounded rate).
+    Checksum(ChecksumProgress),
+    /// The run is over.
+    Finished {
+        outcome: RunOutcome,
+    },
+}
+
+impl RunEvent {
+    /// Events after which the journal is synced to disk.
+    #[must_use]
+    pub fn is_boundary(&self) -> bool {
+        !matches!(self, Self::Output { .. } | Self::Sample(_) | Self::Checksum(_) | Self::Gate { .. })
+    }
+}
+
+/// A journal line: when, and what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub event: RunEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_flat_json_lines() {
+        let at = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap().with_timezone(&Utc);
+        let record = Record { at, event: RunEvent::StepStarted { step: "2.1".into(), attempt: 1 } };
+        let line = serde_json::to_string(&record).unwrap();
+        assert_eq!(line, r#"{"at":"2026-11-21T10:00:00Z","event":"step_started","step":"2.1","attempt":1}"#);
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), record);
+    }
+}

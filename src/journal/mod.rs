@@ -1,0 +1,205 @@
+//! The run journal: append-only JSON lines of [`Record`]s, mode 0600, synced
+//! to disk at every step boundary, secrets scrubbed before they are written.
+//!
+//! Reading tolerates a torn last line (the process was killed mid-write);
+//! anything else that is not a record is an error naming its line.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{Result, WrapErr, eyre};
+
+use crate::events::{Record, RunEvent};
+
+/// A journal read back.
+#[derive(Debug, Default)]
+pub struct Journal {
+    pub records: Vec<Record>,
+    /// Bytes of good records: where a torn last line begins (equal to the file
+    /// length when nothing is torn).
+    pub good_len: u64,
+    /// The last line was cut short.
+    pub torn: bool,
+}
+
+/// Parse a journal's bytes.
+///
+/// # Errors
+/// A line that is not a record, other than a torn last one: `FILE:LINE: message`.
+pub fn parse(name: &str, bytes: &[u8]) -> Result<Journal> {
+    let mut journal = Journal::default();
+    let mut offset = 0usize;
+    let mut lines = bytes.split_inclusive(|b| *b == b'\n').enumerate().peekable();
+    while let Some((index, line)) = lines.next() {
+        let last = lines.peek().is_none();
+        let complete = line.ends_with(b"\n");
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let parsed = std::str::from_utf8(body).map_err(|e| e.to_string()).and_then(|text| {
+            if text.trim().is_empty() {
+                Ok(None)
+            } else {
+                serde_json::from_str(text).map(Some).map_err(|e| e.to_string())
+            }
+        });
+        match parsed {
+            Ok(Some(record)) if complete => {
+                journal.records.push(record);
+                offset += line.len();
+            }
+            Ok(None) if complete => offset += line.len(),
+            // Only the last line can lack its newline: a write cut short.
+            _ if last => {
+                journal.torn = true;
+                break;
+            }
+            Err(message) => return Err(eyre!("{name}:{}: not a journal record: {message}", index + 1)),
+            Ok(_) => break,
+        }
+    }
+    journal.good_len = offset as u64;
+    Ok(journal)
+}
+
+/// Read a journal file.
+///
+/// # Errors
+/// An unreadable file, or a line that is not a record (see [`parse`]).
+pub fn read(path: &Path) -> Result<Journal> {
+    let bytes = std::fs::read(path).wrap_err_with(|| format!("cannot read journal {}", path.display()))?;
+    parse(&path.display().to_string(), &bytes)
+}
+
+/// Appends records to a journal file.
+pub struct Writer {
+    file: File,
+    path: PathBuf,
+    /// Strings never to write, with their JSON-escaped forms.
+    secrets: Vec<String>,
+}
+
+impl Writer {
+    /// Open (or create) a journal for appending, mode 0600. A torn last line
+    /// left by a killed process is cut off first, so the file stays readable.
+    ///
+    /// # Errors
+    /// The file cannot be created, read or opened.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .wrap_err_with(|| format!("cannot open journal {}", path.display()))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .wrap_err_with(|| format!("cannot make journal {} private", path.display()))?;
+        let journal = read(path)?;
+        if journal.torn {
+            file.set_len(journal.good_len)
+                .wrap_err_with(|| format!("cannot cut the torn line of {}", path.display()))?;
+        }
+        Ok(Self { file, path: path.to_owned(), secrets: Vec::new() })
+    }
+
+    /// Strings to scrub from every record written from now on.
+    pub fn scrub(&mut self, secrets: &[String]) {
+        for secret in secrets {
+            let escaped = serde_json::to_string(secret).unwrap_or_default();
+            let escaped = escaped.trim_matches('"').to_owned();
+            for s in [secret.clone(), escaped] {
+                if !s.is_empty() && !self.secrets.contains(&s) {
+                    self.secrets.push(s);
+                }
+            }
+        }
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// Append one record; at a step boundary, sync it to disk.
+    ///
+    /// # Errors
+    /// The disk refused the write.
+    pub fn append(&mut self, at: DateTime<Utc>, event: RunEvent) -> Result<()> {
+        let boundary = event.is_boundary();
+        let mut line = serde_json::to_string(&Record { at, event }).wrap_err("encode a journal record")?;
+        for secret in &self.secrets {
+            if line.contains(secret.as_str()) {
+                line = line.replace(secret.as_str(), crate::inventory::dsn::MASK);
+            }
+        }
+        line.push('\n');
+        // One write per line, so a kill tears at most the last line.
+        self.file
+            .write_all(line.as_bytes())
+            .wrap_err_with(|| format!("cannot write journal {}", self.path.display()))?;
+        if boundary {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Flush to disk.
+    ///
+    /// # Errors
+    /// The disk refused.
+    pub fn sync(&mut self) -> Result<()> {
+        self.file.sync_data().wrap_err_with(|| format!("cannot sync journal {}", self.path.display()))
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_torn_last_line_is_tolerated_and_cut_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let mut w = Writer::open(&path).unwrap();
+        w.append(at(), RunEvent::StepStarted { step: "1.1".into(), attempt: 1 }).unwrap();
+        drop(w);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"at\":\"2026-11-21T1").unwrap();
+        let j = read(&path).unwrap();
+        assert!(j.torn);
+        assert_eq!(j.records.len(), 1);
+        let mut w = Writer::open(&path).unwrap();
+        w.append(at(), RunEvent::Interrupted { step: "1.1".into() }).unwrap();
+        let j = read(&path).unwrap();
+        assert!(!j.torn);
+        assert_eq!(j.records.len(), 2);
+        assert_eq!(j.records[1].event, RunEvent::Interrupted { step: "1.1".into() });
+    }
+
+    #[test]
+    fn a_bad_line_in_the_middle_is_an_error_with_its_line() {
+        let text = "{\"at\":\"2026-11-21T10:00:00Z\",\"event\":\"interrupted\",\"step\":\"1\"}\nnot json\n{\"at\":\"2026-11-21T10:00:00Z\",\"event\":\"interrupted\",\"step\":\"1\"}\n";
+        let err = parse("j.jsonl", text.as_bytes()).unwrap_err().to_string();
+        assert!(err.starts_with("j.jsonl:2: not a journal record"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_even_when_json_escapes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let mut w = Writer::open(&path).unwrap();
+        w.scrub(&["pa\"ss word".to_owned(), "hunter2".to_owned()]);
+        let text = "password=hunter2 and 'pa\"ss word'".to_owned();
+        w.append(at(), RunEvent::Output { step: "1.1".into(), text }).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(!written.contains("hunter2") && !written.contains("ss word"), "{written}");
+        assert!(written.contains("password=******"), "{written}");
+    }
+}

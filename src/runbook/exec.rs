@@ -1,0 +1,442 @@
+//! Executes one resolved step: statements on an endpoint, a shell command, a
+//! wait on the gauges, a verification. Everything a step prints leaves as an
+//! [`Emitted`] (secrets scrubbed); the executor knows nothing of the screen or
+//! the journal. Timeouts and cancellation belong to the caller, which drops the
+//! future and calls [`Executor::cancel`] so the server or the child stops too.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use super::plan::Resolved;
+use super::vars::Scope;
+use crate::collect::{short_error, tls};
+use crate::events::{ChecksumProgress, TableProgress, TableState};
+use crate::inventory::{Endpoint, Inventory};
+use crate::state::State;
+use crate::verify::{self, TableStatus};
+
+/// How often waits look at the gauges and poll their query.
+pub const POLL: Duration = Duration::from_millis(250);
+/// Rows of a query result printed as output.
+pub const ROWS_SHOWN: usize = 20;
+
+/// What a running step gives out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Emitted {
+    Output(String),
+    Checksum(ChecksumProgress),
+}
+
+/// How a step ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub ok: bool,
+    pub summary: String,
+}
+
+impl Outcome {
+    fn ok(summary: impl Into<String>) -> Self {
+        Self { ok: true, summary: summary.into() }
+    }
+
+    fn failed(summary: impl Into<String>) -> Self {
+        Self { ok: false, summary: summary.into() }
+    }
+}
+
+/// Runs steps; keeps one connection per endpoint between them.
+pub struct Executor {
+    inventory: Inventory,
+    scope: Scope,
+    /// The live gauges, folded by the caller from the collectors.
+    gauges: Arc<Mutex<State>>,
+    clients: HashMap<String, Arc<Client>>,
+    /// The step's connection or child process, for [`Executor::cancel`].
+    running_query: Option<(String, tokio_postgres::CancelToken)>,
+    running_child: Option<u32>,
+    out: mpsc::UnboundedSender<Emitted>,
+}
+
+impl Executor {
+    #[must_use]
+    pub fn new(
+        inventory: Inventory,
+        scope: Scope,
+        gauges: Arc<Mutex<State>>,
+        out: mpsc::UnboundedSender<Emitted>,
+    ) -> Self {
+        Self { inventory, scope, gauges, clients: HashMap::new(), running_query: None, running_child: None, out }
+    }
+
+    #[must_use]
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    fn say(&self, text: impl AsRef<str>) {
+        let _ = self.out.send(Emitted::Output(self.scope.scrub(text.as_ref())));
+    }
+
+    fn endpoint(&self, name: &str) -> Result<Endpoint, String> {
+        self.inventory
+            .endpoints
+            .iter()
+            .find(|e| e.name == name)
+            .cloned()
+            .ok_or_else(|| format!("no endpoint \"{name}\""))
+    }
+
+    async fn client(&mut self, name: &str) -> Result<Arc<Client>, String> {
+        if let Some(c) = self.clients.get(name) {
+            if !c.is_closed() {
+                return Ok(Arc::clone(c));
+            }
+        }
+        let endpoint = self.endpoint(name)?;
+        let connector = tls::make_connect(&endpoint.dsn.tls).map_err(|e| format!("{name}: {e:#}"))?;
+        let connecting = endpoint.dsn.config.connect(connector);
+        let (client, connection) = tokio::time::timeout(crate::collect::CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| format!("{name} is unreachable: no answer in {}s", crate::collect::CONNECT_TIMEOUT.as_secs()))?
+            .map_err(|e| format!("{name} is unreachable: {}", short_error(&e)))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let client = Arc::new(client);
+        self.clients.insert(name.to_owned(), Arc::clone(&client));
+        Ok(client)
+    }
+
+    /// Stop what the step started: cancel its query, kill its process group.
+    pub async fn cancel(&mut self) {
+        if let Some((name, token)) = self.running_query.take() {
+            if let Ok(endpoint) = self.endpoint(&name) {
+                if let Ok(connector) = tls::make_connect(&endpoint.dsn.tls) {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), token.cancel_query(connector)).await;
+                }
+            }
+        }
+        if let Some(pid) = self.running_child.take() {
+            if let Ok(pid) = i32::try_from(pid) {
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+
+    /// Run one step to its end. Manual steps are done once confirmed.
+    pub async fn run(&mut self, action: &Resolved) -> Outcome {
+        let outcome = match action {
+            Resolved::Sql { on, run } => {
+                let statements: Vec<String> = run.iter().map(|v| v.plain.clone()).collect();
+                self.statements(on, &statements).await
+            }
+            Resolved::Generate { on, from, sql } => match self.query_column(from, &sql.plain).await {
+                Ok(statements) if statements.is_empty() => {
+                    Ok(Outcome::ok("nothing to run: the query made no statements"))
+                }
+                Ok(statements) => self.statements(on, &statements).await,
+                Err(e) => Err(e),
+            },
+            Resolved::CheckSql { on, sql, expect } => match self.first_value(on, &sql.plain).await {
+                Ok(got) if got.as_deref().map(str::trim) == Some(expect.plain.trim()) => {
+                    Ok(Outcome::ok(format!("reads {}", expect.shown)))
+                }
+                Ok(got) => Ok(Outcome::failed(format!(
+                    "reads {}, expected {}",
+                    got.map_or_else(|| "nothing (no row or NULL)".to_owned(), |g| format!("\"{g}\"")),
+                    expect.shown
+                ))),
+                Err(e) => Err(e),
+            },
+            Resolved::CheckCondition(c) => {
+                let verdict =
+                    self.gauges.lock().map(|s| c.eval(&*s)).map_err(|_| "the gauges are unavailable".to_owned());
+                verdict.map(|v| if v.holds { Outcome::ok(v.reason) } else { Outcome::failed(v.reason) })
+            }
+            Resolved::WaitCondition { until, hold_for } => Ok(self.wait_condition(until, *hold_for).await),
+            Resolved::WaitSql { on, sql, expect } => self.wait_sql(on, &sql.plain, &expect.plain).await,
+            Resolved::Shell { run } => self.shell(&run.plain).await,
+            Resolved::Verify { source, target, tables } => self.verify(source, target, tables).await,
+            Resolved::Manual { instructions } => {
+                self.say(&instructions.shown);
+                Ok(Outcome::ok("confirmed"))
+            }
+            Resolved::Mongo { .. } => {
+                Err("mongo steps need MongoDB support, which this build does not have".to_owned())
+            }
+        };
+        self.running_query = None;
+        self.running_child = None;
+        let outcome = outcome.unwrap_or_else(Outcome::failed);
+        Outcome { ok: outcome.ok, summary: self.scope.scrub(&outcome.summary) }
+    }
+
+    async fn simple(&mut self, on: &str, sql: &str) -> Result<Vec<SimpleQueryMessage>, String> {
+        let client = self.client(on).await?;
+        self.running_query = Some((on.to_owned(), client.cancel_token()));
+        let result = client.simple_query(sql).await.map_err(|e| format!("{on}: {}", short_error(&e)));
+        self.running_query = None;
+        result
+    }
+
+    async fn statements(&mut self, on: &str, statements: &[String]) -> Result<Outcome, String> {
+        for (i, statement) in statements.iter().enumerate() {
+            self.say(format!("{on}> {}", one_line(statement)));
+            let messages = self
+                .simple(on, statement)
+                .await
+                .map_err(|e| format!("statement {} of {} failed: {e}", i + 1, statements.len()))?;
+            for line in result_lines(&messages) {
+                self.say(line);
+            }
+        }
+        Ok(Outcome::ok(format!(
+            "{} statement{} on {on}",
+            statements.len(),
+            if statements.len() == 1 { "" } else { "s" }
+        )))
+    }
+
+    async fn query_column(&mut self, on: &str, sql: &str) -> Result<Vec<String>, String> {
+        let messages = self.simple(on, sql).await?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn first_value(&mut self, on: &str, sql: &str) -> Result<Option<String>, String> {
+        let messages = self.simple(on, sql).await?;
+        Ok(messages
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+                _ => None,
+            })
+            .flatten())
+    }
+
+    async fn wait_condition(&mut self, until: &super::condition::Condition, hold_for: Duration) -> Outcome {
+        let mut since: Option<tokio::time::Instant> = None;
+        let mut said = String::new();
+        loop {
+            let verdict = match self.gauges.lock() {
+                Ok(state) => until.eval(&*state),
+                Err(_) => return Outcome::failed("the gauges are unavailable"),
+            };
+            if verdict.holds {
+                let start = *since.get_or_insert_with(tokio::time::Instant::now);
+                if start.elapsed() >= hold_for {
+                    return Outcome::ok(verdict.reason);
+                }
+            } else {
+                since = None;
+            }
+            let line = if verdict.holds {
+                format!("holds: {}", verdict.reason)
+            } else {
+                format!("waiting: {}", verdict.reason)
+            };
+            // Say it when the verdict flips, not at every poll.
+            if said.split(':').next() != line.split(':').next() || said.is_empty() {
+                self.say(&line);
+                said = line;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn wait_sql(&mut self, on: &str, sql: &str, expect: &str) -> Result<Outcome, String> {
+        let mut last: Option<Option<String>> = None;
+        loop {
+            let got = match self.first_value(on, sql).await {
+                Ok(v) => v,
+                // The endpoint may come back: keep waiting until the timeout.
+                Err(e) => {
+                    self.say(format!("waiting: {e}"));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if got.as_deref().map(str::trim) == Some(expect.trim()) {
+                return Ok(Outcome::ok(format!("reads {expect}")));
+            }
+            if last.as_ref() != Some(&got) {
+                self.say(format!("waiting: reads {}, until {expect}", got.as_deref().unwrap_or("nothing")));
+                last = Some(got);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn shell(&mut self, command: &str) -> Result<Outcome, String> {
+        let passfile = self.passfile().map_err(|e| format!("cannot write a password file for the command: {e}"))?;
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c").arg(command).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.process_group(0).kill_on_drop(true).env("PGAPPNAME", "cutover");
+        if let Some(file) = &passfile {
+            cmd.env("PGPASSFILE", file.path());
+        }
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start sh: {e}"))?;
+        self.running_child = child.id();
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(lines(stdout, tx.clone()));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(lines(stderr, tx.clone()));
+        }
+        drop(tx);
+        while let Some(line) = rx.recv().await {
+            self.say(line);
+        }
+        let status = child.wait().await.map_err(|e| format!("the command vanished: {e}"))?;
+        self.running_child = None;
+        drop(passfile);
+        Ok(match status.code() {
+            Some(0) => Outcome::ok("exit 0"),
+            Some(code) => Outcome::failed(format!("exit {code}")),
+            None => Outcome::failed("killed by a signal"),
+        })
+    }
+
+    /// A temporary `.pgpass` with every endpoint's password, mode 0600, so a
+    /// command line never carries one. `None` when no endpoint has a password.
+    fn passfile(&self) -> std::io::Result<Option<tempfile::NamedTempFile>> {
+        let entries: Vec<String> = self
+            .inventory
+            .endpoints
+            .iter()
+            .filter_map(|e| {
+                let pw = e.dsn.password()?;
+                let esc = |s: &str| s.replace('\\', "\\\\").replace(':', "\\:");
+                Some(format!(
+                    "{}:{}:{}:{}:{}\n",
+                    esc(&e.dsn.host),
+                    e.dsn.port,
+                    esc(&e.dsn.dbname),
+                    esc(&e.dsn.user),
+                    esc(pw)
+                ))
+            })
+            .collect();
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        let mut file = tempfile::Builder::new()
+            .prefix("cutover-pgpass-")
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile()?;
+        for entry in entries {
+            file.write_all(entry.as_bytes())?;
+        }
+        file.flush()?;
+        Ok(Some(file))
+    }
+
+    async fn verify(&mut self, source: &str, target: &str, tables: &[String]) -> Result<Outcome, String> {
+        let (source_ep, target_ep) = (self.endpoint(source)?, self.endpoint(target)?);
+        let options = verify::Options {
+            tables: tables.iter().map(|t| verify::catalog::TableName::parse(t)).collect(),
+            ..verify::Options::default()
+        };
+        let (tx, mut rx) = mpsc::channel::<ChecksumProgress>(64);
+        let out = self.out.clone();
+        let forward = tokio::spawn(async move {
+            while let Some(p) = rx.recv().await {
+                let _ = out.send(Emitted::Checksum(p));
+            }
+        });
+        let report = verify::run(&source_ep, &target_ep, &options, Some(tx)).await;
+        let _ = forward.await;
+        let report = report.map_err(|e| format!("verification failed: {e:#}"))?;
+        let mut progress = Vec::new();
+        for t in &report.tables {
+            let differences = match t.status {
+                TableStatus::MissingOnSource | TableStatus::MissingOnTarget => (t.differences.len() as u64).max(1),
+                _ => t.differences.len() as u64,
+            };
+            self.say(format!(
+                "{}: {} ({} rows, {} chunks{})",
+                t.table,
+                crate::events::name_of(&t.status).replace('_', " "),
+                t.rows_source,
+                t.chunks,
+                if differences > 0 { format!(", {differences} differences") } else { String::new() }
+            ));
+            progress.push(TableProgress {
+                table: t.table.clone(),
+                state: if t.status == TableStatus::Error { TableState::Failed } else { TableState::Done },
+                chunks_done: t.chunks,
+                chunks_total: t.chunks,
+                rows: t.rows_source,
+                rows_per_second: 0.0,
+                differences,
+            });
+        }
+        let _ = self.out.send(Emitted::Checksum(ChecksumProgress { at: Utc::now(), tables: progress }));
+        let tables_n = report.tables.len();
+        Ok(match report.exit_code() {
+            0 => Outcome::ok(format!("{tables_n} tables equal")),
+            1 => Outcome::failed(format!(
+                "{} differences in {} of {tables_n} tables",
+                report.totals.differences.max(report.totals.tables_different),
+                report.totals.tables_different
+            )),
+            _ => Outcome::failed("a table could not be verified"),
+        })
+    }
+}
+
+async fn lines(reader: impl tokio::io::AsyncRead + Unpin, tx: mpsc::UnboundedSender<String>) {
+    let mut lines = BufReader::new(reader).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if tx.send(line).is_err() {
+            break;
+        }
+    }
+}
+
+/// A statement on one line for the output pane.
+fn one_line(sql: &str) -> String {
+    let joined: Vec<&str> = sql.split_whitespace().collect();
+    joined.join(" ")
+}
+
+/// Rows (up to [`ROWS_SHOWN`]) and counts, as output lines.
+fn result_lines(messages: &[SimpleQueryMessage]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rows = 0usize;
+    for m in messages {
+        match m {
+            SimpleQueryMessage::Row(row) => {
+                rows += 1;
+                if rows <= ROWS_SHOWN {
+                    let cells: Vec<&str> = (0..row.len()).map(|i| row.get(i).unwrap_or("NULL")).collect();
+                    out.push(format!("  {}", cells.join(" | ")));
+                }
+            }
+            SimpleQueryMessage::CommandComplete(n) => {
+                if rows > ROWS_SHOWN {
+                    out.push(format!("  … {} more rows", rows - ROWS_SHOWN));
+                }
+                out.push(format!("  ok ({n} row{})", if *n == 1 { "" } else { "s" }));
+                rows = 0;
+            }
+            _ => {}
+        }
+    }
+    out
+}

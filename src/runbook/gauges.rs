@@ -1,0 +1,136 @@
+//! The cockpit's state as the figures conditions read: what `lag_bytes(target)`
+//! means is decided here, once, for gates, waits and checks alike.
+//!
+//! A figure that cannot be trusted right now (no answer yet, unreachable,
+//! stale) is unknown, and a comparison with an unknown is never true.
+
+use super::condition::{Gauge, Gauges};
+use crate::events::{EndpointSample, LinkKind, TableState};
+use crate::state::{Freshness, State};
+
+impl State {
+    /// The endpoint's figures, when they are live.
+    fn live(&self, name: &str) -> Result<&EndpointSample, String> {
+        let endpoint = self.endpoints.get(name).ok_or_else(|| format!("no figures from {name} yet"))?;
+        match endpoint.freshness(self.now, self.sample_interval) {
+            Freshness::Unreachable { error, .. } => Err(format!("{name} is unreachable ({error})")),
+            Freshness::Stale { age } => Err(format!("{name}'s figures are {} old", crate::ui::format::age(age))),
+            Freshness::Live => endpoint.last.as_ref().ok_or_else(|| format!("no figures from {name} yet")),
+        }
+    }
+
+    /// Lag into `name`: its own replay lag (a standby), and for each of its
+    /// subscriptions the publisher's slot of the same name. The worst wins.
+    fn lag(&self, name: &str, seconds: bool) -> Result<f64, String> {
+        let own = self.live(name)?;
+        let pick = |l: &crate::events::ReplicationLink| {
+            if seconds { l.lag_seconds } else { l.lag_bytes.map(|b| b as f64) }
+        };
+        let mut worst: Option<f64> = None;
+        let mut unknown = None;
+        for link in &own.replication {
+            match link.kind {
+                LinkKind::Physical if link.name == "replay" => worst = max(worst, pick(link)),
+                LinkKind::Subscription => {
+                    let slot =
+                        self.endpoints.iter().filter(|(other, _)| other.as_str() != name).find_map(|(other, e)| {
+                            let found = e
+                                .last
+                                .as_ref()?
+                                .replication
+                                .iter()
+                                .find(|l| l.kind == LinkKind::Slot && l.name == link.name)?;
+                            Some((other.clone(), found.clone()))
+                        });
+                    match slot {
+                        Some((publisher, slot)) => match self.live(&publisher) {
+                            Ok(_) => worst = max(worst, pick(&slot)),
+                            Err(e) => unknown = Some(e),
+                        },
+                        None => unknown = Some(format!("the publisher's slot {} is not in sight", link.name)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        match (worst, unknown) {
+            (_, Some(why)) => Err(why),
+            (Some(v), None) => Ok(v),
+            (None, None) => Err(format!("no replication link feeds {name}")),
+        }
+    }
+}
+
+fn max(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Gauges for State {
+    fn value(&self, gauge: Gauge, endpoint: Option<&str>) -> Result<f64, String> {
+        if gauge == Gauge::VerifyDifferences {
+            let progress = self.checksum.as_ref().ok_or("no verification has run")?;
+            if let Some(t) = progress.tables.iter().find(|t| t.state == TableState::Failed) {
+                return Err(format!("verification failed on {}", t.table));
+            }
+            if progress.tables.iter().any(|t| matches!(t.state, TableState::Running | TableState::Pending)) {
+                return Err("verification is still running".to_owned());
+            }
+            return Ok(progress.tables.iter().map(|t| t.differences as f64).sum());
+        }
+        let name = endpoint.ok_or("this gauge needs an endpoint")?;
+        if gauge == Gauge::Reachable {
+            let endpoint = self.endpoints.get(name).ok_or_else(|| format!("no figures from {name} yet"))?;
+            let up = endpoint.freshness(self.now, self.sample_interval).is_live() && endpoint.last.is_some();
+            return Ok(if up { 1.0 } else { 0.0 });
+        }
+        let s = self.live(name)?;
+        let bouncer =
+            |f: fn(&crate::events::BouncerPool) -> u32| -> f64 { s.bouncer.iter().map(|p| f64::from(f(p))).sum() };
+        match gauge {
+            Gauge::LagBytes => self.lag(name, false),
+            Gauge::LagSeconds => self.lag(name, true),
+            Gauge::PoolWaiting => match &s.pool {
+                Some(p) => Ok(f64::from(p.waiting)),
+                None if !s.bouncer.is_empty() => Ok(bouncer(|p| p.cl_waiting)),
+                None => Err(format!("{name} gives no pool figures")),
+            },
+            Gauge::PoolActive => match &s.pool {
+                Some(p) => Ok(f64::from(p.active)),
+                None if !s.bouncer.is_empty() => Ok(bouncer(|p| p.cl_active)),
+                None => Err(format!("{name} gives no pool figures")),
+            },
+            Gauge::PoolUsedPct => match &s.pool {
+                Some(p) if p.max_connections > 0 => Ok(100.0 * f64::from(p.connections) / f64::from(p.max_connections)),
+                None if bouncer(|p| p.pool_size) > 0.0 => {
+                    Ok(100.0 * bouncer(|p| p.sv_active) / bouncer(|p| p.pool_size))
+                }
+                _ => Err(format!("{name} gives no pool figures")),
+            },
+            Gauge::DiskFreePct | Gauge::DiskFreeBytes => {
+                let d = s.disk.as_ref();
+                match (d.and_then(|d| d.free_bytes), d.and_then(|d| d.total_bytes)) {
+                    (Some(free), Some(total)) if total > 0 => {
+                        Ok(if gauge == Gauge::DiskFreePct { 100.0 * free as f64 / total as f64 } else { free as f64 })
+                    }
+                    _ => {
+                        Err(format!("no disk figures for {name} (give disk_path in the inventory, or run on its host)"))
+                    }
+                }
+            }
+            Gauge::SubscriptionTablesReady | Gauge::SubscriptionTables => {
+                let subs: Vec<_> = s.replication.iter().filter(|l| l.kind == LinkKind::Subscription).collect();
+                if subs.is_empty() {
+                    return Err(format!("{name} has no subscription"));
+                }
+                let pick = |l: &&crate::events::ReplicationLink| {
+                    if gauge == Gauge::SubscriptionTables { l.tables_total } else { l.tables_ready }
+                };
+                Ok(subs.iter().map(|l| f64::from(pick(l).unwrap_or(0))).sum())
+            }
+            Gauge::Reachable | Gauge::VerifyDifferences => Err("unreachable".to_owned()),
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! A runbook resolved against an inventory: every `${…}` expanded, every
+//! endpoint bound to a server, and for each step the lines that say exactly
+//! what it will execute and where (secrets masked) — what `cutover plan`
+//! prints, the cockpit shows before confirmation, and the journal records.
+
+use std::collections::BTreeSet;
+
+use super::condition::Condition;
+use super::vars::{self, Context, Scope, Value};
+use super::{ActionDef, OnFailure, Runbook, StepDef, Text};
+use crate::diagnostic::Diagnostic;
+use crate::inventory::Inventory;
+use crate::ui::format;
+
+/// A step's action with its text resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolved {
+    Sql { on: String, run: Vec<Value> },
+    Generate { on: String, from: String, sql: Value },
+    CheckSql { on: String, sql: Value, expect: Value },
+    CheckCondition(Condition),
+    WaitCondition { until: Condition, hold_for: std::time::Duration },
+    WaitSql { on: String, sql: Value, expect: Value },
+    Shell { run: Value },
+    Verify { source: String, target: String, tables: Vec<String> },
+    Manual { instructions: Value },
+    Mongo { on: String, command: String },
+}
+
+/// One step, ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    pub id: String,
+    pub action: Resolved,
+    /// What it will execute and where, secrets masked.
+    pub shows: Vec<String>,
+}
+
+/// What a runbook is resolved with.
+pub struct Bindings<'a> {
+    pub inventory: &'a Inventory,
+    /// `--var NAME=VALUE`, last one wins.
+    pub overrides: &'a [(String, String)],
+    pub operator: &'a str,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Every value the runbook's `${…}` can take with these bindings.
+///
+/// # Errors
+/// Endpoints the inventory lacks (or has of another kind), variables that
+/// cannot be resolved — each at its place in the runbook.
+pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut scope = Scope::default();
+    for (name, kind) in &runbook.endpoints {
+        let at = runbook.endpoint_at.get(name).copied().unwrap_or(0);
+        match b.inventory.endpoints.iter().find(|e| &e.name == name) {
+            None => {
+                let names: Vec<&str> = b.inventory.endpoints.iter().map(|e| e.name.as_str()).collect();
+                errors.push(runbook.diagnostic(
+                    at,
+                    format!(
+                        "endpoint \"{name}\" is not in the inventory \"{}\" (it has: {})",
+                        b.inventory.name,
+                        names.join(", ")
+                    ),
+                ));
+            }
+            Some(e) => {
+                let bound = crate::events::name_of(&e.kind);
+                if &bound != kind {
+                    errors.push(
+                        runbook.diagnostic(
+                            at,
+                            format!("endpoint \"{name}\" must be {kind}; the inventory makes it {bound}"),
+                        ),
+                    );
+                }
+                scope.set_endpoint(name, &e.dsn);
+            }
+        }
+    }
+    scope.set("operator", b.operator);
+    for name in env_names(runbook) {
+        if let Some(value) = (b.env)(&name) {
+            scope.set_env(&name, &value, vars::looks_secret(&name));
+        }
+    }
+    for (name, default) in &runbook.vars {
+        let given = b.overrides.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let value = match given.or_else(|| b.inventory.vars.get(name).cloned()) {
+            Some(v) => Value::public(v),
+            None => match scope.expand(&default.text, Context::Database) {
+                Ok(v) => v,
+                Err((offset, message)) => {
+                    errors.push(runbook.diagnostic(default.at + offset, message));
+                    continue;
+                }
+            },
+        };
+        scope.set(name, &value.plain);
+    }
+    for (name, _) in b.overrides {
+        if !runbook.vars.contains_key(name) {
+            let known: Vec<&str> = runbook.vars.keys().map(String::as_str).collect();
+            errors.push(runbook.diagnostic(
+                0,
+                format!("--var {name}: the runbook has no such variable (it has: {})", known.join(", ")),
+            ));
+        }
+    }
+    if errors.is_empty() { Ok(scope) } else { Err(errors) }
+}
+
+/// Every `env.NAME` the runbook mentions.
+fn env_names(runbook: &Runbook) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let texts = runbook.vars.values().chain(runbook.steps.iter().flat_map(|s| texts(&s.action)));
+    for text in texts {
+        for piece in vars::scan(&text.text).unwrap_or_default() {
+            if let vars::Piece::Var { name, .. } = piece {
+                if let Some(var) = name.strip_prefix("env.") {
+                    names.insert(var.to_owned());
+                }
+            }
+        }
+    }
+    names
+}
+
+fn texts(action: &ActionDef) -> Vec<&Text> {
+    match action {
+        ActionDef::Sql { run, .. } => run.iter().collect(),
+        ActionDef::Generate { sql, .. } | ActionDef::Shell { run: sql } | ActionDef::Manual { instructions: sql } => {
+            vec![sql]
+        }
+        ActionDef::CheckSql { sql, expect, .. } | ActionDef::WaitSql { sql, expect, .. } => vec![sql, expect],
+        ActionDef::CheckCondition(_)
+        | ActionDef::WaitCondition { .. }
+        | ActionDef::Verify { .. }
+        | ActionDef::Mongo { .. } => Vec::new(),
+    }
+}
+
+/// Resolve every step.
+///
+/// # Errors
+/// Every reference that cannot be resolved, at its place in the runbook.
+pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Result<Vec<Planned>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut planned = Vec::new();
+    for step in &runbook.steps {
+        let mut expand = |t: &Text, context: Context| {
+            scope.expand(&t.text, context).unwrap_or_else(|(offset, message)| {
+                errors.push(runbook.diagnostic(t.at + offset, message));
+                Value::default()
+            })
+        };
+        let action = match &step.action {
+            ActionDef::Sql { on, run } => {
+                Resolved::Sql { on: on.clone(), run: run.iter().map(|t| expand(t, Context::Database)).collect() }
+            }
+            ActionDef::Generate { on, from, sql } => {
+                Resolved::Generate { on: on.clone(), from: from.clone(), sql: expand(sql, Context::Database) }
+            }
+            ActionDef::CheckSql { on, sql, expect } => Resolved::CheckSql {
+                on: on.clone(),
+                sql: expand(sql, Context::Database),
+                expect: expand(expect, Context::Database),
+            },
+            ActionDef::CheckCondition(c) => Resolved::CheckCondition(c.clone()),
+            ActionDef::WaitCondition { until, hold_for } => {
+                Resolved::WaitCondition { until: until.clone(), hold_for: *hold_for }
+            }
+            ActionDef::WaitSql { on, sql, expect } => Resolved::WaitSql {
+                on: on.clone(),
+                sql: expand(sql, Context::Database),
+                expect: expand(expect, Context::Database),
+            },
+            ActionDef::Shell { run } => Resolved::Shell { run: expand(run, Context::Shell) },
+            ActionDef::Verify { source, target, tables } => {
+                Resolved::Verify { source: source.clone(), target: target.clone(), tables: tables.clone() }
+            }
+            ActionDef::Manual { instructions } => {
+                Resolved::Manual { instructions: expand(instructions, Context::Database) }
+            }
+            ActionDef::Mongo { on, command } => Resolved::Mongo { on: on.clone(), command: command.to_string() },
+        };
+        let shows = shows(step, &action, inventory).into_iter().map(|line| scope.scrub(&line)).collect();
+        planned.push(Planned { id: step.id.clone(), action, shows });
+    }
+    if errors.is_empty() { Ok(planned) } else { Err(errors) }
+}
+
+/// `source (db1:5432/app)`.
+fn place(name: &str, inventory: &Inventory) -> String {
+    match inventory.endpoints.iter().find(|e| e.name == name) {
+        Some(e) => format!("{name} ({}:{}/{})", e.dsn.host, e.dsn.port, e.dsn.dbname),
+        None => name.to_owned(),
+    }
+}
+
+fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String> {
+    let mut lines = Vec::new();
+    match action {
+        Resolved::Sql { on, run } => {
+            lines.push(format!("on {}:", place(on, inventory)));
+            lines.extend(run.iter().map(|v| format!("  {}", v.shown)));
+        }
+        Resolved::Generate { on, from, sql } => {
+            lines.push(format!("on {}, the statements this query on {} makes:", place(on, inventory), from));
+            lines.push(format!("  {}", sql.shown));
+        }
+        Resolved::CheckSql { on, sql, expect } => {
+            lines.push(format!("on {}:", place(on, inventory)));
+            lines.push(format!("  {}", sql.shown));
+            lines.push(format!("expect: {}", expect.shown));
+        }
+        Resolved::CheckCondition(c) => lines.push(format!("condition: {c}")),
+        Resolved::WaitCondition { until, hold_for } => {
+            let hold = if hold_for.is_zero() {
+                String::new()
+            } else {
+                format!(" for {}", format::seconds(hold_for.as_secs_f64()))
+            };
+            lines.push(format!("until: {until}{hold}"));
+        }
+        Resolved::WaitSql { on, sql, expect } => {
+            lines.push(format!("on {}, every second until it reads {}:", place(on, inventory), expect.shown));
+            lines.push(format!("  {}", sql.shown));
+        }
+        Resolved::Shell { run } => lines.push(format!("on this machine: $ {}", run.shown)),
+        Resolved::Verify { source, target, tables } => {
+            let what = if tables.is_empty() { "every user table".to_owned() } else { tables.join(", ") };
+            lines.push(format!("verify {} against {}: {what}", place(target, inventory), place(source, inventory)));
+        }
+        Resolved::Manual { instructions } => lines.push(format!("you: {}", instructions.shown)),
+        Resolved::Mongo { on, command } => lines.push(format!("on {on}: {command}")),
+    }
+    if let Some(gate) = &step.gate {
+        lines.push(format!("gate: {gate}"));
+    }
+    let mut options = Vec::new();
+    if let Some(t) = step.timeout {
+        options.push(format!("timeout {}", format::coarse(t.as_secs_f64())));
+    }
+    options.push(match step.on_failure {
+        OnFailure::Stop => "on failure: stop".to_owned(),
+        OnFailure::Rollback => "on failure: rollback".to_owned(),
+        OnFailure::Retry { times, then_rollback } => {
+            format!("on failure: retry {times}{}", if then_rollback { " then rollback" } else { "" })
+        }
+    });
+    if step.destructive {
+        options.push("destructive: type the endpoint's name to confirm".to_owned());
+    }
+    if step.starts_write_pause {
+        options.push("starts the write pause".to_owned());
+    }
+    if step.ends_write_pause {
+        options.push("ends the write pause".to_owned());
+    }
+    lines.push(options.join("; "));
+    lines
+}

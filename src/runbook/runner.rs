@@ -1,0 +1,536 @@
+//! Drives a run: asks the [`Engine`] what is next, checks the gate, gets the
+//! operator's confirmation (or `--yes`), executes the step with its timeout,
+//! and records every event in the journal before anything else sees it.
+//!
+//! The gauges come from the same collectors as `cutover watch`, folded into a
+//! [`State`] that gates and waits read.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::engine::{Engine, Hold, Next};
+use super::exec::{Emitted, Executor, Outcome};
+use super::plan::{self, Bindings, Planned};
+use super::{Runbook, StepDef};
+use crate::events::{Action, Reading, RunEvent, RunOutcome, Sample};
+use crate::inventory::Inventory;
+use crate::journal::{self, Writer};
+use crate::state::State;
+
+/// Gauge samples are journaled at most this often per endpoint (and whenever
+/// an endpoint stops or starts answering): a 12-hour window stays small.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+/// Verification progress is journaled at most this often.
+pub const CHECKSUM_EVERY: Duration = Duration::from_secs(5);
+/// How long a run waits for every endpoint's first sample before starting.
+pub const FIRST_SAMPLES: Duration = Duration::from_secs(15);
+/// How long an unattended run waits for a closed gate to open (unless the
+/// step's timeout is shorter).
+pub const GATE_WAIT: Duration = Duration::from_secs(600);
+
+/// Exit codes of `run` and `resume`.
+pub const EXIT_COMPLETED: i32 = 0;
+pub const EXIT_STOPPED: i32 = 1;
+pub const EXIT_ROLLED_BACK: i32 = 3;
+
+/// What to do with a step that was interrupted or failed, when unattended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Held {
+    /// Stop and say so (the default).
+    #[default]
+    Stop,
+    /// Run it again.
+    Rerun,
+    /// Mark it skipped (you checked it took effect, or did it by hand).
+    Skip,
+}
+
+/// How a run is started.
+pub struct Start {
+    pub runbook: PathBuf,
+    pub inventory: PathBuf,
+    pub journal: PathBuf,
+    pub operator: String,
+    pub vars: Vec<(String, String)>,
+}
+
+/// Everything a run needs while it goes.
+pub struct Runner {
+    runbook: Runbook,
+    planned: HashMap<String, Planned>,
+    engine: Engine,
+    journal: Writer,
+    exec: Executor,
+    emitted: mpsc::UnboundedReceiver<Emitted>,
+    gauges: Arc<Mutex<State>>,
+    operator: String,
+    collectors: Vec<tokio::task::JoinHandle<()>>,
+    held: Held,
+    last_checksum: Option<std::time::Instant>,
+}
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn host() -> String {
+    sysinfo::System::host_name().unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).display().to_string()
+}
+
+/// The operator's name: `--operator`, else the login name.
+#[must_use]
+pub fn default_operator() -> String {
+    std::env::var("USER")
+        .ok()
+        .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Load a runbook and inventory and resolve them.
+///
+/// # Errors
+/// Every problem, as `FILE:LINE:COL: message` lines.
+pub fn prepare(
+    runbook: &Path,
+    inventory: &Path,
+    operator: &str,
+    vars: &[(String, String)],
+) -> Result<(Runbook, Inventory, super::vars::Scope, Vec<Planned>)> {
+    let runbook = super::load(runbook)?;
+    let inventory = crate::inventory::load(inventory)?;
+    let env = |k: &str| std::env::var(k).ok();
+    let bindings = Bindings { inventory: &inventory, overrides: vars, operator, env: &env };
+    let scope = plan::scope(&runbook, &bindings).map_err(|e| eyre!("{}", super::render(&e)))?;
+    let planned = plan::resolve(&runbook, &scope, &inventory).map_err(|e| eyre!("{}", super::render(&e)))?;
+    Ok((runbook, inventory, scope, planned))
+}
+
+impl Runner {
+    fn build(
+        runbook: Runbook,
+        inventory: Inventory,
+        scope: super::vars::Scope,
+        planned: Vec<Planned>,
+        mut journal: Writer,
+        operator: String,
+        events: &[RunEvent],
+    ) -> Self {
+        journal.scrub(scope.secrets());
+        let mut state = State::new(runbook.name.clone());
+        state.thresholds = inventory.thresholds;
+        state.sample_interval = inventory.interval;
+        let gauges = Arc::new(Mutex::new(state));
+        let (out, emitted) = mpsc::unbounded_channel();
+        let engine = Engine::replay(&runbook.steps, events);
+        let exec = Executor::new(inventory, scope, gauges.clone(), out);
+        Self {
+            planned: planned.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            runbook,
+            engine,
+            journal,
+            exec,
+            emitted,
+            gauges,
+            operator,
+            collectors: Vec::new(),
+            held: Held::Stop,
+            last_checksum: None,
+        }
+    }
+
+    /// A new run: the journal must not hold one already.
+    ///
+    /// # Errors
+    /// Bad runbook, inventory or variables; a journal that is not new.
+    pub fn start(start: &Start, headless: bool) -> Result<Self> {
+        let (runbook, inventory, scope, planned) =
+            prepare(&start.runbook, &start.inventory, &start.operator, &start.vars)?;
+        if start.journal.exists() && !journal::read(&start.journal)?.records.is_empty() {
+            return Err(eyre!(
+                "{} already holds a run: continue it with `cutover resume {}`, or choose another --journal",
+                start.journal.display(),
+                start.journal.display()
+            ));
+        }
+        let journal = Writer::open(&start.journal)?;
+        let mut runner = Self::build(runbook, inventory, scope, planned, journal, start.operator.clone(), &[]);
+        runner.record(RunEvent::Started {
+            runbook: absolute(&start.runbook),
+            runbook_sha256: sha256(&runner.runbook.text),
+            inventory: Some(absolute(&start.inventory)),
+            vars: start.vars.clone(),
+            operator: start.operator.clone(),
+            host: host(),
+            pid: std::process::id(),
+            headless,
+            outline: runner.runbook.outline.clone(),
+        })?;
+        let planned: Vec<(String, Vec<String>)> = runner
+            .runbook
+            .steps
+            .iter()
+            .filter_map(|s| runner.planned.get(&s.id).map(|p| (s.id.clone(), p.shows.clone())))
+            .collect();
+        for (step, shows) in planned {
+            runner.record(RunEvent::Planned { step, shows })?;
+        }
+        Ok(runner)
+    }
+
+    /// Continue the run a journal holds: steps seen to start and not to
+    /// finish are marked interrupted.
+    ///
+    /// # Errors
+    /// An unreadable journal, a changed runbook, a bad inventory.
+    pub fn resume(path: &Path, operator: Option<String>, headless: bool) -> Result<Self> {
+        let read = journal::read(path)?;
+        let Some(RunEvent::Started { runbook, runbook_sha256, inventory, vars, operator: first, .. }) =
+            read.records.first().map(|r| r.event.clone())
+        else {
+            return Err(eyre!("{} does not start with a run (no `started` record)", path.display()));
+        };
+        let inventory = inventory.ok_or_else(|| eyre!("{} names no inventory", path.display()))?;
+        let operator = operator.unwrap_or(first);
+        let (rb, inv, scope, planned) = prepare(Path::new(&runbook), Path::new(&inventory), &operator, &vars)?;
+        if sha256(&rb.text) != runbook_sha256 {
+            return Err(eyre!(
+                "{runbook} changed since the run started (its SHA-256 differs): resume with the runbook as it was"
+            ));
+        }
+        let events: Vec<RunEvent> = read.records.into_iter().map(|r| r.event).collect();
+        let journal = Writer::open(path)?;
+        let mut runner = Self::build(rb, inv, scope, planned, journal, operator.clone(), &events);
+        if let Next::Over(outcome) = runner.engine.next() {
+            return Err(eyre!("the run in {} is over ({})", path.display(), crate::events::name_of(&outcome)));
+        }
+        runner.record(RunEvent::Resumed { operator, host: host(), pid: std::process::id(), headless })?;
+        for step in runner.engine.running() {
+            runner.record(RunEvent::Interrupted { step })?;
+        }
+        Ok(runner)
+    }
+
+    /// What to do with held steps when unattended.
+    pub fn on_held(&mut self, held: Held) {
+        self.held = held;
+    }
+
+    /// Append an event to the journal and fold it.
+    fn record(&mut self, event: RunEvent) -> Result<()> {
+        let at = Utc::now();
+        self.journal.append(at, event.clone())?;
+        print_event(at, &event, &self.runbook);
+        self.engine.apply(&event);
+        Ok(())
+    }
+
+    /// Start the collectors and wait for every endpoint's first answer.
+    async fn start_gauges(&mut self) -> mpsc::Receiver<Action> {
+        let (tx, mut rx) = mpsc::channel(1024);
+        let inventory = self.exec_inventory();
+        self.collectors = crate::collect::spawn(inventory.endpoints.clone(), inventory.interval, &tx);
+        let want = inventory.endpoints.len();
+        let deadline = tokio::time::Instant::now() + FIRST_SAMPLES;
+        let mut seen = std::collections::HashSet::new();
+        while seen.len() < want {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(action)) => {
+                    if let Action::Sample(s) = &action {
+                        seen.insert(s.endpoint.clone());
+                    }
+                    self.fold(&action);
+                }
+                _ => break,
+            }
+        }
+        rx
+    }
+
+    fn exec_inventory(&self) -> Inventory {
+        self.exec.inventory().clone()
+    }
+
+    fn fold(&self, action: &Action) {
+        if let Ok(mut state) = self.gauges.lock() {
+            state.update(action);
+        }
+    }
+
+    /// Run unattended to the end. Returns the exit code.
+    ///
+    /// # Errors
+    /// The journal could not be written.
+    pub async fn run_headless(mut self) -> Result<i32> {
+        let mut samples = self.start_gauges().await;
+        let mut last_sample = HashMap::new();
+        let code = loop {
+            match self.engine.next() {
+                Next::Over(outcome) => {
+                    self.record(RunEvent::Finished { outcome })?;
+                    break if outcome == RunOutcome::Completed { EXIT_COMPLETED } else { EXIT_ROLLED_BACK };
+                }
+                Next::Running(step) => {
+                    // Only a journal from another live process says this; resume marks it interrupted.
+                    return Err(eyre!("step {step} is still running in another process"));
+                }
+                Next::Decide(step, hold) => {
+                    let why = match hold {
+                        Hold::Interrupted => "was interrupted (it may or may not have taken effect)",
+                        Hold::Failed => "failed",
+                    };
+                    match self.held {
+                        Held::Stop => {
+                            self.record(RunEvent::Paused { reason: format!("step {step} {why}") })?;
+                            eprintln!(
+                                "cutover: step {step} {why}. Check it, then `cutover resume JOURNAL --yes --held rerun` \
+                                 to run it again or `--held skip` to go on without it."
+                            );
+                            break EXIT_STOPPED;
+                        }
+                        Held::Rerun => {
+                            self.held = Held::Stop;
+                            self.record(RunEvent::Rerun { step, operator: self.operator.clone() })?;
+                        }
+                        Held::Skip => {
+                            self.held = Held::Stop;
+                            let reason = format!("the operator chose to skip it after it {why}");
+                            self.record(RunEvent::Skipped { step, operator: self.operator.clone(), reason })?;
+                        }
+                    }
+                }
+                Next::Run(id) => {
+                    let Some(step) = self.runbook.step(&id).cloned() else {
+                        return Err(eyre!("the engine named step {id}, which the runbook lacks"));
+                    };
+                    if !self.gate_opens(&step, &mut samples, &mut last_sample).await? {
+                        continue;
+                    }
+                    let typed =
+                        step.destructive.then(|| step.action.endpoints().first().map(|s| (*s).to_owned())).flatten();
+                    self.record(RunEvent::Confirmed {
+                        step: id.clone(),
+                        operator: format!("{} (--yes)", self.operator),
+                        typed,
+                    })?;
+                    let outcome = self.execute(&step, &mut samples, &mut last_sample).await?;
+                    let attempt = self.engine.next_attempt(&id).saturating_sub(1).max(1);
+                    let was_rolling_back = self.engine.rolling_back();
+                    self.record(RunEvent::StepFinished {
+                        step: id.clone(),
+                        attempt,
+                        ok: outcome.ok,
+                        summary: outcome.summary,
+                    })?;
+                    if self.engine.rolling_back() && !was_rolling_back {
+                        let reason = format!("step {id} failed and its policy is to roll back");
+                        self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason })?;
+                    }
+                }
+            }
+        };
+        for task in &self.collectors {
+            task.abort();
+        }
+        self.journal.sync()?;
+        Ok(code)
+    }
+
+    /// Unattended: wait for a closed gate to open, up to the step's timeout
+    /// (or [`GATE_WAIT`]). A gate that never opens fails the step.
+    async fn gate_opens(
+        &mut self,
+        step: &StepDef,
+        samples: &mut mpsc::Receiver<Action>,
+        last: &mut HashMap<String, (DateTime<Utc>, bool)>,
+    ) -> Result<bool> {
+        let Some(gate) = step.gate.clone() else { return Ok(true) };
+        let limit = step.timeout.unwrap_or(GATE_WAIT).min(GATE_WAIT);
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut said: Option<bool> = None;
+        loop {
+            let verdict =
+                self.gauges.lock().map(|s| gate.eval(&*s)).map_err(|_| eyre!("the gauges are unavailable"))?;
+            if said != Some(verdict.holds) {
+                said = Some(verdict.holds);
+                self.record(RunEvent::Gate {
+                    step: step.id.clone(),
+                    holds: verdict.holds,
+                    reason: verdict.reason.clone(),
+                })?;
+            }
+            if verdict.holds {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let attempt = self.engine.next_attempt(&step.id);
+                self.record(RunEvent::StepFinished {
+                    step: step.id.clone(),
+                    attempt,
+                    ok: false,
+                    summary: format!(
+                        "the gate stayed closed for {}: {}",
+                        crate::ui::format::coarse(limit.as_secs_f64()),
+                        verdict.reason
+                    ),
+                })?;
+                return Ok(false);
+            }
+            if let Ok(Some(action)) = tokio::time::timeout(super::exec::POLL, samples.recv()).await {
+                self.take(&action, last)?;
+            }
+        }
+    }
+
+    fn take(&mut self, action: &Action, last: &mut HashMap<String, (DateTime<Utc>, bool)>) -> Result<()> {
+        self.fold(action);
+        if let Action::Sample(s) = action {
+            sample_into(&mut self.journal, s, last)?;
+        }
+        Ok(())
+    }
+
+    /// Start, run with its timeout, and journal everything the step says.
+    async fn execute(
+        &mut self,
+        step: &StepDef,
+        samples: &mut mpsc::Receiver<Action>,
+        last: &mut HashMap<String, (DateTime<Utc>, bool)>,
+    ) -> Result<Outcome> {
+        let attempt = self.engine.next_attempt(&step.id);
+        self.record(RunEvent::StepStarted { step: step.id.clone(), attempt })?;
+        let Some(planned) = self.planned.get(&step.id).cloned() else {
+            return Ok(Outcome { ok: false, summary: "the step was not planned".to_owned() });
+        };
+        let limit = step.timeout.unwrap_or(Duration::from_secs(30 * 86_400));
+        let deadline = tokio::time::Instant::now() + limit;
+        let outcome = {
+            let run = self.exec.run(&planned.action);
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    outcome = &mut run => break Some(outcome),
+                    () = tokio::time::sleep_until(deadline) => break None,
+                    Some(e) = self.emitted.recv() => {
+                        pending_emitted(&mut self.journal, &self.gauges, &step.id, e, &self.runbook, &mut self.last_checksum)?;
+                    }
+                    Some(action) = samples.recv() => {
+                        if let Ok(mut state) = self.gauges.lock() { state.update(&action); }
+                        if let Action::Sample(s) = &action {
+                            sample_into(&mut self.journal, s, last)?;
+                        }
+                    }
+                }
+            }
+        };
+        let outcome = match outcome {
+            Some(o) => o,
+            None => {
+                self.exec.cancel().await;
+                Outcome {
+                    ok: false,
+                    summary: format!("timed out after {}", crate::ui::format::coarse(limit.as_secs_f64())),
+                }
+            }
+        };
+        while let Ok(e) = self.emitted.try_recv() {
+            pending_emitted(&mut self.journal, &self.gauges, &step.id, e, &self.runbook, &mut self.last_checksum)?;
+        }
+        Ok(outcome)
+    }
+}
+
+fn pending_emitted(
+    journal: &mut Writer,
+    gauges: &Arc<Mutex<State>>,
+    step: &str,
+    e: Emitted,
+    runbook: &Runbook,
+    last_checksum: &mut Option<std::time::Instant>,
+) -> Result<()> {
+    let at = Utc::now();
+    match e {
+        Emitted::Output(text) => {
+            let event = RunEvent::Output { step: step.to_owned(), text };
+            journal.append(at, event.clone())?;
+            print_event(at, &event, runbook);
+        }
+        Emitted::Checksum(p) => {
+            if let Ok(mut state) = gauges.lock() {
+                state.update(&Action::Checksum(p.clone()));
+            }
+            let finished = p.tables.iter().all(|t| t.state != crate::events::TableState::Running);
+            if last_checksum.is_none_or(|t| t.elapsed() >= CHECKSUM_EVERY) || finished {
+                *last_checksum = Some(std::time::Instant::now());
+                journal.append(p.at, RunEvent::Checksum(p))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sample_into(journal: &mut Writer, sample: &Sample, last: &mut HashMap<String, (DateTime<Utc>, bool)>) -> Result<()> {
+    let up = matches!(sample.reading, Reading::Observed(_));
+    let due = match last.get(&sample.endpoint) {
+        None => true,
+        Some((at, was_up)) => *was_up != up || (sample.at - *at).to_std().unwrap_or_default() >= SAMPLE_EVERY,
+    };
+    if due {
+        last.insert(sample.endpoint.clone(), (sample.at, up));
+        journal.append(sample.at, RunEvent::Sample(sample.clone()))?;
+    }
+    Ok(())
+}
+
+/// A progress line on stdout for an unattended run.
+fn print_event(at: DateTime<Utc>, event: &RunEvent, runbook: &Runbook) {
+    let time = at.format("%H:%M:%S");
+    let name = |id: &str| runbook.step(id).map_or_else(String::new, |s| s.name.clone());
+    let line = match event {
+        RunEvent::Started { operator, .. } => format!("[{time}] run \"{}\" started by {operator}", runbook.name),
+        RunEvent::Resumed { operator, .. } => format!("[{time}] run \"{}\" resumed by {operator}", runbook.name),
+        RunEvent::Gate { step, holds, reason } => {
+            format!("[{time}] {step} gate {}: {reason}", if *holds { "open" } else { "closed" })
+        }
+        RunEvent::StepStarted { step, attempt } => {
+            let again = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+            format!("[{time}] {step} {}{again}", name(step))
+        }
+        RunEvent::Output { text, .. } => format!("           | {text}"),
+        RunEvent::StepFinished { step, ok, summary, .. } => {
+            format!("[{time}] {step} {}: {summary}", if *ok { "ok" } else { "FAILED" })
+        }
+        RunEvent::Interrupted { step } => format!("[{time}] {step} {} was interrupted", name(step)),
+        RunEvent::Rerun { step, operator } => format!("[{time}] {step} will run again ({operator})"),
+        RunEvent::Skipped { step, operator, reason } => format!("[{time}] {step} skipped by {operator}: {reason}"),
+        RunEvent::Rollback { operator, reason } => format!("[{time}] ROLLBACK ({operator}): {reason}"),
+        RunEvent::Paused { reason } => format!("[{time}] stopped: {reason}"),
+        RunEvent::Finished { outcome } => format!("[{time}] run {}", crate::events::name_of(outcome).replace('_', " ")),
+        RunEvent::Planned { .. } | RunEvent::Confirmed { .. } | RunEvent::Sample(_) | RunEvent::Checksum(_) => return,
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Open the journal path for a new run, making its directory.
+///
+/// # Errors
+/// The directory cannot be made.
+pub fn journal_dir(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot make {}", dir.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! A runbook step as the engine knows it once the file is checked: its action
+//! (text still holding `${…}`), gate, failure policy and timeout.
+
+use std::time::Duration;
+
+use super::condition::Condition;
+
+/// Runbook text with where it starts in the file, so a `${…}` that cannot be
+/// resolved is reported at its own line and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    pub text: String,
+    /// Byte offset in the runbook file of the text's first character.
+    pub at: usize,
+}
+
+/// What a step does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionDef {
+    /// Statements run in order on `on`, each in its own transaction.
+    Sql { on: String, run: Vec<Text> },
+    /// Statements made by a query on `from` (first column of each row), run on `on`.
+    Generate { on: String, from: String, sql: Text },
+    /// The query's first column of the first row, as text, must read `expect`.
+    CheckSql { on: String, sql: Text, expect: Text },
+    /// A condition on the gauges must hold now.
+    CheckCondition(Condition),
+    /// A condition on the gauges must hold for `hold_for`, within the step's timeout.
+    WaitCondition { until: Condition, hold_for: Duration },
+    /// A query polled until its first column reads `expect`, within the step's timeout.
+    WaitSql { on: String, sql: Text, expect: Text },
+    /// `sh -c` on this machine.
+    Shell { run: Text },
+    /// The checksum engine over `tables` (empty: every user table of the source).
+    Verify { source: String, target: String, tables: Vec<String> },
+    /// The operator does something outside and confirms it is done.
+    Manual { instructions: Text },
+    /// A MongoDB database command.
+    Mongo { on: String, command: serde_json::Value },
+}
+
+impl ActionDef {
+    /// The step kind's word, as the runbook writes it.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sql { .. } | Self::Generate { .. } => "sql",
+            Self::CheckSql { .. } | Self::CheckCondition(_) => "check",
+            Self::WaitCondition { .. } | Self::WaitSql { .. } => "wait",
+            Self::Shell { .. } => "shell",
+            Self::Verify { .. } => "verify",
+            Self::Manual { .. } => "manual",
+            Self::Mongo { .. } => "mongo",
+        }
+    }
+
+    /// Whether the step only reads (so running it again after an
+    /// interruption changes nothing).
+    #[must_use]
+    pub fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            Self::CheckSql { .. }
+                | Self::CheckCondition(_)
+                | Self::WaitCondition { .. }
+                | Self::WaitSql { .. }
+                | Self::Verify { .. }
+        )
+    }
+
+    /// The endpoints the step acts on or reads, the main one first.
+    #[must_use]
+    pub fn endpoints(&self) -> Vec<&str> {
+        match self {
+            Self::Sql { on, .. } | Self::CheckSql { on, .. } | Self::WaitSql { on, .. } | Self::Mongo { on, .. } => {
+                vec![on]
+            }
+            Self::Generate { on, from, .. } => vec![on, from],
+            Self::Verify { source, target, .. } => vec![target, source],
+            Self::CheckCondition(_) | Self::WaitCondition { .. } | Self::Shell { .. } | Self::Manual { .. } => {
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// What happens when a step fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The run stops; the operator decides.
+    Stop,
+    /// Go to the rollback phase.
+    Rollback,
+    /// Run the step again, up to `times` more times, then `then`.
+    Retry { times: u32, then_rollback: bool },
+}
+
+impl OnFailure {
+    /// Parse `stop`, `rollback`, `retry N`, `retry N then stop|rollback`.
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let then = |w: &[&str]| match w {
+            [] | ["then", "stop"] => Ok(false),
+            ["then", "rollback"] => Ok(true),
+            _ => Err(()),
+        };
+        let parsed = match words.as_slice() {
+            ["stop"] => Ok(Self::Stop),
+            ["rollback"] => Ok(Self::Rollback),
+            ["retry", n, rest @ ..] => match (n.parse::<u32>(), then(rest)) {
+                (Ok(times), Ok(then_rollback)) if (1..=100).contains(&times) => {
+                    Ok(Self::Retry { times, then_rollback })
+                }
+                _ => Err(()),
+            },
+            _ => Err(()),
+        };
+        parsed.map_err(|()| {
+            format!(
+                "on_failure must be \"stop\", \"rollback\", \"retry N\" or \"retry N then rollback\" (N from 1 to 100), not \"{text}\""
+            )
+        })
+    }
+}
+
+/// One step of a checked runbook.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepDef {
+    /// `2.3`, or `R.1` in the rollback phase.
+    pub id: String,
+    pub name: String,
+    /// In the rollback phase.
+    pub rollback: bool,
+    pub action: ActionDef,
+    pub destructive: bool,
+    pub gate: Option<Condition>,
+    pub starts_write_pause: bool,
+    pub ends_write_pause: bool,
+    pub on_failure: OnFailure,
+    /// `None`: no limit (manual steps, verification).
+    pub timeout: Option<Duration>,
+}
+
+/// Default time limits.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(600);
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+impl ActionDef {
+    /// The limit a step of this kind gets when the runbook gives none.
+    #[must_use]
+    pub fn default_timeout(&self) -> Option<Duration> {
+        match self {
+            Self::Sql { .. }
+            | Self::Generate { .. }
+            | Self::CheckSql { .. }
+            | Self::Shell { .. }
+            | Self::Mongo { .. } => Some(DEFAULT_STATEMENT_TIMEOUT),
+            Self::WaitCondition { .. } | Self::WaitSql { .. } => Some(DEFAULT_WAIT_TIMEOUT),
+            Self::CheckCondition(_) | Self::Verify { .. } | Self::Manual { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_policies_parse() {
+        assert_eq!(OnFailure::parse("stop"), Ok(OnFailure::Stop));
+        assert_eq!(OnFailure::parse(" rollback "), Ok(OnFailure::Rollback));
+        assert_eq!(OnFailure::parse("retry 3"), Ok(OnFailure::Retry { times: 3, then_rollback: false }));
+        assert_eq!(OnFailure::parse("retry 2 then rollback"), Ok(OnFailure::Retry { times: 2, then_rollback: true }));
+        for bad in ["", "retry", "retry 0", "retry x", "retry 2 then", "continue", "retry 2 then retry"] {
+            assert!(OnFailure::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
