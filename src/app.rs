@@ -10,7 +10,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::events::Action;
+use crate::events::{Action, RunCommand};
 use crate::keymap;
 use crate::state::{Effect, State};
 use crate::terminal::TerminalGuard;
@@ -31,7 +31,12 @@ const TEST_PANIC_ENV: &str = "CUTOVER_TEST_PANIC";
 ///
 /// # Errors
 /// When the terminal cannot be used; it is restored before returning.
-pub async fn run(mut state: State, theme: Theme, mut data: mpsc::Receiver<Action>) -> Result<()> {
+pub async fn run(
+    mut state: State,
+    theme: Theme,
+    mut data: mpsc::Receiver<Action>,
+    commands: Option<mpsc::Sender<RunCommand>>,
+) -> Result<()> {
     let mut terminal = TerminalGuard::enter()?;
     let (cols, rows) = terminal.size()?;
     state.update(&Action::Resize { cols, rows });
@@ -63,6 +68,7 @@ pub async fn run(mut state: State, theme: Theme, mut data: mpsc::Receiver<Action
         }
         let action = tokio::select! {
             event = input.next() => match event {
+                Some(Ok(Event::Key(key))) if state.run.prompt.is_some() => keymap::prompt_action_for(key),
                 Some(Ok(Event::Key(key))) => keymap::action_for(key),
                 Some(Ok(Event::Resize(cols, rows))) => Some(Action::Resize { cols, rows }),
                 Some(Ok(_)) => None,
@@ -81,17 +87,34 @@ pub async fn run(mut state: State, theme: Theme, mut data: mpsc::Receiver<Action
         let Some(action) = action else { continue };
         urgent |= action.is_input();
         dirty_since.get_or_insert_with(Instant::now);
-        if state.update(&action).contains(&Effect::Quit) {
+        if apply(&mut state, &action, commands.as_ref()).await {
             break;
         }
         // Fold whatever else is already queued before drawing.
         while let Ok(more) = data.try_recv() {
-            if state.update(&more).contains(&Effect::Quit) {
+            if apply(&mut state, &more, commands.as_ref()).await {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// Fold an action and carry out its effects; `true` when the loop must end.
+async fn apply(state: &mut State, action: &Action, commands: Option<&mpsc::Sender<RunCommand>>) -> bool {
+    let mut quit = false;
+    for effect in state.update(action) {
+        match effect {
+            Effect::Quit => quit = true,
+            Effect::Command(command) => {
+                if let Some(tx) = commands {
+                    // The run is gone only when it is over; then there is nothing to tell it.
+                    let _ = tx.send(command).await;
+                }
+            }
+        }
+    }
+    quit
 }
 
 /// SIGTERM and SIGHUP (the SSH link dropped) end the loop cleanly, so the

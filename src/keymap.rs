@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::events::{Action, Pane};
+use crate::events::{Action, Pane, PromptKey};
 
 /// One binding: the keys, what they are called in the help, and what they do.
 pub struct Binding {
@@ -109,6 +109,24 @@ pub const BINDINGS: &[Binding] = &[
         help: "scroll the focused list forward",
         action: || Action::ScrollDown,
     },
+    Binding {
+        keys: &[(KeyCode::Char('g'), NONE)],
+        label: "g",
+        help: "run: confirm the next step (Enter on the runbook too)",
+        action: || Action::Go,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('x'), NONE)],
+        label: "x",
+        help: "run: cancel the running step",
+        action: || Action::CancelAsk,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('R'), NONE)],
+        label: "R",
+        help: "run: go to the rollback phase (asks first)",
+        action: || Action::RollbackAsk,
+    },
     Binding { keys: &[(KeyCode::Esc, NONE)], label: "Esc", help: "close help / zoom", action: || Action::Back },
     Binding {
         keys: &[(KeyCode::Char('q'), NONE)],
@@ -133,6 +151,25 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         .map(|b| (b.action)())
 }
 
+/// While a prompt is open, keys answer it (Ctrl-C still quits).
+#[must_use]
+pub fn prompt_action_for(key: KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(CTRL) {
+        return Some(Action::ForceQuit);
+    }
+    let k = match key.code {
+        KeyCode::Char(c) => PromptKey::Char(c),
+        KeyCode::Backspace => PromptKey::Backspace,
+        KeyCode::Enter => PromptKey::Enter,
+        KeyCode::Esc => PromptKey::Esc,
+        _ => return None,
+    };
+    Some(Action::Prompt(k))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,7 +185,8 @@ mod tests {
         assert_eq!(press(KeyCode::Char('?'), SHIFT), Some(Action::ToggleHelp));
         assert_eq!(press(KeyCode::Char('c'), CTRL), Some(Action::ForceQuit));
         assert_eq!(press(KeyCode::Char('q'), NONE), Some(Action::Quit));
-        assert_eq!(press(KeyCode::Char('x'), NONE), None);
+        assert_eq!(press(KeyCode::Char('w'), NONE), None);
+        assert_eq!(press(KeyCode::Char('R'), SHIFT), Some(Action::RollbackAsk));
     }
 
     #[test]

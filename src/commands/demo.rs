@@ -24,7 +24,7 @@ pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
     let (tx, rx) = mpsc::channel(256);
     let simulator = Simulator::new(scenario, args.seed, Utc::now());
     let producer = tokio::spawn(sim::run(simulator, interval, args.speed, tx));
-    let result = crate::app::run(state, theme, rx).await;
+    let result = crate::app::run(state, theme, rx, None).await;
     producer.abort();
     result.map(|()| 0)
 }

@@ -26,7 +26,7 @@ pub async fn run(display: &DisplayArgs, inventory: &Path) -> Result<i32> {
     let mut tasks = collect::spawn(inventory.endpoints.clone(), inventory.interval, &tx);
     tasks.push(tokio::spawn(collect::clock(tx.clone())));
     drop(tx);
-    let result = crate::app::run(state, theme, rx).await;
+    let result = crate::app::run(state, theme, rx, None).await;
     for task in tasks {
         task.abort();
     }

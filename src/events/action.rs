@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ChecksumProgress, Outline, Sample, StepUpdate};
+use super::{Awaiting, ChecksumProgress, Outline, Sample, StepUpdate};
 
 /// The panes of the screen, in focus order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +86,26 @@ pub enum Action {
     Step(StepUpdate),
     /// A line for the event log.
     Log(LogEntry),
+    /// What a step will execute and where (resolved, secrets masked).
+    Planned {
+        step: String,
+        shows: Vec<String>,
+    },
+    /// A line a running step printed.
+    Output {
+        step: String,
+        text: String,
+    },
+    /// What the live run waits for; the operator can act on the runbook.
+    Awaiting(Awaiting),
+    /// Confirm the step the run waits for (asks first).
+    Go,
+    /// Go to the rollback phase (asks first).
+    RollbackAsk,
+    /// Cancel the running step (asks first).
+    CancelAsk,
+    /// A key typed into an open prompt.
+    Prompt(PromptKey),
     /// The terminal changed size.
     Resize {
         cols: u16,
@@ -116,6 +136,16 @@ pub enum Action {
     ForceQuit,
 }
 
+/// Keys an open prompt takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptKey {
+    Char(char),
+    Backspace,
+    Enter,
+    Esc,
+}
+
 impl Action {
     /// Whether this action comes from the operator's keyboard (and so deserves
     /// an immediate redraw) rather than from data.
@@ -123,7 +153,15 @@ impl Action {
     pub fn is_input(&self) -> bool {
         !matches!(
             self,
-            Self::Tick { .. } | Self::Sample(_) | Self::Checksum(_) | Self::Runbook(_) | Self::Step(_) | Self::Log(_)
+            Self::Tick { .. }
+                | Self::Sample(_)
+                | Self::Checksum(_)
+                | Self::Runbook(_)
+                | Self::Step(_)
+                | Self::Log(_)
+                | Self::Planned { .. }
+                | Self::Output { .. }
+                | Self::Awaiting(_)
         )
     }
 }

@@ -12,9 +12,9 @@ mod outline;
 mod run;
 mod sample;
 
-pub use action::{Action, LogEntry, LogLevel, Pane};
+pub use action::{Action, LogEntry, LogLevel, Pane, PromptKey};
 pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};
-pub use run::{Record, RunEvent, RunOutcome};
+pub use run::{Awaiting, Record, RunCommand, RunEvent, RunOutcome};
 pub use sample::{
     BouncerPool, ChecksumProgress, DiskReading, EndpointKind, EndpointSample, LinkKind, PoolReading, Reading,
     ReplicationLink, Role, Sample, TableProgress, TableState,

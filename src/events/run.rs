@@ -121,6 +121,40 @@ impl RunEvent {
     }
 }
 
+/// What a run waits for, as the screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "awaiting")]
+pub enum Awaiting {
+    /// The operator's confirmation of this step.
+    Confirm { step: String },
+    /// This step is running.
+    Running { step: String },
+    /// The operator's decision on a failed or interrupted step: re-run, skip, or roll back.
+    Decide { step: String, why: String },
+    /// Nothing: the run is over.
+    Over { outcome: RunOutcome },
+}
+
+/// What the operator asks of a live run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunCommand {
+    /// Run this step; `typed` is the endpoint name typed for a destructive one.
+    Confirm {
+        step: String,
+        typed: Option<String>,
+    },
+    /// Stop the running step.
+    Cancel,
+    /// Go to the rollback phase.
+    Rollback,
+    Rerun {
+        step: String,
+    },
+    Skip {
+        step: String,
+    },
+}
+
 /// A journal line: when, and what.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {

@@ -4,6 +4,8 @@
 //! Reading tolerates a torn last line (the process was killed mid-write);
 //! anything else that is not a record is an error naming its line.
 
+mod actions;
+
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -11,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, eyre};
+
+pub use actions::actions;
 
 use crate::events::{Record, RunEvent};
 

@@ -20,7 +20,7 @@ use super::engine::{Engine, Hold, Next};
 use super::exec::{Emitted, Executor, Outcome};
 use super::plan::{self, Bindings, Planned};
 use super::{Runbook, StepDef};
-use crate::events::{Action, Reading, RunEvent, RunOutcome, Sample};
+use crate::events::{Action, Awaiting, Reading, RunCommand, RunEvent, RunOutcome};
 use crate::inventory::Inventory;
 use crate::journal::{self, Writer};
 use crate::state::State;
@@ -62,19 +62,100 @@ pub struct Start {
     pub vars: Vec<(String, String)>,
 }
 
+/// Where a run's events go: the journal first, then the gauges, the screen
+/// (a live cockpit) or stdout (unattended).
+struct Sink {
+    journal: Writer,
+    gauges: Arc<Mutex<State>>,
+    ui: Option<mpsc::Sender<Action>>,
+    names: HashMap<String, String>,
+    title: String,
+    last_sample: HashMap<String, (DateTime<Utc>, bool)>,
+    last_checksum: Option<std::time::Instant>,
+}
+
+impl Sink {
+    /// Journal an event and show it. The engine folds it too (the caller's job).
+    fn record(&mut self, event: &RunEvent) -> Result<()> {
+        let at = Utc::now();
+        self.journal.append(at, event.clone())?;
+        self.show(at, event);
+        Ok(())
+    }
+
+    fn show(&self, at: DateTime<Utc>, event: &RunEvent) {
+        match &self.ui {
+            Some(ui) => {
+                for action in journal::actions(&crate::events::Record { at, event: event.clone() }) {
+                    let _ = ui.try_send(action);
+                }
+            }
+            None => print_event(at, event, &self.title, &self.names),
+        }
+    }
+
+    fn to_screen(&self, action: Action) {
+        if let Some(ui) = &self.ui {
+            let _ = ui.try_send(action);
+        }
+    }
+
+    fn fold(&self, action: &Action) {
+        if let Ok(mut state) = self.gauges.lock() {
+            state.update(action);
+        }
+    }
+
+    /// A collector's action: into the gauges, the screen, and (samples, at a
+    /// bounded rate) the journal.
+    fn take(&mut self, action: Action) -> Result<()> {
+        self.fold(&action);
+        if let Action::Sample(sample) = &action {
+            let up = matches!(sample.reading, Reading::Observed(_));
+            let due = match self.last_sample.get(&sample.endpoint) {
+                None => true,
+                Some((at, was_up)) => *was_up != up || (sample.at - *at).to_std().unwrap_or_default() >= SAMPLE_EVERY,
+            };
+            if due {
+                self.last_sample.insert(sample.endpoint.clone(), (sample.at, up));
+                self.journal.append(sample.at, RunEvent::Sample(sample.clone()))?;
+            }
+        }
+        self.to_screen(action);
+        Ok(())
+    }
+
+    fn emitted(&mut self, step: &str, e: Emitted) -> Result<()> {
+        match e {
+            Emitted::Output(text) => self.record(&RunEvent::Output { step: step.to_owned(), text }),
+            Emitted::Checksum(p) => {
+                self.fold(&Action::Checksum(p.clone()));
+                self.to_screen(Action::Checksum(p.clone()));
+                let finished = p.tables.iter().all(|t| t.state != crate::events::TableState::Running);
+                if self.last_checksum.is_none_or(|t| t.elapsed() >= CHECKSUM_EVERY) || finished {
+                    self.last_checksum = Some(std::time::Instant::now());
+                    self.journal.append(p.at, RunEvent::Checksum(p))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Everything a run needs while it goes.
 pub struct Runner {
     runbook: Runbook,
     planned: HashMap<String, Planned>,
     engine: Engine,
-    journal: Writer,
+    sink: Sink,
     exec: Executor,
     emitted: mpsc::UnboundedReceiver<Emitted>,
-    gauges: Arc<Mutex<State>>,
     operator: String,
     collectors: Vec<tokio::task::JoinHandle<()>>,
     held: Held,
-    last_checksum: Option<std::time::Instant>,
+    commands: Option<mpsc::Receiver<RunCommand>>,
+    /// Every record so far (for a cockpit attached to a resumed run).
+    history: Vec<crate::events::Record>,
 }
 
 fn sha256(text: &str) -> String {
@@ -125,7 +206,7 @@ impl Runner {
         planned: Vec<Planned>,
         mut journal: Writer,
         operator: String,
-        events: &[RunEvent],
+        history: Vec<crate::events::Record>,
     ) -> Self {
         journal.scrub(scope.secrets());
         let mut state = State::new(runbook.name.clone());
@@ -133,20 +214,29 @@ impl Runner {
         state.sample_interval = inventory.interval;
         let gauges = Arc::new(Mutex::new(state));
         let (out, emitted) = mpsc::unbounded_channel();
-        let engine = Engine::replay(&runbook.steps, events);
+        let engine = Engine::replay(&runbook.steps, history.iter().map(|r| &r.event));
         let exec = Executor::new(inventory, scope, gauges.clone(), out);
+        let sink = Sink {
+            journal,
+            gauges,
+            ui: None,
+            names: runbook.steps.iter().map(|s| (s.id.clone(), s.name.clone())).collect(),
+            title: runbook.name.clone(),
+            last_sample: HashMap::new(),
+            last_checksum: None,
+        };
         Self {
             planned: planned.into_iter().map(|p| (p.id.clone(), p)).collect(),
             runbook,
             engine,
-            journal,
+            sink,
             exec,
             emitted,
-            gauges,
             operator,
             collectors: Vec::new(),
             held: Held::Stop,
-            last_checksum: None,
+            commands: None,
+            history,
         }
     }
 
@@ -165,7 +255,7 @@ impl Runner {
             ));
         }
         let journal = Writer::open(&start.journal)?;
-        let mut runner = Self::build(runbook, inventory, scope, planned, journal, start.operator.clone(), &[]);
+        let mut runner = Self::build(runbook, inventory, scope, planned, journal, start.operator.clone(), Vec::new());
         runner.record(RunEvent::Started {
             runbook: absolute(&start.runbook),
             runbook_sha256: sha256(&runner.runbook.text),
@@ -209,9 +299,8 @@ impl Runner {
                 "{runbook} changed since the run started (its SHA-256 differs): resume with the runbook as it was"
             ));
         }
-        let events: Vec<RunEvent> = read.records.into_iter().map(|r| r.event).collect();
         let journal = Writer::open(path)?;
-        let mut runner = Self::build(rb, inv, scope, planned, journal, operator.clone(), &events);
+        let mut runner = Self::build(rb, inv, scope, planned, journal, operator.clone(), read.records);
         if let Next::Over(outcome) = runner.engine.next() {
             return Err(eyre!("the run in {} is over ({})", path.display(), crate::events::name_of(&outcome)));
         }
@@ -227,20 +316,45 @@ impl Runner {
         self.held = held;
     }
 
-    /// Append an event to the journal and fold it.
+    /// Drive a cockpit: the screen's state is rebuilt from the journal so far,
+    /// then every event is shown as it happens; the operator's commands come back.
+    #[must_use]
+    pub fn attach(mut self, ui: mpsc::Sender<Action>, commands: mpsc::Receiver<RunCommand>) -> (Self, State) {
+        let mut state = State::new(self.runbook.name.clone());
+        if let Ok(gauges) = self.sink.gauges.lock() {
+            state.thresholds = gauges.thresholds;
+            state.sample_interval = gauges.sample_interval;
+        }
+        for record in &self.history {
+            for action in journal::actions(record) {
+                state.update(&action);
+            }
+        }
+        self.history.clear();
+        self.sink.ui = Some(ui);
+        self.commands = Some(commands);
+        (self, state)
+    }
+
+    /// Journal an event, show it, fold it.
     fn record(&mut self, event: RunEvent) -> Result<()> {
-        let at = Utc::now();
-        self.journal.append(at, event.clone())?;
-        print_event(at, &event, &self.runbook);
+        self.sink.record(&event)?;
+        if self.sink.ui.is_none() {
+            // Kept for a cockpit attached later (resume).
+            self.history.push(crate::events::Record { at: Utc::now(), event: event.clone() });
+        }
         self.engine.apply(&event);
         Ok(())
     }
 
     /// Start the collectors and wait for every endpoint's first answer.
-    async fn start_gauges(&mut self) -> mpsc::Receiver<Action> {
+    async fn start_gauges(&mut self) -> Result<mpsc::Receiver<Action>> {
         let (tx, mut rx) = mpsc::channel(1024);
-        let inventory = self.exec_inventory();
+        let inventory = self.exec.inventory().clone();
         self.collectors = crate::collect::spawn(inventory.endpoints.clone(), inventory.interval, &tx);
+        if self.sink.ui.is_some() {
+            self.collectors.push(tokio::spawn(crate::collect::clock(tx.clone())));
+        }
         let want = inventory.endpoints.len();
         let deadline = tokio::time::Instant::now() + FIRST_SAMPLES;
         let mut seen = std::collections::HashSet::new();
@@ -250,35 +364,42 @@ impl Runner {
                     if let Action::Sample(s) = &action {
                         seen.insert(s.endpoint.clone());
                     }
-                    self.fold(&action);
+                    self.sink.take(action)?;
                 }
                 _ => break,
             }
         }
-        rx
+        Ok(rx)
     }
 
-    fn exec_inventory(&self) -> Inventory {
-        self.exec.inventory().clone()
-    }
-
-    fn fold(&self, action: &Action) {
-        if let Ok(mut state) = self.gauges.lock() {
-            state.update(action);
+    /// Wait for the operator, keeping the gauges live. `None`: the cockpit is gone.
+    async fn command(&mut self, samples: &mut mpsc::Receiver<Action>) -> Result<Option<RunCommand>> {
+        loop {
+            let Some(commands) = self.commands.as_mut() else { return Ok(None) };
+            tokio::select! {
+                command = commands.recv() => return Ok(command),
+                Some(action) = samples.recv() => self.sink.take(action)?,
+            }
         }
     }
 
-    /// Run unattended to the end. Returns the exit code.
+    fn awaiting(&self, awaiting: Awaiting) {
+        self.sink.to_screen(Action::Awaiting(awaiting));
+    }
+
+    /// Run to the end, the operator's way (cockpit attached) or unattended.
+    /// Returns the exit code.
     ///
     /// # Errors
     /// The journal could not be written.
-    pub async fn run_headless(mut self) -> Result<i32> {
-        let mut samples = self.start_gauges().await;
-        let mut last_sample = HashMap::new();
+    pub async fn run(mut self) -> Result<i32> {
+        let mut samples = self.start_gauges().await?;
+        let interactive = self.commands.is_some();
         let code = loop {
             match self.engine.next() {
                 Next::Over(outcome) => {
                     self.record(RunEvent::Finished { outcome })?;
+                    self.awaiting(Awaiting::Over { outcome });
                     break if outcome == RunOutcome::Completed { EXIT_COMPLETED } else { EXIT_ROLLED_BACK };
                 }
                 Next::Running(step) => {
@@ -290,21 +411,34 @@ impl Runner {
                         Hold::Interrupted => "was interrupted (it may or may not have taken effect)",
                         Hold::Failed => "failed",
                     };
-                    match self.held {
+                    let choice = if interactive {
+                        self.awaiting(Awaiting::Decide { step: step.clone(), why: why.to_owned() });
+                        match self.command(&mut samples).await? {
+                            Some(RunCommand::Rerun { step: s }) if s == step => Held::Rerun,
+                            Some(RunCommand::Skip { step: s }) if s == step => Held::Skip,
+                            Some(RunCommand::Rollback) => {
+                                self.rollback("the operator chose to roll back")?;
+                                continue;
+                            }
+                            Some(_) => continue,
+                            None => Held::Stop,
+                        }
+                    } else {
+                        std::mem::take(&mut self.held)
+                    };
+                    match choice {
                         Held::Stop => {
                             self.record(RunEvent::Paused { reason: format!("step {step} {why}") })?;
-                            eprintln!(
-                                "cutover: step {step} {why}. Check it, then `cutover resume JOURNAL --yes --held rerun` \
-                                 to run it again or `--held skip` to go on without it."
-                            );
+                            if !interactive {
+                                eprintln!(
+                                    "cutover: step {step} {why}. Check it, then `cutover resume JOURNAL --yes --held rerun` \
+                                     to run it again or `--held skip` to go on without it."
+                                );
+                            }
                             break EXIT_STOPPED;
                         }
-                        Held::Rerun => {
-                            self.held = Held::Stop;
-                            self.record(RunEvent::Rerun { step, operator: self.operator.clone() })?;
-                        }
+                        Held::Rerun => self.record(RunEvent::Rerun { step, operator: self.operator.clone() })?,
                         Held::Skip => {
-                            self.held = Held::Stop;
                             let reason = format!("the operator chose to skip it after it {why}");
                             self.record(RunEvent::Skipped { step, operator: self.operator.clone(), reason })?;
                         }
@@ -314,17 +448,37 @@ impl Runner {
                     let Some(step) = self.runbook.step(&id).cloned() else {
                         return Err(eyre!("the engine named step {id}, which the runbook lacks"));
                     };
-                    if !self.gate_opens(&step, &mut samples, &mut last_sample).await? {
-                        continue;
+                    if interactive {
+                        self.awaiting(Awaiting::Confirm { step: id.clone() });
+                        match self.command(&mut samples).await? {
+                            Some(RunCommand::Confirm { step: s, typed }) if s == id => {
+                                if !self.confirm(&step, typed)? {
+                                    continue;
+                                }
+                            }
+                            Some(RunCommand::Rollback) => {
+                                self.rollback("the operator chose to roll back")?;
+                                continue;
+                            }
+                            Some(_) => continue,
+                            None => {
+                                self.record(RunEvent::Paused { reason: "the operator left the cockpit".to_owned() })?;
+                                break EXIT_STOPPED;
+                            }
+                        }
+                    } else {
+                        if !self.gate_opens(&step, &mut samples).await? {
+                            continue;
+                        }
+                        let typed = step
+                            .destructive
+                            .then(|| step.action.endpoints().first().map(|s| (*s).to_owned()))
+                            .flatten();
+                        let operator = format!("{} (--yes)", self.operator);
+                        self.record(RunEvent::Confirmed { step: id.clone(), operator, typed })?;
                     }
-                    let typed =
-                        step.destructive.then(|| step.action.endpoints().first().map(|s| (*s).to_owned())).flatten();
-                    self.record(RunEvent::Confirmed {
-                        step: id.clone(),
-                        operator: format!("{} (--yes)", self.operator),
-                        typed,
-                    })?;
-                    let outcome = self.execute(&step, &mut samples, &mut last_sample).await?;
+                    self.awaiting(Awaiting::Running { step: id.clone() });
+                    let outcome = self.execute(&step, &mut samples).await?;
                     let attempt = self.engine.next_attempt(&id).saturating_sub(1).max(1);
                     let was_rolling_back = self.engine.rolling_back();
                     self.record(RunEvent::StepFinished {
@@ -334,8 +488,10 @@ impl Runner {
                         summary: outcome.summary,
                     })?;
                     if self.engine.rolling_back() && !was_rolling_back {
-                        let reason = format!("step {id} failed and its policy is to roll back");
-                        self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason })?;
+                        self.record(RunEvent::Rollback {
+                            operator: "cutover".to_owned(),
+                            reason: format!("step {id} failed and its policy is to roll back"),
+                        })?;
                     }
                 }
             }
@@ -343,25 +499,45 @@ impl Runner {
         for task in &self.collectors {
             task.abort();
         }
-        self.journal.sync()?;
+        self.sink.journal.sync()?;
         Ok(code)
+    }
+
+    fn rollback(&mut self, reason: &str) -> Result<()> {
+        self.record(RunEvent::Rollback { operator: self.operator.clone(), reason: reason.to_owned() })
+    }
+
+    /// The operator confirmed: the gate must hold now and a destructive step's
+    /// endpoint name must have been typed. `false`: refused (and said why).
+    fn confirm(&mut self, step: &StepDef, typed: Option<String>) -> Result<bool> {
+        if let Some(gate) = &step.gate {
+            let verdict =
+                self.sink.gauges.lock().map(|s| gate.eval(&*s)).map_err(|_| eyre!("the gauges are unavailable"))?;
+            self.record(RunEvent::Gate { step: step.id.clone(), holds: verdict.holds, reason: verdict.reason })?;
+            if !verdict.holds {
+                return Ok(false);
+            }
+        }
+        if step.destructive {
+            let endpoint = step.action.endpoints().first().map_or_else(|| "yes".to_owned(), |s| (*s).to_owned());
+            if typed.as_deref() != Some(endpoint.as_str()) {
+                return Ok(false);
+            }
+        }
+        self.record(RunEvent::Confirmed { step: step.id.clone(), operator: self.operator.clone(), typed })?;
+        Ok(true)
     }
 
     /// Unattended: wait for a closed gate to open, up to the step's timeout
     /// (or [`GATE_WAIT`]). A gate that never opens fails the step.
-    async fn gate_opens(
-        &mut self,
-        step: &StepDef,
-        samples: &mut mpsc::Receiver<Action>,
-        last: &mut HashMap<String, (DateTime<Utc>, bool)>,
-    ) -> Result<bool> {
+    async fn gate_opens(&mut self, step: &StepDef, samples: &mut mpsc::Receiver<Action>) -> Result<bool> {
         let Some(gate) = step.gate.clone() else { return Ok(true) };
         let limit = step.timeout.unwrap_or(GATE_WAIT).min(GATE_WAIT);
         let deadline = tokio::time::Instant::now() + limit;
         let mut said: Option<bool> = None;
         loop {
             let verdict =
-                self.gauges.lock().map(|s| gate.eval(&*s)).map_err(|_| eyre!("the gauges are unavailable"))?;
+                self.sink.gauges.lock().map(|s| gate.eval(&*s)).map_err(|_| eyre!("the gauges are unavailable"))?;
             if said != Some(verdict.holds) {
                 said = Some(verdict.holds);
                 self.record(RunEvent::Gate {
@@ -388,26 +564,14 @@ impl Runner {
                 return Ok(false);
             }
             if let Ok(Some(action)) = tokio::time::timeout(super::exec::POLL, samples.recv()).await {
-                self.take(&action, last)?;
+                self.sink.take(action)?;
             }
         }
     }
 
-    fn take(&mut self, action: &Action, last: &mut HashMap<String, (DateTime<Utc>, bool)>) -> Result<()> {
-        self.fold(action);
-        if let Action::Sample(s) = action {
-            sample_into(&mut self.journal, s, last)?;
-        }
-        Ok(())
-    }
-
-    /// Start, run with its timeout, and journal everything the step says.
-    async fn execute(
-        &mut self,
-        step: &StepDef,
-        samples: &mut mpsc::Receiver<Action>,
-        last: &mut HashMap<String, (DateTime<Utc>, bool)>,
-    ) -> Result<Outcome> {
+    /// Start, run with its timeout (and the operator's cancel), journal
+    /// everything the step says.
+    async fn execute(&mut self, step: &StepDef, samples: &mut mpsc::Receiver<Action>) -> Result<Outcome> {
         let attempt = self.engine.next_attempt(&step.id);
         self.record(RunEvent::StepStarted { step: step.id.clone(), attempt })?;
         let Some(planned) = self.planned.get(&step.id).cloned() else {
@@ -415,91 +579,48 @@ impl Runner {
         };
         let limit = step.timeout.unwrap_or(Duration::from_secs(30 * 86_400));
         let deadline = tokio::time::Instant::now() + limit;
-        let outcome = {
+        let mut commands = self.commands.take();
+        let stopped = {
             let run = self.exec.run(&planned.action);
             tokio::pin!(run);
             loop {
                 tokio::select! {
-                    outcome = &mut run => break Some(outcome),
-                    () = tokio::time::sleep_until(deadline) => break None,
-                    Some(e) = self.emitted.recv() => {
-                        pending_emitted(&mut self.journal, &self.gauges, &step.id, e, &self.runbook, &mut self.last_checksum)?;
+                    outcome = &mut run => break Ok(outcome),
+                    () = tokio::time::sleep_until(deadline) => {
+                        break Err(format!("timed out after {}", crate::ui::format::coarse(limit.as_secs_f64())));
                     }
-                    Some(action) = samples.recv() => {
-                        if let Ok(mut state) = self.gauges.lock() { state.update(&action); }
-                        if let Action::Sample(s) = &action {
-                            sample_into(&mut self.journal, s, last)?;
+                    Some(command) = async { commands.as_mut()?.recv().await } => {
+                        if command == RunCommand::Cancel {
+                            break Err(format!("cancelled by {}", self.operator));
                         }
                     }
+                    Some(e) = self.emitted.recv() => self.sink.emitted(&step.id, e)?,
+                    Some(action) = samples.recv() => self.sink.take(action)?,
                 }
             }
         };
-        let outcome = match outcome {
-            Some(o) => o,
-            None => {
+        self.commands = commands;
+        let outcome = match stopped {
+            Ok(o) => o,
+            Err(summary) => {
                 self.exec.cancel().await;
-                Outcome {
-                    ok: false,
-                    summary: format!("timed out after {}", crate::ui::format::coarse(limit.as_secs_f64())),
-                }
+                Outcome { ok: false, summary }
             }
         };
         while let Ok(e) = self.emitted.try_recv() {
-            pending_emitted(&mut self.journal, &self.gauges, &step.id, e, &self.runbook, &mut self.last_checksum)?;
+            self.sink.emitted(&step.id, e)?;
         }
         Ok(outcome)
     }
 }
 
-fn pending_emitted(
-    journal: &mut Writer,
-    gauges: &Arc<Mutex<State>>,
-    step: &str,
-    e: Emitted,
-    runbook: &Runbook,
-    last_checksum: &mut Option<std::time::Instant>,
-) -> Result<()> {
-    let at = Utc::now();
-    match e {
-        Emitted::Output(text) => {
-            let event = RunEvent::Output { step: step.to_owned(), text };
-            journal.append(at, event.clone())?;
-            print_event(at, &event, runbook);
-        }
-        Emitted::Checksum(p) => {
-            if let Ok(mut state) = gauges.lock() {
-                state.update(&Action::Checksum(p.clone()));
-            }
-            let finished = p.tables.iter().all(|t| t.state != crate::events::TableState::Running);
-            if last_checksum.is_none_or(|t| t.elapsed() >= CHECKSUM_EVERY) || finished {
-                *last_checksum = Some(std::time::Instant::now());
-                journal.append(p.at, RunEvent::Checksum(p))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn sample_into(journal: &mut Writer, sample: &Sample, last: &mut HashMap<String, (DateTime<Utc>, bool)>) -> Result<()> {
-    let up = matches!(sample.reading, Reading::Observed(_));
-    let due = match last.get(&sample.endpoint) {
-        None => true,
-        Some((at, was_up)) => *was_up != up || (sample.at - *at).to_std().unwrap_or_default() >= SAMPLE_EVERY,
-    };
-    if due {
-        last.insert(sample.endpoint.clone(), (sample.at, up));
-        journal.append(sample.at, RunEvent::Sample(sample.clone()))?;
-    }
-    Ok(())
-}
-
 /// A progress line on stdout for an unattended run.
-fn print_event(at: DateTime<Utc>, event: &RunEvent, runbook: &Runbook) {
+fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap<String, String>) {
     let time = at.format("%H:%M:%S");
-    let name = |id: &str| runbook.step(id).map_or_else(String::new, |s| s.name.clone());
+    let name = |id: &str| names.get(id).cloned().unwrap_or_default();
     let line = match event {
-        RunEvent::Started { operator, .. } => format!("[{time}] run \"{}\" started by {operator}", runbook.name),
-        RunEvent::Resumed { operator, .. } => format!("[{time}] run \"{}\" resumed by {operator}", runbook.name),
+        RunEvent::Started { operator, .. } => format!("[{time}] run \"{title}\" started by {operator}"),
+        RunEvent::Resumed { operator, .. } => format!("[{time}] run \"{title}\" resumed by {operator}"),
         RunEvent::Gate { step, holds, reason } => {
             format!("[{time}] {step} gate {}: {reason}", if *holds { "open" } else { "closed" })
         }

@@ -5,6 +5,7 @@
 
 mod endpoint;
 mod history;
+mod run;
 mod series;
 mod thresholds;
 mod update;
@@ -16,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 pub use endpoint::{EndpointState, Freshness};
 pub use history::History;
+pub use run::{Prompt, RunView};
 pub use series::{Metric, Point, SeriesId, bucket_max};
 pub use thresholds::{Level, Limits, Thresholds};
 pub use update::Effect;
@@ -74,6 +76,8 @@ pub struct State {
     pub checksum: Option<ChecksumProgress>,
     pub log: History<LogEntry>,
     pub ui: UiState,
+    /// The live run, when one is attached.
+    pub run: RunView,
     pub thresholds: Thresholds,
     pub sample_interval: Duration,
 }
@@ -94,6 +98,7 @@ impl State {
             checksum: None,
             log: History::new(LOG_CAPACITY),
             ui: UiState::default(),
+            run: RunView::default(),
             thresholds: Thresholds::default(),
             sample_interval: DEFAULT_SAMPLE_INTERVAL,
         }

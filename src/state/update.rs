@@ -14,6 +14,8 @@ use crate::events::{
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     Quit,
+    /// Tell the live run.
+    Command(crate::events::RunCommand),
 }
 
 /// Who the cockpit itself signs its own log lines as.
@@ -29,7 +31,17 @@ impl State {
             Action::Runbook(outline) => {
                 self.title.clone_from(&outline.name);
                 self.outline = Some(outline.clone());
+                self.index_gates();
             }
+            Action::Planned { step, shows } => {
+                self.run.plans.insert(step.clone(), shows.clone());
+            }
+            Action::Output { step, text } => self.output_line(step, text),
+            Action::Awaiting(awaiting) => self.awaiting(awaiting),
+            Action::Go => self.go(),
+            Action::RollbackAsk => self.rollback_ask(),
+            Action::CancelAsk => self.cancel_ask(),
+            Action::Prompt(key) => return self.prompt_key(*key),
             Action::Step(update) => self.apply_step(update),
             Action::Log(entry) => self.log.push(entry.clone()),
             Action::Resize { cols, rows } => self.ui.size = (*cols, *rows),
@@ -38,6 +50,8 @@ impl State {
             Action::FocusLeft | Action::FocusRight | Action::FocusUp | Action::FocusDown => {
                 self.ui.focus = spatial_focus(self.ui.focus, action);
             }
+            // Enter on the runbook of a live run confirms its step.
+            Action::Zoom { pane: None } if self.ui.focus == Pane::Runbook && self.run.awaiting.is_some() => self.go(),
             Action::Zoom { pane } => {
                 self.ui.zoom = Some(pane.unwrap_or(self.ui.focus));
                 if let Some(pane) = pane {

@@ -10,7 +10,9 @@ mod lag;
 pub mod layout;
 mod log;
 mod pool;
+mod prompt;
 mod runbook;
+mod step;
 mod too_small;
 pub mod widgets;
 mod zoom;
@@ -41,6 +43,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         if state.ui.help {
             help::render(frame, state, theme, body);
         }
+        prompt::render(frame, state, theme, body);
     }
     if theme.symbols.ascii {
         asciify(frame.buffer_mut());

@@ -103,7 +103,17 @@ pub fn lines(state: &State, theme: &Theme, width: usize, expand_all: bool) -> (V
 
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
     let block = pane_block(Pane::Runbook, state, theme, None, Borders::TOP);
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
+    frame.render_widget(block, area);
+    // A live run: the step it waits on, in detail, under the list.
+    if state.run.awaiting.is_some() && inner.height >= 8 {
+        let detail_rows = (inner.height * 11 / 20).max(4);
+        let detail = super::step::lines(state, theme, usize::from(inner.width), usize::from(detail_rows));
+        let used = u16::try_from(detail.len()).unwrap_or(u16::MAX).min(detail_rows);
+        let area = Rect { y: inner.y + inner.height - used, height: used, ..inner };
+        frame.render_widget(Paragraph::new(detail), area);
+        inner.height -= used;
+    }
     let (lines, focus) = lines(state, theme, usize::from(inner.width), false);
     // Keep the step being worked on in view, with a little context above it.
     let room = usize::from(inner.height);
@@ -114,5 +124,5 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
         auto
     };
     let visible: Vec<Line> = lines.into_iter().skip(top).take(room).collect();
-    frame.render_widget(Paragraph::new(visible).block(block), area);
+    frame.render_widget(Paragraph::new(visible), inner);
 }

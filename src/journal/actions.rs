@@ -1,0 +1,53 @@
+//! A journal record as the screen's actions: the one mapping used by a live
+//! run's cockpit, by `resume` (the screen rebuilt from the journal alone), and
+//! by replays.
+
+use crate::events::{Action, LogEntry, LogLevel, Record, RunEvent, StepStatus, StepUpdate};
+
+/// The actions one record stands for.
+#[must_use]
+pub fn actions(record: &Record) -> Vec<Action> {
+    let at = record.at;
+    let step = |step: &str, status: StepStatus| Action::Step(StepUpdate { at, step: step.to_owned(), status });
+    let log = |who: &str, level: LogLevel, text: String| Action::Log(LogEntry { at, who: who.to_owned(), level, text });
+    match &record.event {
+        RunEvent::Started { outline, operator, host, .. } => vec![
+            Action::Tick { now: at },
+            Action::Runbook(outline.clone()),
+            log(operator, LogLevel::Info, format!("run started on {host}")),
+        ],
+        RunEvent::Resumed { operator, host, .. } => {
+            vec![log(operator, LogLevel::Info, format!("run resumed on {host}"))]
+        }
+        RunEvent::Planned { step, shows } => vec![Action::Planned { step: step.clone(), shows: shows.clone() }],
+        RunEvent::Gate { step, holds, reason } => vec![log(
+            "cutover",
+            if *holds { LogLevel::Info } else { LogLevel::Warn },
+            format!("{step} gate {}: {reason}", if *holds { "open" } else { "closed" }),
+        )],
+        RunEvent::Confirmed { step, operator, typed } => {
+            let typed = typed.as_ref().map(|t| format!(" (typed \"{t}\")")).unwrap_or_default();
+            vec![log(operator, LogLevel::Info, format!("confirmed {step}{typed}"))]
+        }
+        RunEvent::StepStarted { step: id, .. } => vec![step(id, StepStatus::Running)],
+        RunEvent::Output { step, text } => vec![Action::Output { step: step.clone(), text: text.clone() }],
+        RunEvent::StepFinished { step: id, ok: true, .. } => vec![step(id, StepStatus::Done)],
+        RunEvent::StepFinished { step: id, ok: false, summary, .. } => {
+            vec![step(id, StepStatus::Failed), log("cutover", LogLevel::Error, format!("{id}: {summary}"))]
+        }
+        RunEvent::Interrupted { step: id } => vec![step(id, StepStatus::Interrupted)],
+        RunEvent::Rerun { step: id, operator } => {
+            vec![step(id, StepStatus::Pending), log(operator, LogLevel::Info, format!("{id} will run again"))]
+        }
+        RunEvent::Skipped { step: id, operator, reason } => {
+            vec![step(id, StepStatus::Skipped), log(operator, LogLevel::Warn, format!("{id} skipped: {reason}"))]
+        }
+        RunEvent::Rollback { operator, reason } => vec![log(operator, LogLevel::Warn, format!("ROLLBACK: {reason}"))],
+        RunEvent::Paused { reason } => vec![log("cutover", LogLevel::Warn, format!("run paused: {reason}"))],
+        RunEvent::Sample(sample) => vec![Action::Sample(sample.clone())],
+        RunEvent::Checksum(progress) => vec![Action::Checksum(progress.clone())],
+        RunEvent::Finished { outcome } => {
+            vec![log("cutover", LogLevel::Info, format!("run {}", crate::events::name_of(outcome).replace('_', " ")))]
+        }
+    }
+}
