@@ -1,0 +1,120 @@
+//! `cutover run` in the cockpit, driven through a real terminal (tmux) against
+//! a real PostgreSQL: confirm a step, type the endpoint's name for a
+//! destructive one (a wrong name is refused), see a locked gate's reason, and
+//! find every confirmation in the journal with the operator — and never the
+//! password.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use support::pg::{Cluster, ClusterOptions};
+use support::tmux::Tmux;
+
+const PASSWORD: &str = "c0rrect-h0rse";
+
+const RUNBOOK: &str = r#"
+name = "tui-test"
+[endpoints]
+db = { kind = "postgres" }
+
+[[phase]]
+name = "Checks"
+
+[[phase.step]]
+name = "Server answers"
+check = { on = "db", sql = "SELECT 40 + 2", expect = "42" }
+
+[[phase.step]]
+name = "Make the marker table"
+sql = { on = "db", run = ["CREATE TABLE marker (x int)"] }
+destructive = true
+
+[[phase.step]]
+name = "Never while clients wait"
+sql = { on = "db", run = ["DROP TABLE marker"] }
+gate = "pool.waiting(db) > 100"
+
+[[phase]]
+name = "Rollback"
+rollback = true
+
+[[phase.step]]
+name = "Drop the marker"
+sql = { on = "db", run = ["DROP TABLE IF EXISTS marker"] }
+"#;
+
+#[test]
+fn the_operator_confirms_types_the_endpoint_and_sees_why_a_gate_is_locked() {
+    let db = Cluster::start(ClusterOptions::default().password_user("ops", PASSWORD));
+    db.psql("GRANT pg_monitor TO ops; GRANT CREATE ON SCHEMA public TO ops");
+    let dir = tempfile::tempdir().unwrap();
+    let runbook = dir.path().join("runbook.toml");
+    std::fs::write(&runbook, RUNBOOK).unwrap();
+    let inventory = dir.path().join("inventory.toml");
+    let inv = format!(
+        "name = \"tui\"\ninterval = \"500ms\"\n[endpoints.db]\nkind = \"postgres\"\ndsn = \"{}\"\npassword_env = \"TUI_PW\"\n",
+        db.dsn_as("ops", "postgres")
+    );
+    std::fs::write(&inventory, inv).unwrap();
+    let journal = dir.path().join("run.jsonl");
+    let command = format!(
+        "env TERM=xterm-256color LANG=C.UTF-8 TUI_PW={PASSWORD} {} run {} --inventory {} --journal {} --operator ann",
+        env!("CARGO_BIN_EXE_cutover"),
+        runbook.display(),
+        inventory.display(),
+        journal.display()
+    );
+    let tmux = Tmux::start("run", 120, 40, &command);
+
+    // The first step waits for confirmation and says what it will run, where.
+    let screen = tmux.wait_for("step 1.1 waiting", |s| s.contains("next: 1.1 Server answers"));
+    assert!(screen.contains("SELECT 40 + 2"), "{screen}");
+    tmux.send("g");
+    tmux.wait_for("the confirmation prompt", |s| s.contains("Run 1.1 Server answers?"));
+    tmux.send("y");
+
+    // A destructive step wants the endpoint's name; a wrong one is refused.
+    tmux.wait_for("step 1.2 waiting", |s| s.contains("next: 1.2 Make the marker table"));
+    tmux.send("g");
+    tmux.wait_for("the typed confirmation", |s| s.contains("DESTRUCTIVE. Type \"db\""));
+    tmux.send("dv");
+    tmux.send("Enter");
+    tmux.wait_for("the wrong name refused", |s| s.contains("\"dv\" is not \"db\""));
+    assert_eq!(db.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'marker'"), "0", "nothing ran yet");
+    tmux.send("db");
+    tmux.send("Enter");
+
+    // The gated step is locked, with the live value that keeps it locked.
+    let screen = tmux.wait_for("step 1.3 waiting", |s| s.contains("next: 1.3 Never while clients wait"));
+    assert_eq!(db.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'marker'"), "1", "1.2 ran");
+    let screen =
+        if screen.contains("LOCKED") { screen } else { tmux.wait_for("the locked gate", |s| s.contains("LOCKED")) };
+    assert!(screen.contains("LOCKED: pool.waiting(db) = 0, needs > 100"), "{screen}");
+    tmux.send("g");
+    tmux.wait_for("the refusal", |s| s.contains("1.3 is locked: pool.waiting(db) = 0, needs > 100"));
+    assert_eq!(
+        db.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'marker'"),
+        "1",
+        "the locked step did not run"
+    );
+    assert!(!tmux.screen().contains(PASSWORD));
+
+    tmux.send("q");
+    assert_eq!(tmux.wait_exit(), 1, "a paused run exits 1; stderr:\n{}", tmux.stderr());
+
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(!text.contains(PASSWORD), "the password reached the journal");
+    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let confirmed: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "confirmed").collect();
+    assert_eq!(confirmed.len(), 2, "{text}");
+    assert_eq!(confirmed[0]["step"], "1.1");
+    assert_eq!(confirmed[0]["operator"], "ann");
+    assert_eq!(confirmed[1]["step"], "1.2");
+    assert_eq!(confirmed[1]["typed"], "db");
+    assert!(events.iter().any(|e| e["event"] == "step_finished" && e["step"] == "1.2" && e["ok"] == true));
+    assert!(!events.iter().any(|e| e["event"] == "step_started" && e["step"] == "1.3"));
+    assert_eq!(events.last().unwrap()["event"], "paused", "{text}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&journal).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+}
