@@ -22,8 +22,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Demo(args) => demo::run(&cli.display, &args).await,
         Command::Check { runbook, inventory, vars } => Ok(check::run(&runbook, inventory.as_deref(), &vars.vars)),
         Command::Plan { runbook, inventory, vars } => Ok(plan::run(&runbook, &inventory, &vars.vars)),
-        Command::Run(args) => run::run(&cli.display, args).await,
-        Command::Resume(args) => run::resume(&cli.display, args).await,
+        // An error before or outside the run is 2: 1 and 3 say how a run ended.
+        Command::Run(args) => Ok(run::run(&cli.display, args).await.unwrap_or_else(report)),
+        Command::Resume(args) => Ok(run::resume(&cli.display, args).await.unwrap_or_else(report)),
         Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
         Command::Status { inventory, json } => status::run(&inventory, json).await,
         Command::Verify(a) => Ok(verify::run(verify::Args {
@@ -41,6 +42,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
         })
         .await),
     }
+}
+
+fn report(error: color_eyre::Report) -> i32 {
+    eprintln!("Error: {error:?}");
+    2
 }
 
 fn env(key: &str) -> Option<String> {
