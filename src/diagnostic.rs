@@ -16,7 +16,10 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
+        // One diagnostic, one line: a message quoting the operator's text
+        // must not break the `FILE:LINE:COL: message` form editors parse.
+        let message = self.message.replace('\r', "\\r").replace('\n', "\\n");
+        write!(f, "{}:{}:{}: {message}", self.file, self.line, self.col)
     }
 }
 

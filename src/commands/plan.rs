@@ -1,5 +1,7 @@
 //! `cutover plan RUNBOOK --inventory FILE`: every step resolved, nothing run.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use crate::runbook::runner;
@@ -13,26 +15,24 @@ pub fn run(runbook: &Path, inventory: &Path, vars: &[(String, String)]) -> i32 {
             return 1;
         }
     };
-    println!("{} — against {}", runbook.name, inventory.name);
+    let mut text = format!("{} — against {}\n", runbook.name, inventory.name);
     if !runbook.description.is_empty() {
-        println!("{}", runbook.description);
+        let _ = writeln!(text, "{}", runbook.description);
     }
     for phase in &runbook.outline.phases {
-        println!();
-        let title = if phase.rollback {
-            format!("Rollback: {}", phase.name)
+        let _ = if phase.rollback {
+            writeln!(text, "\nRollback: {}", phase.name)
         } else {
-            format!("Phase {}: {}", phase.id, phase.name)
+            writeln!(text, "\nPhase {}: {}", phase.id, phase.name)
         };
-        println!("{title}");
         for step in &phase.steps {
-            println!("  {} {} [{}]", step.id, step.name, step.kind);
-            if let Some(p) = planned.iter().find(|p| p.id == step.id) {
-                for line in &p.shows {
-                    println!("      {line}");
-                }
+            let _ = writeln!(text, "  {} {} [{}]", step.id, step.name, step.kind);
+            for line in planned.iter().filter(|p| p.id == step.id).flat_map(|p| &p.shows) {
+                let _ = writeln!(text, "      {line}");
             }
         }
     }
+    // A closed pipe (`cutover plan … | head`) is not worth a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     0
 }

@@ -54,8 +54,9 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Journal> {
                 offset += line.len();
             }
             Ok(None) if complete => offset += line.len(),
-            // Only the last line can lack its newline: a write cut short.
-            _ if last => {
+            // Only the last line can lack its newline: a write cut short. A
+            // complete line that does not parse is damage, not a torn write.
+            _ if last && !complete => {
                 journal.torn = true;
                 break;
             }

@@ -24,7 +24,7 @@ pub struct RunbookFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointFile {
-    pub kind: String,
+    pub kind: Spanned<String>,
     #[serde(default)]
     pub role: Option<String>,
 }
@@ -44,9 +44,9 @@ pub struct PhaseFile {
 #[serde(deny_unknown_fields)]
 pub struct StepFile {
     pub name: String,
-    pub sql: Option<SqlStep>,
-    pub check: Option<CheckStep>,
-    pub wait: Option<WaitStep>,
+    pub sql: Option<Spanned<SqlStep>>,
+    pub check: Option<Spanned<CheckStep>>,
+    pub wait: Option<Spanned<WaitStep>>,
     pub shell: Option<ShellStep>,
     pub verify: Option<VerifyStep>,
     pub manual: Option<ManualStep>,

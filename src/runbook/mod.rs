@@ -59,6 +59,12 @@ impl Runbook {
         self.steps.iter().find(|s| s.id == id)
     }
 
+    /// A diagnostic at byte `offset` of a string value of the file.
+    #[must_use]
+    pub fn diagnostic_in(&self, text: &Text, offset: usize, message: impl Into<String>) -> Diagnostic {
+        self.diagnostic(file_offset(&self.text, text.at, offset), message)
+    }
+
     /// A diagnostic at a byte offset of the runbook file.
     #[must_use]
     pub fn diagnostic(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
@@ -99,6 +105,48 @@ fn content_start(text: &str, span_start: usize) -> usize {
     }
 }
 
+/// The byte offset in the file of byte `decoded` of a string value whose
+/// content starts at `at`: escapes in a basic string (`\"`, `\n`, `\u00e9`,
+/// a line-ending backslash) take more bytes in the file than in the value.
+#[must_use]
+pub fn file_offset(file: &str, at: usize, decoded: usize) -> usize {
+    let quote = file.get(..at).and_then(|before| before.trim_end_matches(['\n', '\r']).chars().last());
+    let Some(raw) = file.get(at..) else { return at + decoded };
+    if quote != Some('"') {
+        return at + decoded;
+    }
+    let mut chars = raw.char_indices().peekable();
+    let mut done = 0;
+    while done < decoded {
+        let Some((i, c)) = chars.next() else { return at + raw.len() };
+        if c != '\\' {
+            done += c.len_utf8();
+            continue;
+        }
+        let Some((_, e)) = chars.next() else { return at + i };
+        match e {
+            'u' | 'U' | 'x' => {
+                let digits = match e {
+                    'u' => 4,
+                    'U' => 8,
+                    _ => 2,
+                };
+                let hex: String = (0..digits).filter_map(|_| chars.next().map(|(_, h)| h)).collect();
+                let width = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).map_or(1, char::len_utf8);
+                done += width;
+            }
+            ' ' | '\t' | '\n' | '\r' => {
+                // A line-ending backslash: it and the whitespace after it vanish.
+                while chars.peek().is_some_and(|(_, w)| w.is_whitespace()) {
+                    chars.next();
+                }
+            }
+            _ => done += 1,
+        }
+    }
+    at + chars.peek().map_or(raw.len(), |(i, _)| *i)
+}
+
 /// Checks one runbook file; collects every problem.
 struct Checker<'a> {
     file: &'a str,
@@ -122,12 +170,12 @@ impl Checker<'_> {
     /// Every `${…}` must name something a run can resolve.
     fn references(&mut self, text: &Text) {
         match vars::scan(&text.text) {
-            Err((offset, message)) => self.error(text.at + offset, message),
+            Err((offset, message)) => self.error(file_offset(self.text, text.at, offset), message),
             Ok(pieces) => {
                 for piece in pieces {
                     if let vars::Piece::Var { name, offset } = piece {
                         if let Some(message) = self.unknown_variable(name) {
-                            self.error(text.at + offset, message);
+                            self.error(file_offset(self.text, text.at, offset), message);
                         }
                     }
                 }
@@ -161,8 +209,8 @@ impl Checker<'_> {
                     format!("undefined endpoint \"{name}\" (the runbook defines: {})", names.join(", ")),
                 );
             }
-            Some(e) if !kinds.contains(&e.get_ref().kind.as_str()) => {
-                let kind = e.get_ref().kind.clone();
+            Some(e) if !kinds.contains(&e.get_ref().kind.get_ref().as_str()) => {
+                let kind = e.get_ref().kind.get_ref().clone();
                 self.error(on.span().start, format!("{what} cannot run on \"{name}\", a {kind} endpoint"));
             }
             Some(_) => {}
@@ -174,7 +222,7 @@ impl Checker<'_> {
         let at = content_start(self.text, s.span().start);
         match condition::parse(s.get_ref()) {
             Err(e) => {
-                self.error(at + e.offset, e.message);
+                self.error(file_offset(self.text, at, e.offset), e.message);
                 None
             }
             Ok(c) => {
@@ -182,7 +230,7 @@ impl Checker<'_> {
                     if !self.endpoints.contains_key(name) {
                         let names: Vec<&str> = self.endpoints.keys().map(String::as_str).collect();
                         self.error(
-                            at + range.start,
+                            file_offset(self.text, at, range.start),
                             format!("undefined endpoint \"{name}\" (the runbook defines: {})", names.join(", ")),
                         );
                     }
@@ -220,7 +268,8 @@ impl Checker<'_> {
             self.error(span, message);
             return None;
         }
-        if let Some(sql) = &s.sql {
+        if let Some(spanned) = &s.sql {
+            let sql = spanned.get_ref();
             let on = self.endpoint(&sql.on, PG, "sql");
             return match (&sql.generate, sql.run.is_empty()) {
                 (Some(g), true) => {
@@ -230,14 +279,15 @@ impl Checker<'_> {
                 (None, false) => Some(ActionDef::Sql { on, run: sql.run.iter().map(|r| self.text(r)).collect() }),
                 _ => {
                     self.error(
-                        sql.on.span().start,
+                        spanned.span().start,
                         "sql: give either `run = [statements]` or `generate = { on, sql }`",
                     );
                     None
                 }
             };
         }
-        if let Some(check) = &s.check {
+        if let Some(spanned) = &s.check {
+            let check = spanned.get_ref();
             return match (&check.on, &check.sql, &check.expect, &check.condition) {
                 (None, None, None, Some(c)) => self.condition(c).map(ActionDef::CheckCondition),
                 (Some(on), Some(sql), Some(expect), None) => Some(ActionDef::CheckSql {
@@ -246,12 +296,13 @@ impl Checker<'_> {
                     expect: self.text(expect),
                 }),
                 _ => {
-                    self.error(span, "check: give either `on`, `sql` and `expect`, or `condition`");
+                    self.error(spanned.span().start, "check: give either `on`, `sql` and `expect`, or `condition`");
                     None
                 }
             };
         }
-        if let Some(wait) = &s.wait {
+        if let Some(spanned) = &s.wait {
+            let wait = spanned.get_ref();
             return match (&wait.until, &wait.on, &wait.sql, &wait.expect) {
                 (Some(until), None, None, None) => {
                     let hold_for = wait.hold_for.as_ref().map_or(Some(Duration::ZERO), |f| self.duration(f));
@@ -264,7 +315,10 @@ impl Checker<'_> {
                     expect: self.text(expect),
                 }),
                 _ => {
-                    self.error(span, "wait: give either `until` (and `for`), or `on`, `sql` and `expect`");
+                    self.error(
+                        spanned.span().start,
+                        "wait: give either `until` (and `for`), or `on`, `sql` and `expect`",
+                    );
                     None
                 }
             };
@@ -304,12 +358,13 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
     let mut c = Checker { file, text, endpoints: &parsed.endpoints, vars: &parsed.vars, errors: Vec::new() };
 
     for (name, endpoint) in &parsed.endpoints {
-        if !ENDPOINT_KINDS.contains(&endpoint.get_ref().kind.as_str()) {
+        let kind = &endpoint.get_ref().kind;
+        if !ENDPOINT_KINDS.contains(&kind.get_ref().as_str()) {
             c.error(
-                endpoint.span().start,
+                kind.span().start,
                 format!(
                     "endpoint \"{name}\": unknown kind \"{}\" (expected one of {})",
-                    endpoint.get_ref().kind,
+                    kind.get_ref(),
                     ENDPOINT_KINDS.join(", ")
                 ),
             );
@@ -358,7 +413,12 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
                 },
             };
             let gate = s.gate.as_ref().and_then(|g| c.condition(g));
-            let timeout = s.timeout.as_ref().and_then(|t| c.duration(t));
+            // `wait = { timeout }` is the wait's own limit; a step-level one wins.
+            let wait_timeout = s.wait.as_ref().and_then(|w| w.get_ref().timeout.as_ref());
+            if let (Some(_), Some(inner)) = (&s.timeout, wait_timeout) {
+                c.error(content_start(text, inner.span().start), "give the timeout once: in `wait` or on the step");
+            }
+            let timeout = s.timeout.as_ref().or(wait_timeout).and_then(|t| c.duration(t));
             let Some(action) = c.action(s, step.span().start) else { continue };
             let def = StepDef {
                 id: format!("{id}.{}", i + 1),
@@ -393,7 +453,7 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
             text: text.to_owned(),
             name: parsed.name.get_ref().clone(),
             description: parsed.description.clone(),
-            endpoints: parsed.endpoints.iter().map(|(k, v)| (k.clone(), v.get_ref().kind.clone())).collect(),
+            endpoints: parsed.endpoints.iter().map(|(k, v)| (k.clone(), v.get_ref().kind.get_ref().clone())).collect(),
             endpoint_at: parsed.endpoints.iter().map(|(k, v)| (k.clone(), v.span().start)).collect(),
             vars,
             steps: forward,
@@ -466,6 +526,20 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].line, errors[0].col), (5, 1), "{}", errors[0]);
         assert!(errors[0].message.contains("unknown field `rollbak`"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn offsets_inside_strings_count_escapes() {
+        let file = r#"a = "x\"y\u00e9 ${v}""#;
+        let at = 5;
+        let decoded = "x\"yé ${v}";
+        let v = decoded.find("${").unwrap();
+        assert_eq!(&file[file_offset(file, at, v)..][..2], "${");
+        let lit = "a = 'x\\y ${v}'";
+        assert_eq!(&lit[file_offset(lit, 5, 4)..][..2], "${");
+        let multi = "a = \"\"\"\nx \\\n   y ${v}\"\"\"";
+        let at = content_start(multi, 4);
+        assert_eq!(&multi[file_offset(multi, at, 4)..][..2], "${");
     }
 
     #[test]

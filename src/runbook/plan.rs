@@ -94,7 +94,7 @@ pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnosti
             None => match scope.expand(&default.text, Context::Database) {
                 Ok(v) => v,
                 Err((offset, message)) => {
-                    errors.push(runbook.diagnostic(default.at + offset, message));
+                    errors.push(runbook.diagnostic_in(default, offset, message));
                     continue;
                 }
             },
@@ -153,7 +153,7 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
     for step in &runbook.steps {
         let mut expand = |t: &Text, context: Context| {
             scope.expand(&t.text, context).unwrap_or_else(|(offset, message)| {
-                errors.push(runbook.diagnostic(t.at + offset, message));
+                errors.push(runbook.diagnostic_in(t, offset, message));
                 Value::default()
             })
         };
@@ -201,20 +201,25 @@ fn place(name: &str, inventory: &Inventory) -> String {
     }
 }
 
+/// A statement's lines, indented, without blank ones at the ends.
+fn indented(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.trim_matches(|c: char| c == '\n' || c == '\r').lines().map(|l| format!("  {}", l.trim_end()))
+}
+
 fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String> {
     let mut lines = Vec::new();
     match action {
         Resolved::Sql { on, run } => {
             lines.push(format!("on {}:", place(on, inventory)));
-            lines.extend(run.iter().map(|v| format!("  {}", v.shown)));
+            lines.extend(run.iter().flat_map(|v| indented(&v.shown)));
         }
         Resolved::Generate { on, from, sql } => {
             lines.push(format!("on {}, the statements this query on {} makes:", place(on, inventory), from));
-            lines.push(format!("  {}", sql.shown));
+            lines.extend(indented(&sql.shown));
         }
         Resolved::CheckSql { on, sql, expect } => {
             lines.push(format!("on {}:", place(on, inventory)));
-            lines.push(format!("  {}", sql.shown));
+            lines.extend(indented(&sql.shown));
             lines.push(format!("expect: {}", expect.shown));
         }
         Resolved::CheckCondition(c) => lines.push(format!("condition: {c}")),
@@ -228,14 +233,20 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
         }
         Resolved::WaitSql { on, sql, expect } => {
             lines.push(format!("on {}, every second until it reads {}:", place(on, inventory), expect.shown));
-            lines.push(format!("  {}", sql.shown));
+            lines.extend(indented(&sql.shown));
         }
-        Resolved::Shell { run } => lines.push(format!("on this machine: $ {}", run.shown)),
+        Resolved::Shell { run } => {
+            lines.push("on this machine:".to_owned());
+            lines.extend(indented(&run.shown));
+        }
         Resolved::Verify { source, target, tables } => {
             let what = if tables.is_empty() { "every user table".to_owned() } else { tables.join(", ") };
             lines.push(format!("verify {} against {}: {what}", place(target, inventory), place(source, inventory)));
         }
-        Resolved::Manual { instructions } => lines.push(format!("you: {}", instructions.shown)),
+        Resolved::Manual { instructions } => {
+            lines.push("you:".to_owned());
+            lines.extend(indented(&instructions.shown));
+        }
         Resolved::Mongo { on, command } => lines.push(format!("on {on}: {command}")),
     }
     if let Some(gate) = &step.gate {
