@@ -178,6 +178,13 @@ pub struct DemoArgs {
     /// Seed of the simulator's randomness: the same seed plays the same run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Run the demo runbook yourself: confirm each step, face the scenario's faults
+    /// (without it, the runbook plays by itself).
+    #[arg(long)]
+    pub interactive: bool,
+    /// Who confirms the steps (with --interactive).
+    #[arg(long)]
+    pub operator: Option<String>,
     /// Gauge sampling interval in simulated milliseconds.
     #[arg(long = "interval-ms", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub interval_ms: u64,

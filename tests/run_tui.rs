@@ -118,3 +118,48 @@ fn the_operator_confirms_types_the_endpoint_and_sees_why_a_gate_is_locked() {
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&journal).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// Confirm the step the run waits on (`next: ID`), typing `typed` when it is destructive.
+fn confirm(tmux: &Tmux, id: &str, typed: Option<&str>) {
+    tmux.wait_for(&format!("step {id} waiting"), |s| s.contains(&format!("next: {id} ")));
+    tmux.send("g");
+    match typed {
+        None => {
+            tmux.wait_for(&format!("the prompt for {id}"), |s| s.contains(&format!("Run {id} ")));
+            tmux.send("y");
+        }
+        Some(name) => {
+            tmux.wait_for(&format!("the typed prompt for {id}"), |s| s.contains(&format!("Type \"{name}\"")));
+            tmux.send(name);
+            tmux.send("Enter");
+        }
+    }
+}
+
+#[test]
+fn the_demo_runbook_is_run_by_the_operator_against_the_simulator_and_rolled_back() {
+    let command = format!(
+        "env TERM=xterm-256color LANG=C.UTF-8 {} demo --interactive --scenario calm --speed 200 --operator ann",
+        env!("CARGO_BIN_EXE_cutover")
+    );
+    let tmux = Tmux::start("drill", 120, 40, &command);
+    for id in ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "3.1", "3.2"] {
+        confirm(&tmux, id, None);
+    }
+    // The simulated copy, catch-up and verification take their simulated time;
+    // the pooler's pause is destructive: its endpoint's name must be typed.
+    confirm(&tmux, "4.1", Some("bouncer"));
+    tmux.wait_for("the pooler paused", |s| s.contains("4.1 Pause the pooler: done"));
+    tmux.wait_for("the write pause stopwatch", |s| !s.contains("write pause --:--:--"));
+    tmux.wait_for("step 4.2 waiting", |s| s.contains("next: 4.2 "));
+    tmux.send("R");
+    tmux.wait_for("the rollback prompt", |s| s.contains("Roll back?"));
+    tmux.send("y");
+    confirm(&tmux, "R.1", Some("source"));
+    confirm(&tmux, "R.2", Some("yes"));
+    let screen = tmux.wait_for("the run rolled back", |s| s.contains("run rolled back"));
+    assert!(screen.contains("ROLLBACK: the operator chose to roll back"), "{screen}");
+    assert!(screen.contains("confirmed R.2"), "{screen}");
+    tmux.send("q");
+    assert_eq!(tmux.wait_exit(), 0, "{}", tmux.stderr());
+}

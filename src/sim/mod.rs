@@ -2,6 +2,7 @@
 //! same [`Sample`](crate::events::Sample)s as the real collectors, driven by a
 //! scripted [`Scenario`] with seeded randomness.
 
+mod drive;
 pub mod scenario;
 mod world;
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+pub use drive::Drive;
 pub use scenario::Scenario;
 pub use world::TABLES;
 
@@ -29,6 +31,14 @@ impl Simulator {
     #[must_use]
     pub fn new(scenario: Scenario, seed: u64, start: DateTime<Utc>) -> Self {
         Self { scenario, world: World::new(seed), start, next_step: 0, stall_reported: false }
+    }
+
+    /// Leave the runbook to the operator: the scenario's scripted step moves
+    /// are not played.
+    #[must_use]
+    pub fn unscripted(mut self) -> Self {
+        self.next_step = usize::MAX;
+        self
     }
 
     /// Simulated seconds since the start.

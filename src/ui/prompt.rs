@@ -69,8 +69,12 @@ pub fn lines(state: &State, theme: &Theme) -> Option<(String, Vec<Line<'static>>
 
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
     let Some((title, lines)) = lines(state, theme) else { return };
-    let want_rows = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(2);
-    let [popup] = Layout::horizontal([Constraint::Length(90.min(area.width))]).flex(Flex::Center).areas(area);
+    let width = 90.min(area.width);
+    // Rows after wrapping, so the answer line at the bottom is never cut off.
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let want_rows = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2);
+    let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::vertical([Constraint::Length(want_rows.min(area.height))]).flex(Flex::Center).areas(popup);
     let block = Block::bordered()
         .border_set(theme.symbols.border)

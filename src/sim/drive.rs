@@ -1,0 +1,268 @@
+//! `cutover demo --interactive`: the demo runbook run by the operator against
+//! the simulator — the same engine, prompts, gates and rollback as a real
+//! run, with steps that act on nothing (they say what they would have run).
+//! The scenario's faults still come on their schedule: that is the drill.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::Simulator;
+use crate::events::{Action, Awaiting, Record, RunCommand, RunEvent};
+use crate::journal;
+use crate::runbook::condition::Gauges;
+use crate::runbook::engine::{Engine, Hold, Next};
+use crate::runbook::plan::Resolved;
+use crate::runbook::{Runbook, StepDef, plan};
+use crate::state::State;
+
+/// How long a simulated statement, command or manual step takes.
+const STEP_SECONDS: f64 = 2.0;
+
+struct Running {
+    step: StepDef,
+    attempt: u32,
+    since: f64,
+    held_since: Option<f64>,
+}
+
+/// The simulated run.
+pub struct Drive {
+    sim: Simulator,
+    runbook: Runbook,
+    shows: HashMap<String, Vec<String>>,
+    actions: HashMap<String, Resolved>,
+    engine: Engine,
+    gauges: State,
+    operator: String,
+    running: Option<Running>,
+    awaiting: Option<Awaiting>,
+    ui: mpsc::Sender<Action>,
+}
+
+/// The inventory the demo runbook is resolved against: the simulator's servers.
+fn inventory(runbook: &Runbook) -> crate::inventory::Inventory {
+    let mut text = String::from("name = \"simulator\"\n");
+    for (name, kind) in &runbook.endpoints {
+        let (port, db) = if kind == "pgbouncer" { (6432, "pgbouncer") } else { (5432, "app") };
+        text.push_str(&format!(
+            "[endpoints.{name}]\nkind = \"{kind}\"\ndsn = \"host={name}.sim port={port} user=cutover dbname={db}\"\n"
+        ));
+    }
+    crate::inventory::parse("simulator", &text, &|_| None).unwrap_or_else(|_| crate::inventory::Inventory {
+        name: "simulator".to_owned(),
+        endpoints: Vec::new(),
+        thresholds: crate::state::Thresholds::default(),
+        interval: crate::inventory::DEFAULT_INTERVAL,
+        vars: std::collections::BTreeMap::new(),
+        warnings: Vec::new(),
+    })
+}
+
+impl Drive {
+    /// # Errors
+    /// The runbook does not resolve against the simulator's servers.
+    pub fn new(
+        sim: Simulator,
+        runbook: Runbook,
+        operator: String,
+        ui: mpsc::Sender<Action>,
+    ) -> color_eyre::Result<Self> {
+        let inv = inventory(&runbook);
+        let env = |_: &str| None;
+        let bindings = plan::Bindings { inventory: &inv, overrides: &[], operator: &operator, env: &env };
+        let planned = plan::scope(&runbook, &bindings)
+            .and_then(|scope| plan::resolve(&runbook, &scope, &inv))
+            .map_err(|e| color_eyre::eyre::eyre!("{}", crate::runbook::render(&e)))?;
+        let engine = Engine::new(&runbook.steps);
+        Ok(Self {
+            sim,
+            shows: planned.iter().map(|p| (p.id.clone(), p.shows.clone())).collect(),
+            actions: planned.into_iter().map(|p| (p.id, p.action)).collect(),
+            runbook,
+            engine,
+            gauges: State::new("simulator"),
+            operator,
+            running: None,
+            awaiting: None,
+            ui,
+        })
+    }
+
+    async fn show(&mut self, action: Action) -> bool {
+        self.gauges.update(&action);
+        self.ui.send(action).await.is_ok()
+    }
+
+    async fn record(&mut self, event: RunEvent) -> bool {
+        self.engine.apply(&event);
+        let record = Record { at: self.sim.now(), event };
+        for action in journal::actions(&record) {
+            if !self.show(action).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Play until the screen goes away.
+    pub async fn run(mut self, interval: Duration, speed: f64, mut commands: mpsc::Receiver<RunCommand>) {
+        let mut ticker = tokio::time::interval(interval.div_f64(speed.max(0.01)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        for action in self.sim.begin() {
+            self.show(action).await;
+        }
+        let started = RunEvent::Started {
+            runbook: crate::runbook::DEMO_RUNBOOK.0.to_owned(),
+            runbook_sha256: String::new(),
+            inventory: None,
+            vars: Vec::new(),
+            operator: self.operator.clone(),
+            host: "simulator".to_owned(),
+            pid: std::process::id(),
+            headless: false,
+            outline: self.runbook.outline.clone(),
+        };
+        let planned: Vec<(String, Vec<String>)> = self.shows.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !self.record(started).await {
+            return;
+        }
+        for (step, shows) in planned {
+            self.record(RunEvent::Planned { step, shows }).await;
+        }
+        loop {
+            let alive = tokio::select! {
+                _ = ticker.tick() => self.tick(interval).await,
+                command = commands.recv() => match command {
+                    Some(c) => self.command(c).await,
+                    None => false,
+                },
+            };
+            if !alive {
+                return;
+            }
+            self.announce().await;
+        }
+    }
+
+    async fn tick(&mut self, interval: Duration) -> bool {
+        for action in self.sim.advance(interval) {
+            if !self.show(action).await {
+                return false;
+            }
+        }
+        self.progress().await
+    }
+
+    /// Tell the screen what the run waits for, when that changed.
+    async fn announce(&mut self) {
+        let awaiting = match (&self.running, self.engine.next()) {
+            (Some(r), _) => Awaiting::Running { step: r.step.id.clone() },
+            (None, Next::Run(step)) => Awaiting::Confirm { step },
+            (None, Next::Running(step)) => Awaiting::Running { step },
+            (None, Next::Decide(step, hold)) => Awaiting::Decide {
+                step,
+                why: if hold == Hold::Failed { "failed" } else { "was interrupted" }.to_owned(),
+            },
+            (None, Next::Over(outcome)) => Awaiting::Over { outcome },
+        };
+        if self.awaiting.as_ref() != Some(&awaiting) {
+            if let Awaiting::Over { outcome } = awaiting {
+                self.record(RunEvent::Finished { outcome }).await;
+            }
+            self.awaiting = Some(awaiting.clone());
+            self.show(Action::Awaiting(awaiting)).await;
+        }
+    }
+
+    async fn command(&mut self, command: RunCommand) -> bool {
+        let operator = self.operator.clone();
+        match (command, self.engine.next()) {
+            (RunCommand::Confirm { step, typed }, Next::Run(next)) if step == next && self.running.is_none() => {
+                let Some(def) = self.runbook.step(&step).cloned() else { return true };
+                if let Some(gate) = &def.gate {
+                    let verdict = gate.eval(&self.gauges);
+                    let holds = verdict.holds;
+                    self.record(RunEvent::Gate { step: step.clone(), holds, reason: verdict.reason }).await;
+                    if !holds {
+                        return true;
+                    }
+                }
+                self.record(RunEvent::Confirmed { step: step.clone(), operator, typed }).await;
+                let attempt = self.engine.next_attempt(&step);
+                self.record(RunEvent::StepStarted { step: step.clone(), attempt }).await;
+                for line in self.shows.get(&step).cloned().unwrap_or_default() {
+                    self.record(RunEvent::Output { step: step.clone(), text: format!("(simulated) {line}") }).await;
+                }
+                self.running = Some(Running { step: def, attempt, since: self.sim.elapsed(), held_since: None });
+                true
+            }
+            (RunCommand::Cancel, _) => {
+                if let Some(r) = self.running.take() {
+                    let summary = format!("cancelled by {operator}");
+                    self.record(RunEvent::StepFinished { step: r.step.id, attempt: r.attempt, ok: false, summary })
+                        .await
+                } else {
+                    true
+                }
+            }
+            (RunCommand::Rollback, _) if self.running.is_none() => {
+                self.record(RunEvent::Rollback { operator, reason: "the operator chose to roll back".to_owned() }).await
+            }
+            (RunCommand::Rerun { step }, Next::Decide(held, _)) if step == held => {
+                self.record(RunEvent::Rerun { step, operator }).await
+            }
+            (RunCommand::Skip { step }, Next::Decide(held, _)) if step == held => {
+                let reason = "the operator chose to skip it".to_owned();
+                self.record(RunEvent::Skipped { step, operator, reason }).await
+            }
+            _ => true,
+        }
+    }
+
+    /// Move the running step on: simulated work takes a moment; waits and
+    /// verification follow the simulated gauges.
+    async fn progress(&mut self) -> bool {
+        let Some(running) = &mut self.running else { return true };
+        let t = self.sim.elapsed();
+        let age = t - running.since;
+        let timed_out = running.step.timeout.is_some_and(|limit| age >= limit.as_secs_f64());
+        let finished: Option<(bool, String)> = match self.actions.get(&running.step.id) {
+            Some(Resolved::WaitCondition { until, hold_for }) => {
+                let verdict = until.eval(&self.gauges);
+                if verdict.holds {
+                    let since = *running.held_since.get_or_insert(t);
+                    (t - since >= hold_for.as_secs_f64()).then_some((true, verdict.reason))
+                } else {
+                    running.held_since = None;
+                    timed_out.then(|| (false, format!("timed out: {}", verdict.reason)))
+                }
+            }
+            Some(Resolved::CheckCondition(c)) => {
+                let verdict = c.eval(&self.gauges);
+                Some((verdict.holds, verdict.reason))
+            }
+            Some(Resolved::Verify { .. }) => match self
+                .gauges
+                .value(crate::runbook::condition::Gauge::VerifyDifferences, None)
+            {
+                Ok(0.0) => Some((true, "every table equal".to_owned())),
+                Ok(n) => Some((false, format!("{n} differences"))),
+                Err(_) if self.gauges.checksum.is_none() && age >= 5.0 => Some((true, "(simulated) equal".to_owned())),
+                Err(_) => None,
+            },
+            _ => (age >= STEP_SECONDS).then(|| (true, "done (simulated)".to_owned())),
+        };
+        let Some((ok, summary)) = finished else { return true };
+        let Some(r) = self.running.take() else { return true };
+        let was = self.engine.rolling_back();
+        let alive =
+            self.record(RunEvent::StepFinished { step: r.step.id.clone(), attempt: r.attempt, ok, summary }).await;
+        if self.engine.rolling_back() && !was {
+            let reason = format!("step {} failed and its policy is to roll back", r.step.id);
+            return self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason }).await;
+        }
+        alive
+    }
+}
