@@ -154,8 +154,9 @@ pub struct Runner {
     collectors: Vec<tokio::task::JoinHandle<()>>,
     held: Held,
     commands: Option<mpsc::Receiver<RunCommand>>,
-    /// Every record so far (for a cockpit attached to a resumed run).
-    history: Vec<crate::events::Record>,
+    /// Every record so far, for a cockpit attached before the run goes
+    /// (`None` once it goes: nothing needs it then).
+    history: Option<Vec<crate::events::Record>>,
 }
 
 fn sha256(text: &str) -> String {
@@ -236,7 +237,7 @@ impl Runner {
             collectors: Vec::new(),
             held: Held::Stop,
             commands: None,
-            history,
+            history: Some(history),
         }
     }
 
@@ -325,12 +326,11 @@ impl Runner {
             state.thresholds = gauges.thresholds;
             state.sample_interval = gauges.sample_interval;
         }
-        for record in &self.history {
-            for action in journal::actions(record) {
+        for record in self.history.take().into_iter().flatten() {
+            for action in journal::actions(&record) {
                 state.update(&action);
             }
         }
-        self.history.clear();
         self.sink.ui = Some(ui);
         self.commands = Some(commands);
         (self, state)
@@ -339,9 +339,8 @@ impl Runner {
     /// Journal an event, show it, fold it.
     fn record(&mut self, event: RunEvent) -> Result<()> {
         self.sink.record(&event)?;
-        if self.sink.ui.is_none() {
-            // Kept for a cockpit attached later (resume).
-            self.history.push(crate::events::Record { at: Utc::now(), event: event.clone() });
+        if let Some(history) = &mut self.history {
+            history.push(crate::events::Record { at: Utc::now(), event: event.clone() });
         }
         self.engine.apply(&event);
         Ok(())
@@ -393,6 +392,7 @@ impl Runner {
     /// # Errors
     /// The journal could not be written.
     pub async fn run(mut self) -> Result<i32> {
+        self.history = None;
         let mut samples = self.start_gauges().await?;
         let interactive = self.commands.is_some();
         let code = loop {
