@@ -115,8 +115,25 @@ fn the_operator_confirms_types_the_endpoint_and_sees_why_a_gate_is_locked() {
     assert!(events.iter().any(|e| e["event"] == "step_finished" && e["step"] == "1.2" && e["ok"] == true));
     assert!(!events.iter().any(|e| e["event"] == "step_started" && e["step"] == "1.3"));
     assert_eq!(events.last().unwrap()["event"], "paused", "{text}");
+    assert!(events.iter().any(|e| e["event"] == "sample"), "gauge samples are journaled");
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&journal).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
+    drop(tmux);
+
+    // Resumed by someone else: the screen is rebuilt from the journal alone.
+    let command = format!(
+        "env TERM=xterm-256color LANG=C.UTF-8 TUI_PW={PASSWORD} {} resume {} --operator bob",
+        env!("CARGO_BIN_EXE_cutover"),
+        journal.display()
+    );
+    let tmux = Tmux::start("resume", 120, 40, &command);
+    let screen = tmux.wait_for("the resumed run", |s| s.contains("next: 1.3 Never while clients wait"));
+    assert!(screen.contains("run resumed"), "{screen}");
+    assert!(screen.contains("confirmed 1.2"), "the earlier confirmations are on screen:\n{screen}");
+    tmux.send("q");
+    assert_eq!(tmux.wait_exit(), 1, "{}", tmux.stderr());
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.contains("\"event\":\"resumed\",\"operator\":\"bob\""), "{text}");
 }
 
 /// Confirm the step the run waits on (`next: ID`), typing `typed` when it is destructive.

@@ -103,10 +103,15 @@ pub enum RunEvent {
     Paused {
         reason: String,
     },
-    /// A gauge sample (recorded at a bounded rate).
-    Sample(Sample),
+    /// A gauge sample (recorded at a bounded rate). Nested, not flattened:
+    /// a sample has its own `at`.
+    Sample {
+        sample: Sample,
+    },
     /// Verification progress (recorded at a bounded rate).
-    Checksum(ChecksumProgress),
+    Checksum {
+        progress: ChecksumProgress,
+    },
     /// The run is over.
     Finished {
         outcome: RunOutcome,
@@ -117,7 +122,7 @@ impl RunEvent {
     /// Events after which the journal is synced to disk.
     #[must_use]
     pub fn is_boundary(&self) -> bool {
-        !matches!(self, Self::Output { .. } | Self::Sample(_) | Self::Checksum(_) | Self::Gate { .. })
+        !matches!(self, Self::Output { .. } | Self::Sample { .. } | Self::Checksum { .. } | Self::Gate { .. })
     }
 }
 
@@ -174,5 +179,22 @@ mod tests {
         let line = serde_json::to_string(&record).unwrap();
         assert_eq!(line, r#"{"at":"2026-11-21T10:00:00Z","event":"step_started","step":"2.1","attempt":1}"#);
         assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), record);
+    }
+
+    #[test]
+    fn a_sample_keeps_its_own_time_apart_from_the_record_s() {
+        let at = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap().with_timezone(&Utc);
+        let sample = Sample {
+            at,
+            endpoint: "source".into(),
+            kind: super::super::EndpointKind::Postgres,
+            reading: super::super::Reading::Unreachable { error: "refused".into() },
+        };
+        let progress = ChecksumProgress { at, tables: Vec::new() };
+        for event in [RunEvent::Sample { sample }, RunEvent::Checksum { progress }] {
+            let record = Record { at, event };
+            let line = serde_json::to_string(&record).unwrap();
+            assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), record, "{line}");
+        }
     }
 }

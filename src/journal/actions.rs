@@ -44,8 +44,8 @@ pub fn actions(record: &Record) -> Vec<Action> {
         }
         RunEvent::Rollback { operator, reason } => vec![log(operator, LogLevel::Warn, format!("ROLLBACK: {reason}"))],
         RunEvent::Paused { reason } => vec![log("cutover", LogLevel::Warn, format!("run paused: {reason}"))],
-        RunEvent::Sample(sample) => vec![Action::Sample(sample.clone())],
-        RunEvent::Checksum(progress) => vec![Action::Checksum(progress.clone())],
+        RunEvent::Sample { sample } => vec![Action::Sample(sample.clone())],
+        RunEvent::Checksum { progress } => vec![Action::Checksum(progress.clone())],
         RunEvent::Finished { outcome } => {
             vec![log("cutover", LogLevel::Info, format!("run {}", crate::events::name_of(outcome).replace('_', " ")))]
         }

@@ -116,8 +116,8 @@ impl Engine {
             | RunEvent::Confirmed { .. }
             | RunEvent::Output { .. }
             | RunEvent::Paused { .. }
-            | RunEvent::Sample(_)
-            | RunEvent::Checksum(_) => {}
+            | RunEvent::Sample { .. }
+            | RunEvent::Checksum { .. } => {}
         }
     }
 

@@ -118,7 +118,7 @@ impl Sink {
             };
             if due {
                 self.last_sample.insert(sample.endpoint.clone(), (sample.at, up));
-                self.journal.append(sample.at, RunEvent::Sample(sample.clone()))?;
+                self.journal.append(sample.at, RunEvent::Sample { sample: sample.clone() })?;
             }
         }
         self.to_screen(action);
@@ -134,7 +134,7 @@ impl Sink {
                 let finished = p.tables.iter().all(|t| t.state != crate::events::TableState::Running);
                 if self.last_checksum.is_none_or(|t| t.elapsed() >= CHECKSUM_EVERY) || finished {
                     self.last_checksum = Some(std::time::Instant::now());
-                    self.journal.append(p.at, RunEvent::Checksum(p))?;
+                    self.journal.append(p.at, RunEvent::Checksum { progress: p })?;
                 }
                 Ok(())
             }
@@ -638,7 +638,9 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
         RunEvent::Rollback { operator, reason } => format!("[{time}] ROLLBACK ({operator}): {reason}"),
         RunEvent::Paused { reason } => format!("[{time}] stopped: {reason}"),
         RunEvent::Finished { outcome } => format!("[{time}] run {}", crate::events::name_of(outcome).replace('_', " ")),
-        RunEvent::Planned { .. } | RunEvent::Confirmed { .. } | RunEvent::Sample(_) | RunEvent::Checksum(_) => return,
+        RunEvent::Planned { .. } | RunEvent::Confirmed { .. } | RunEvent::Sample { .. } | RunEvent::Checksum { .. } => {
+            return;
+        }
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
