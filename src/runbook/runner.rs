@@ -351,9 +351,8 @@ impl Runner {
         let (tx, mut rx) = mpsc::channel(1024);
         let inventory = self.exec.inventory().clone();
         self.collectors = crate::collect::spawn(inventory.endpoints.clone(), inventory.interval, &tx);
-        if self.sink.ui.is_some() {
-            self.collectors.push(tokio::spawn(crate::collect::clock(tx.clone())));
-        }
+        // The clock too: without it the gauges could not tell stale figures.
+        self.collectors.push(tokio::spawn(crate::collect::clock(tx.clone())));
         let want = inventory.endpoints.len();
         let deadline = tokio::time::Instant::now() + FIRST_SAMPLES;
         let mut seen = std::collections::HashSet::new();
