@@ -29,6 +29,8 @@ pub struct EndpointStatus {
     pub pool: Option<PoolStatus>,
     pub pgbouncer: Vec<BouncerStatus>,
     pub disk: Option<DiskStatus>,
+    /// MongoDB: how far back the oplog reaches, in seconds.
+    pub oplog_window_seconds: Option<f64>,
     /// Figures this sample could not give, and why.
     pub notes: Vec<String>,
 }
@@ -101,7 +103,7 @@ impl StatusDoc {
                 let mut status = EndpointStatus {
                     name: endpoint.name.clone(),
                     kind: endpoint.kind,
-                    dsn: endpoint.dsn.masked(),
+                    dsn: endpoint.shown(),
                     reachable: false,
                     error: Some("not sampled".to_owned()),
                     roles: Vec::new(),
@@ -110,6 +112,7 @@ impl StatusDoc {
                     pool: None,
                     pgbouncer: Vec::new(),
                     disk: None,
+                    oplog_window_seconds: None,
                     notes: Vec::new(),
                 };
                 match sample.map(|s| &s.reading) {
@@ -146,6 +149,7 @@ impl StatusDoc {
                                 avg_wait_ms: b.avg_wait_ms,
                             })
                             .collect();
+                        status.oplog_window_seconds = o.oplog_window_seconds;
                         status.disk = o.disk.as_ref().map(|d| DiskStatus {
                             mount: (!d.mount.is_empty()).then(|| d.mount.clone()),
                             free_bytes: d.free_bytes,

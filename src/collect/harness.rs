@@ -34,12 +34,14 @@ pub struct Collector {
     connector: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     client: Option<tokio_postgres::Client>,
     session: postgres::Session,
+    /// A MongoDB endpoint's driver client (it pools and reconnects itself).
+    mongo: Option<mongodb::Client>,
 }
 
 impl Collector {
     #[must_use]
     pub fn new(endpoint: Endpoint) -> Self {
-        Self { endpoint, connector: None, client: None, session: postgres::Session::default() }
+        Self { endpoint, connector: None, client: None, session: postgres::Session::default(), mongo: None }
     }
 
     #[must_use]
@@ -89,6 +91,9 @@ impl Collector {
     }
 
     async fn round(&mut self) -> Reading {
+        if self.endpoint.kind == EndpointKind::Mongodb {
+            return self.mongo_round().await;
+        }
         if self.client.as_ref().is_none_or(tokio_postgres::Client::is_closed) {
             if let Err(error) = self.connect().await {
                 self.client = None;
@@ -111,6 +116,32 @@ impl Collector {
                 self.client = None;
                 Reading::Unreachable { error: short_error(&e) }
             }
+        }
+    }
+
+    async fn mongo_round(&mut self) -> Reading {
+        let Some(uri) = self.endpoint.mongo.clone() else {
+            return Reading::Unreachable { error: "no uri".to_owned() };
+        };
+        if self.mongo.is_none() {
+            let options = match uri.client_options(CONNECT_TIMEOUT).await {
+                Ok(o) => o,
+                Err(error) => return Reading::Unreachable { error },
+            };
+            match mongodb::Client::with_options(options) {
+                Ok(c) => self.mongo = Some(c),
+                Err(e) => return Reading::Unreachable { error: super::mongo::short_error(&e) },
+            }
+        }
+        let Some(client) = self.mongo.clone() else {
+            return Reading::Unreachable { error: "not connected".to_owned() };
+        };
+        match super::mongo::sample(&client, &uri.database).await {
+            Ok(mut observed) => {
+                self.local_disk(&mut observed).await;
+                Reading::Observed(observed)
+            }
+            Err(e) => Reading::Unreachable { error: super::mongo::short_error(&e) },
         }
     }
 

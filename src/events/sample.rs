@@ -78,6 +78,10 @@ pub struct EndpointSample {
     pub bouncer: Vec<BouncerPool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<DiskReading>,
+    /// MongoDB: how far back the oplog reaches, in seconds — the headroom of
+    /// a member that falls behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oplog_window_seconds: Option<f64>,
 }
 
 /// How a replication link is observed.

@@ -4,6 +4,7 @@
 
 pub mod dsn;
 mod file;
+pub mod mongo_uri;
 pub mod pgpass;
 pub mod quantity;
 
@@ -19,6 +20,7 @@ use crate::events::EndpointKind;
 use crate::state::{Limits, Thresholds};
 pub use dsn::Dsn;
 use file::{InventoryFile, LimitsFile, Quantity};
+pub use mongo_uri::MongoUri;
 use quantity::Unit;
 
 /// The default gauge interval.
@@ -29,7 +31,10 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Endpoint {
     pub name: String,
     pub kind: EndpointKind,
+    /// For a MongoDB endpoint, only its first host, port, user and database
+    /// (for display): it connects through [`Endpoint::mongo`].
     pub dsn: Dsn,
+    pub mongo: Option<MongoUri>,
     pub disk_path: Option<PathBuf>,
 }
 
@@ -38,13 +43,19 @@ impl fmt::Debug for Endpoint {
         f.debug_struct("Endpoint")
             .field("name", &self.name)
             .field("kind", &self.kind)
-            .field("dsn", &self.dsn.masked())
+            .field("dsn", &self.shown())
             .field("disk_path", &self.disk_path)
             .finish()
     }
 }
 
 impl Endpoint {
+    /// The connection string safe to show (password masked).
+    #[must_use]
+    pub fn shown(&self) -> String {
+        self.mongo.as_ref().map_or_else(|| self.dsn.masked(), MongoUri::masked)
+    }
+
     /// Whether the server runs on this machine (so its filesystem is ours to measure).
     #[must_use]
     pub fn is_local(&self) -> bool {
@@ -92,10 +103,13 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             "postgres" => EndpointKind::Postgres,
             "pgbouncer" => EndpointKind::Pgbouncer,
             "mongodb" => {
-                errors.push(at(
-                    e.kind.span().start,
-                    format!("endpoint \"{name}\": mongodb endpoints are not supported yet"),
-                ));
+                match mongo_endpoint(name, spanned, env) {
+                    Ok((endpoint, warning)) => {
+                        endpoints.push(endpoint);
+                        warnings.extend(warning);
+                    }
+                    Err((offset, message)) => errors.push(at(offset, message)),
+                }
                 continue;
             }
             other => {
@@ -126,7 +140,13 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             Ok(None) => {}
             Err((offset, message)) => errors.push(at(offset, message)),
         }
-        endpoints.push(Endpoint { name: name.clone(), kind, dsn, disk_path: e.disk_path.as_ref().map(PathBuf::from) });
+        endpoints.push(Endpoint {
+            name: name.clone(),
+            kind,
+            dsn,
+            mongo: None,
+            disk_path: e.disk_path.as_ref().map(PathBuf::from),
+        });
     }
     if parsed.endpoints.is_empty() {
         errors.push(at(0, "the inventory names no endpoints: add an [endpoints.NAME] table".to_owned()));
@@ -188,6 +208,54 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
         errors.sort_by_key(|d| (d.line, d.col));
         Err(errors)
     }
+}
+
+/// A `kind = "mongodb"` endpoint: its `uri`, its password from `password_env`.
+fn mongo_endpoint(
+    name: &str,
+    e: &Spanned<file::EndpointFile>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Endpoint, Option<String>), (usize, String)> {
+    let f = e.get_ref();
+    if let Some(dsn) = &f.dsn {
+        return Err((dsn.span().start, format!("endpoint \"{name}\": `dsn` is for PostgreSQL; use `uri`")));
+    }
+    let uri_text = f.uri.as_ref().ok_or((e.span().start, format!("endpoint \"{name}\": missing `uri`")))?;
+    let mut uri = mongo_uri::parse(uri_text.get_ref())
+        .map_err(|m| (uri_text.span().start, format!("endpoint \"{name}\": {m}")))?;
+    let mut warning = None;
+    match &f.password_env {
+        Some(var) => match env(var.get_ref()) {
+            Some(password) => uri.set_password(&password),
+            None => {
+                return Err((
+                    var.span().start,
+                    format!("endpoint \"{name}\": password_env names {}, which is not set", var.get_ref()),
+                ));
+            }
+        },
+        None if uri.password().is_some() => {
+            warning = Some(format!("endpoint \"{name}\": the uri holds a password; prefer password_env"));
+        }
+        None => {}
+    }
+    let (host, port) = uri.first_host();
+    let shown = format!(
+        "host={} port={port} user={} dbname={}",
+        if host.is_empty() { "mongodb" } else { &host },
+        uri.user.clone().unwrap_or_else(|| "-".to_owned()),
+        uri.database
+    );
+    let dsn = dsn::parse_with_env(&shown, |_| None)
+        .map_err(|m| (uri_text.span().start, format!("endpoint \"{name}\": {m}")))?;
+    let endpoint = Endpoint {
+        name: name.to_owned(),
+        kind: EndpointKind::Mongodb,
+        dsn,
+        mongo: Some(uri),
+        disk_path: f.disk_path.as_ref().map(PathBuf::from),
+    };
+    Ok((endpoint, warning))
 }
 
 /// Find the endpoint's password: the named environment variable, else the
@@ -290,6 +358,21 @@ lag_bytes = { warn = "30s", critical = "1GB" }
                 "inv.toml:9:22: \"30s\": expected a size like 512kB, 16MB, 2GB",
             ]
         );
+    }
+
+    #[test]
+    fn a_mongodb_endpoint_takes_a_uri_and_its_password_from_the_environment() {
+        let text = "[endpoints.set]\nkind = \"mongodb\"\nuri = \"mongodb://ops@db1:27017,db2:27017/app?replicaSet=rs0\"\npassword_env = \"MPW\"\n";
+        let inv = parse("inv.toml", text, &env(&[("MPW", "m0ngo-pw")])).unwrap();
+        let set = &inv.endpoints[0];
+        assert_eq!(set.kind, EndpointKind::Mongodb);
+        let uri = set.mongo.as_ref().unwrap();
+        assert_eq!(uri.password(), Some("m0ngo-pw"));
+        assert_eq!(set.shown(), "mongodb://ops:******@db1:27017,db2:27017/app?replicaSet=rs0");
+        assert!(!format!("{set:?}").contains("m0ngo-pw"));
+        let errors =
+            parse("inv.toml", "[endpoints.set]\nkind = \"mongodb\"\ndsn = \"host=x\"\n", &env(&[])).unwrap_err();
+        assert_eq!(errors[0].to_string(), "inv.toml:3:7: endpoint \"set\": `dsn` is for PostgreSQL; use `uri`");
     }
 
     #[test]

@@ -31,6 +31,12 @@ impl State {
         for link in &own.replication {
             match link.kind {
                 LinkKind::Physical if link.name == "replay" => worst = max(worst, pick(link)),
+                // A replica set: the member furthest behind (a member that
+                // gives no optime makes the figure unknown).
+                LinkKind::Member if seconds => match link.lag_seconds {
+                    Some(v) => worst = max(worst, Some(v)),
+                    None => unknown = Some(format!("member {} gives no optime ({})", link.name, link.state)),
+                },
                 LinkKind::Subscription => {
                     let slot =
                         self.endpoints.iter().filter(|(other, _)| other.as_str() != name).find_map(|(other, e)| {

@@ -196,6 +196,7 @@ impl World {
                 oldest_xact_seconds: Some(((0.8 + pressure * 95.0) * self.noise(0.2) * 10.0).round() / 10.0),
             }),
             bouncer: Vec::new(),
+            oplog_window_seconds: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - used).max(0.0) as u64),
@@ -225,6 +226,7 @@ impl World {
                 oldest_xact_seconds: None,
             }),
             bouncer: Vec::new(),
+            oplog_window_seconds: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - used) as u64),
@@ -278,6 +280,7 @@ impl World {
                 oldest_xact_seconds: Some(0.2),
             }),
             bouncer: Vec::new(),
+            oplog_window_seconds: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - self.target_data - WAL_DIR_BASE_BYTES).max(0.0) as u64),
@@ -322,6 +325,7 @@ impl World {
                 avg_wait_ms: Some((maxwait * 250.0).round()),
             }],
             disk: None,
+            oplog_window_seconds: None,
         }
     }
 
