@@ -124,7 +124,8 @@ fn members(status: &Document) -> Vec<ReplicationLink> {
             ReplicationLink {
                 name: m.get_str("name").unwrap_or("?").to_owned(),
                 kind: LinkKind::Member,
-                state: if healthy { state } else { format!("{state} (unreachable)") },
+                // Short: the pane has room for a word or two.
+                state: if healthy { state } else { "unreachable".to_owned() },
                 lag_seconds: lag,
                 ..ReplicationLink::default()
             }
