@@ -60,6 +60,7 @@ pub struct Executor {
     /// The live gauges, folded by the caller from the collectors.
     gauges: Arc<Mutex<State>>,
     clients: HashMap<String, Arc<Client>>,
+    mongo_clients: HashMap<String, mongodb::Client>,
     /// The step's connection or child process, for [`Executor::cancel`].
     running_query: Option<(String, tokio_postgres::CancelToken)>,
     running_child: Option<u32>,
@@ -74,7 +75,16 @@ impl Executor {
         gauges: Arc<Mutex<State>>,
         out: mpsc::UnboundedSender<Emitted>,
     ) -> Self {
-        Self { inventory, scope, gauges, clients: HashMap::new(), running_query: None, running_child: None, out }
+        Self {
+            inventory,
+            scope,
+            gauges,
+            clients: HashMap::new(),
+            mongo_clients: HashMap::new(),
+            running_query: None,
+            running_child: None,
+            out,
+        }
     }
 
     #[must_use]
@@ -170,14 +180,48 @@ impl Executor {
                 self.say(&instructions.shown);
                 Ok(Outcome::ok("confirmed"))
             }
-            Resolved::Mongo { .. } => {
-                Err("mongo steps need MongoDB support, which this build does not have".to_owned())
-            }
+            Resolved::Mongo { on, command } => self.mongo(on, command).await,
         };
         self.running_query = None;
         self.running_child = None;
         let outcome = outcome.unwrap_or_else(Outcome::failed);
         Outcome { ok: outcome.ok, summary: self.scope.scrub(&outcome.summary) }
+    }
+
+    /// A database command on a MongoDB endpoint, in the uri's database (default
+    /// `admin`); the reply is the output, `ok: 1` is success.
+    async fn mongo(&mut self, on: &str, command: &str) -> Result<Outcome, String> {
+        let endpoint = self.endpoint(on)?;
+        let uri = endpoint.mongo.clone().ok_or_else(|| format!("{on} is not a MongoDB endpoint"))?;
+        let client = match self.mongo_clients.get(on) {
+            Some(c) => c.clone(),
+            None => {
+                let options = uri.client_options(crate::collect::CONNECT_TIMEOUT).await?;
+                let c = mongodb::Client::with_options(options).map_err(|e| crate::collect::mongo::short_error(&e))?;
+                self.mongo_clients.insert(on.to_owned(), c.clone());
+                c
+            }
+        };
+        let value: serde_json::Value = serde_json::from_str(command).map_err(|e| format!("the command: {e}"))?;
+        let document = mongodb::bson::to_document(&value).map_err(|e| format!("the command: {e}"))?;
+        self.say(format!("{on}> {command}"));
+        let reply = client
+            .database(&uri.database)
+            .run_command(document)
+            .await
+            .map_err(|e| format!("{on}: {}", crate::collect::mongo::short_error(&e)))?;
+        let text = serde_json::to_string(&mongodb::bson::Bson::Document(reply.clone()).into_relaxed_extjson())
+            .unwrap_or_default();
+        for chunk in text.as_bytes().chunks(200).take(ROWS_SHOWN) {
+            self.say(format!("  {}", String::from_utf8_lossy(chunk)));
+        }
+        let ok = match reply.get("ok") {
+            Some(mongodb::bson::Bson::Double(v)) => *v >= 1.0,
+            Some(mongodb::bson::Bson::Int32(v)) => *v >= 1,
+            Some(mongodb::bson::Bson::Int64(v)) => *v >= 1,
+            _ => false,
+        };
+        Ok(if ok { Outcome::ok(format!("ok on {on}")) } else { Outcome::failed(format!("{on} replied not ok")) })
     }
 
     async fn simple(&mut self, on: &str, sql: &str) -> Result<Vec<SimpleQueryMessage>, String> {
