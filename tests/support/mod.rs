@@ -38,6 +38,7 @@
 
 pub mod bouncer;
 pub mod certs;
+pub mod mongod;
 pub mod pg;
 pub mod tmux;
 
