@@ -160,3 +160,44 @@ fn a_stopped_member_shows_unreachable_and_the_screen_runs_on() {
     tmux.send("q");
     assert_eq!(tmux.wait_exit(), 0, "{}", tmux.stderr());
 }
+
+#[test]
+fn a_runbook_runs_mongo_commands_headless() {
+    let set = ReplicaSet::start("steps", 3);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.toml");
+    let uri = set.uri().replace("/?", "/app?");
+    std::fs::write(
+        &inv,
+        format!("name = \"m\"\ninterval = \"500ms\"\n[endpoints.set]\nkind = \"mongodb\"\nuri = \"{uri}\"\n"),
+    )
+    .unwrap();
+    let journal = dir.path().join("run.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "tests/fixtures/run/mongo-steps.toml", "--yes", "--operator", "bot", "--inventory"])
+        .arg(&inv)
+        .arg("--journal")
+        .arg(&journal)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1.3 ok: ok on set"), "{stdout}");
+    assert!(stdout.contains("\"n\":2"), "count's reply is the output:\n{stdout}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let names: Vec<String> = rt.block_on(async {
+        let c = client(&set.uri()).await;
+        let coll = c.database("app").collection::<mongodb::bson::Document>("markers");
+        let mut cursor = coll.find(doc! {}).sort(doc! { "n": 1 }).await.unwrap();
+        let mut names = Vec::new();
+        while cursor.advance().await.unwrap() {
+            names.push(cursor.deserialize_current().unwrap().get_str("name").unwrap().to_owned());
+        }
+        names
+    });
+    assert_eq!(names, vec!["cutover", "drill"]);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.contains("\"event\":\"finished\",\"outcome\":\"completed\""), "{text}");
+}
