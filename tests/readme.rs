@@ -40,14 +40,14 @@ fn blocks(lang: &str) -> Vec<&'static str> {
 fn the_inventory_example_loads() {
     let block = toml_blocks().into_iter().find(|b| b.contains("[endpoints.source]")).expect("an inventory example");
     let env = |k: &str| match k {
-        "SOURCE_PGPASSWORD" => Some("x".to_owned()),
+        "SOURCE_PGPASSWORD" | "EVENTS_MONGO_PASSWORD" => Some("x".to_owned()),
         "USER" => Some("ops".to_owned()),
         _ => None,
     };
     let inventory = cutover::inventory::parse("README.md", block, &env);
     let inventory =
         inventory.unwrap_or_else(|e| panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
-    assert_eq!(inventory.endpoints.len(), 3);
+    assert_eq!(inventory.endpoints.len(), 4);
 }
 
 /// The keys of every object, recursively, as `path.key` strings.
