@@ -9,6 +9,7 @@ mod file;
 mod gauges;
 pub mod plan;
 pub mod runner;
+mod sink;
 mod step;
 pub mod vars;
 

@@ -6,12 +6,11 @@
 //! [`State`] that gates and waits read.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -19,8 +18,9 @@ use tokio::sync::mpsc;
 use super::engine::{Engine, Hold, Next};
 use super::exec::{Emitted, Executor, Outcome};
 use super::plan::{self, Bindings, Planned};
+use super::sink::Sink;
 use super::{Runbook, StepDef};
-use crate::events::{Action, Awaiting, Reading, RunCommand, RunEvent, RunOutcome};
+use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome};
 use crate::inventory::Inventory;
 use crate::journal::{self, Writer};
 use crate::state::State;
@@ -60,86 +60,6 @@ pub struct Start {
     pub journal: PathBuf,
     pub operator: String,
     pub vars: Vec<(String, String)>,
-}
-
-/// Where a run's events go: the journal first, then the gauges, the screen
-/// (a live cockpit) or stdout (unattended).
-struct Sink {
-    journal: Writer,
-    gauges: Arc<Mutex<State>>,
-    ui: Option<mpsc::Sender<Action>>,
-    names: HashMap<String, String>,
-    title: String,
-    last_sample: HashMap<String, (DateTime<Utc>, bool)>,
-    last_checksum: Option<std::time::Instant>,
-}
-
-impl Sink {
-    /// Journal an event and show it. The engine folds it too (the caller's job).
-    fn record(&mut self, event: &RunEvent) -> Result<()> {
-        let at = Utc::now();
-        self.journal.append(at, event.clone())?;
-        self.show(at, event);
-        Ok(())
-    }
-
-    fn show(&self, at: DateTime<Utc>, event: &RunEvent) {
-        match &self.ui {
-            Some(ui) => {
-                for action in journal::actions(&crate::events::Record { at, event: event.clone() }) {
-                    let _ = ui.try_send(action);
-                }
-            }
-            None => print_event(at, event, &self.title, &self.names),
-        }
-    }
-
-    fn to_screen(&self, action: Action) {
-        if let Some(ui) = &self.ui {
-            let _ = ui.try_send(action);
-        }
-    }
-
-    fn fold(&self, action: &Action) {
-        if let Ok(mut state) = self.gauges.lock() {
-            state.update(action);
-        }
-    }
-
-    /// A collector's action: into the gauges, the screen, and (samples, at a
-    /// bounded rate) the journal.
-    fn take(&mut self, action: Action) -> Result<()> {
-        self.fold(&action);
-        if let Action::Sample(sample) = &action {
-            let up = matches!(sample.reading, Reading::Observed(_));
-            let due = match self.last_sample.get(&sample.endpoint) {
-                None => true,
-                Some((at, was_up)) => *was_up != up || (sample.at - *at).to_std().unwrap_or_default() >= SAMPLE_EVERY,
-            };
-            if due {
-                self.last_sample.insert(sample.endpoint.clone(), (sample.at, up));
-                self.journal.append(sample.at, RunEvent::Sample { sample: sample.clone() })?;
-            }
-        }
-        self.to_screen(action);
-        Ok(())
-    }
-
-    fn emitted(&mut self, step: &str, e: Emitted) -> Result<()> {
-        match e {
-            Emitted::Output(text) => self.record(&RunEvent::Output { step: step.to_owned(), text }),
-            Emitted::Checksum(p) => {
-                self.fold(&Action::Checksum(p.clone()));
-                self.to_screen(Action::Checksum(p.clone()));
-                let finished = p.tables.iter().all(|t| t.state != crate::events::TableState::Running);
-                if self.last_checksum.is_none_or(|t| t.elapsed() >= CHECKSUM_EVERY) || finished {
-                    self.last_checksum = Some(std::time::Instant::now());
-                    self.journal.append(p.at, RunEvent::Checksum { progress: p })?;
-                }
-                Ok(())
-            }
-        }
-    }
 }
 
 /// Everything a run needs while it goes.
@@ -611,39 +531,6 @@ impl Runner {
         }
         Ok(outcome)
     }
-}
-
-/// A progress line on stdout for an unattended run.
-fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap<String, String>) {
-    let time = at.format("%H:%M:%S");
-    let name = |id: &str| names.get(id).cloned().unwrap_or_default();
-    let line = match event {
-        RunEvent::Started { operator, .. } => format!("[{time}] run \"{title}\" started by {operator}"),
-        RunEvent::Resumed { operator, .. } => format!("[{time}] run \"{title}\" resumed by {operator}"),
-        RunEvent::Gate { step, holds, reason } => {
-            format!("[{time}] {step} gate {}: {reason}", if *holds { "open" } else { "closed" })
-        }
-        RunEvent::StepStarted { step, attempt } => {
-            let again = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
-            format!("[{time}] {step} {}{again}", name(step))
-        }
-        RunEvent::Output { text, .. } => format!("           | {text}"),
-        RunEvent::StepFinished { step, ok, summary, .. } => {
-            format!("[{time}] {step} {}: {summary}", if *ok { "ok" } else { "FAILED" })
-        }
-        RunEvent::Interrupted { step } => format!("[{time}] {step} {} was interrupted", name(step)),
-        RunEvent::Rerun { step, operator } => format!("[{time}] {step} will run again ({operator})"),
-        RunEvent::Skipped { step, operator, reason } => format!("[{time}] {step} skipped by {operator}: {reason}"),
-        RunEvent::Rollback { operator, reason } => format!("[{time}] ROLLBACK ({operator}): {reason}"),
-        RunEvent::Paused { reason } => format!("[{time}] stopped: {reason}"),
-        RunEvent::Finished { outcome } => format!("[{time}] run {}", crate::events::name_of(outcome).replace('_', " ")),
-        RunEvent::Planned { .. } | RunEvent::Confirmed { .. } | RunEvent::Sample { .. } | RunEvent::Checksum { .. } => {
-            return;
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
 }
 
 /// Open the journal path for a new run, making its directory.

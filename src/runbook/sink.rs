@@ -1,0 +1,130 @@
+//! Where a run's events go, in order: the journal first (scrubbed, synced at
+//! step boundaries), then the run's gauges, then the cockpit's screen or, for
+//! an unattended run, a progress line on stdout.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::Result;
+use tokio::sync::mpsc;
+
+use super::exec::Emitted;
+use super::runner::{CHECKSUM_EVERY, SAMPLE_EVERY};
+use crate::events::{Action, Reading, RunEvent};
+use crate::journal::{self, Writer};
+use crate::state::State;
+
+/// Where a run's events go: the journal first, then the gauges, the screen
+/// (a live cockpit) or stdout (unattended).
+pub(super) struct Sink {
+    pub(super) journal: Writer,
+    pub(super) gauges: Arc<Mutex<State>>,
+    pub(super) ui: Option<mpsc::Sender<Action>>,
+    pub(super) names: HashMap<String, String>,
+    pub(super) title: String,
+    pub(super) last_sample: HashMap<String, (DateTime<Utc>, bool)>,
+    pub(super) last_checksum: Option<std::time::Instant>,
+}
+
+impl Sink {
+    /// Journal an event and show it. The engine folds it too (the caller's job).
+    pub(super) fn record(&mut self, event: &RunEvent) -> Result<()> {
+        let at = Utc::now();
+        self.journal.append(at, event.clone())?;
+        self.show(at, event);
+        Ok(())
+    }
+
+    fn show(&self, at: DateTime<Utc>, event: &RunEvent) {
+        match &self.ui {
+            Some(ui) => {
+                for action in journal::actions(&crate::events::Record { at, event: event.clone() }) {
+                    let _ = ui.try_send(action);
+                }
+            }
+            None => print_event(at, event, &self.title, &self.names),
+        }
+    }
+
+    pub(super) fn to_screen(&self, action: Action) {
+        if let Some(ui) = &self.ui {
+            let _ = ui.try_send(action);
+        }
+    }
+
+    pub(super) fn fold(&self, action: &Action) {
+        if let Ok(mut state) = self.gauges.lock() {
+            state.update(action);
+        }
+    }
+
+    /// A collector's action: into the gauges, the screen, and (samples, at a
+    /// bounded rate) the journal.
+    pub(super) fn take(&mut self, action: Action) -> Result<()> {
+        self.fold(&action);
+        if let Action::Sample(sample) = &action {
+            let up = matches!(sample.reading, Reading::Observed(_));
+            let due = match self.last_sample.get(&sample.endpoint) {
+                None => true,
+                Some((at, was_up)) => *was_up != up || (sample.at - *at).to_std().unwrap_or_default() >= SAMPLE_EVERY,
+            };
+            if due {
+                self.last_sample.insert(sample.endpoint.clone(), (sample.at, up));
+                self.journal.append(sample.at, RunEvent::Sample { sample: sample.clone() })?;
+            }
+        }
+        self.to_screen(action);
+        Ok(())
+    }
+
+    pub(super) fn emitted(&mut self, step: &str, e: Emitted) -> Result<()> {
+        match e {
+            Emitted::Output(text) => self.record(&RunEvent::Output { step: step.to_owned(), text }),
+            Emitted::Checksum(p) => {
+                self.fold(&Action::Checksum(p.clone()));
+                self.to_screen(Action::Checksum(p.clone()));
+                let finished = p.tables.iter().all(|t| t.state != crate::events::TableState::Running);
+                if self.last_checksum.is_none_or(|t| t.elapsed() >= CHECKSUM_EVERY) || finished {
+                    self.last_checksum = Some(std::time::Instant::now());
+                    self.journal.append(p.at, RunEvent::Checksum { progress: p })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A progress line on stdout for an unattended run.
+fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap<String, String>) {
+    let time = at.format("%H:%M:%S");
+    let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+    let line = match event {
+        RunEvent::Started { operator, .. } => format!("[{time}] run \"{title}\" started by {operator}"),
+        RunEvent::Resumed { operator, .. } => format!("[{time}] run \"{title}\" resumed by {operator}"),
+        RunEvent::Gate { step, holds, reason } => {
+            format!("[{time}] {step} gate {}: {reason}", if *holds { "open" } else { "closed" })
+        }
+        RunEvent::StepStarted { step, attempt } => {
+            let again = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+            format!("[{time}] {step} {}{again}", name(step))
+        }
+        RunEvent::Output { text, .. } => format!("           | {text}"),
+        RunEvent::StepFinished { step, ok, summary, .. } => {
+            format!("[{time}] {step} {}: {summary}", if *ok { "ok" } else { "FAILED" })
+        }
+        RunEvent::Interrupted { step } => format!("[{time}] {step} {} was interrupted", name(step)),
+        RunEvent::Rerun { step, operator } => format!("[{time}] {step} will run again ({operator})"),
+        RunEvent::Skipped { step, operator, reason } => format!("[{time}] {step} skipped by {operator}: {reason}"),
+        RunEvent::Rollback { operator, reason } => format!("[{time}] ROLLBACK ({operator}): {reason}"),
+        RunEvent::Paused { reason } => format!("[{time}] stopped: {reason}"),
+        RunEvent::Finished { outcome } => format!("[{time}] run {}", crate::events::name_of(outcome).replace('_', " ")),
+        RunEvent::Planned { .. } | RunEvent::Confirmed { .. } | RunEvent::Sample { .. } | RunEvent::Checksum { .. } => {
+            return;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
