@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use mongodb::bson::doc;
 use serde_json::Value;
-use support::mongod::{ReplicaSet, client};
+use support::mongo::{ReplicaSet, client};
 use support::tmux::Tmux;
 
 fn inventory(dir: &std::path::Path, set: &ReplicaSet) -> std::path::PathBuf {

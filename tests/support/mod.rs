@@ -38,7 +38,7 @@
 
 pub mod bouncer;
 pub mod certs;
-pub mod mongod;
+pub mod mongo;
 pub mod pg;
 pub mod tmux;
 
