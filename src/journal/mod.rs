@@ -152,11 +152,6 @@ impl Writer {
     pub fn sync(&mut self) -> Result<()> {
         self.file.sync_data().wrap_err_with(|| format!("cannot sync journal {}", self.path.display()))
     }
-
-    #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,6 @@ struct StepRun {
     status: StepStatus,
     /// Attempts since the last operator decision.
     attempts: u32,
-    last_summary: String,
 }
 
 /// A run's state: each step's status, and whether it is rolling back.
@@ -80,10 +79,9 @@ impl Engine {
                 run.status = StepStatus::Running;
                 run.attempts = run.attempts.max(*attempt);
             }
-            RunEvent::StepFinished { step, ok, summary, attempt } => {
+            RunEvent::StepFinished { step, ok, attempt, .. } => {
                 let run = self.runs.entry(step.clone()).or_default();
                 run.attempts = run.attempts.max(*attempt);
-                run.last_summary.clone_from(summary);
                 if *ok {
                     run.status = StepStatus::Done;
                     return;
@@ -159,12 +157,6 @@ impl Engine {
     #[must_use]
     pub fn next_attempt(&self, step: &str) -> u32 {
         self.runs.get(step).map_or(0, |r| r.attempts) + 1
-    }
-
-    /// What the step's last finish said.
-    #[must_use]
-    pub fn last_summary(&self, step: &str) -> Option<&str> {
-        self.runs.get(step).map(|r| r.last_summary.as_str()).filter(|s| !s.is_empty())
     }
 
     #[must_use]

@@ -274,7 +274,7 @@ impl Executor {
 
     async fn wait_condition(&mut self, until: &super::condition::Condition, hold_for: Duration) -> Outcome {
         let mut since: Option<tokio::time::Instant> = None;
-        let mut said = String::new();
+        let mut said: Option<bool> = None;
         loop {
             let verdict = match self.gauges.lock() {
                 Ok(state) => until.eval(&*state),
@@ -288,15 +288,10 @@ impl Executor {
             } else {
                 since = None;
             }
-            let line = if verdict.holds {
-                format!("holds: {}", verdict.reason)
-            } else {
-                format!("waiting: {}", verdict.reason)
-            };
             // Say it when the verdict flips, not at every poll.
-            if said.split(':').next() != line.split(':').next() || said.is_empty() {
-                self.say(&line);
-                said = line;
+            if said != Some(verdict.holds) {
+                said = Some(verdict.holds);
+                self.say(format!("{}: {}", if verdict.holds { "holds" } else { "waiting" }, verdict.reason));
             }
             tokio::time::sleep(POLL).await;
         }

@@ -147,12 +147,6 @@ impl Scope {
         }
     }
 
-    /// Whether `name` can be resolved.
-    #[must_use]
-    pub fn knows(&self, name: &str) -> bool {
-        self.lookup(name, Context::Database).is_some()
-    }
-
     fn lookup(&self, name: &str, context: Context) -> Option<Value> {
         if let Some(var) = name.strip_prefix("env.") {
             return self.env.get(var).cloned();

@@ -42,7 +42,7 @@ pub struct Drive {
 }
 
 /// The inventory the demo runbook is resolved against: the simulator's servers.
-fn inventory(runbook: &Runbook) -> crate::inventory::Inventory {
+fn inventory(runbook: &Runbook) -> color_eyre::Result<crate::inventory::Inventory> {
     let mut text = String::from("name = \"simulator\"\n");
     for (name, kind) in &runbook.endpoints {
         let (port, db) = if kind == "pgbouncer" { (6432, "pgbouncer") } else { (5432, "app") };
@@ -50,14 +50,8 @@ fn inventory(runbook: &Runbook) -> crate::inventory::Inventory {
             "[endpoints.{name}]\nkind = \"{kind}\"\ndsn = \"host={name}.sim port={port} user=cutover dbname={db}\"\n"
         ));
     }
-    crate::inventory::parse("simulator", &text, &|_| None).unwrap_or_else(|_| crate::inventory::Inventory {
-        name: "simulator".to_owned(),
-        endpoints: Vec::new(),
-        thresholds: crate::state::Thresholds::default(),
-        interval: crate::inventory::DEFAULT_INTERVAL,
-        vars: std::collections::BTreeMap::new(),
-        warnings: Vec::new(),
-    })
+    crate::inventory::parse("simulator", &text, &|_| None)
+        .map_err(|e| color_eyre::eyre::eyre!("{}", crate::runbook::render(&e)))
 }
 
 impl Drive {
@@ -69,7 +63,7 @@ impl Drive {
         operator: String,
         ui: mpsc::Sender<Action>,
     ) -> color_eyre::Result<Self> {
-        let inv = inventory(&runbook);
+        let inv = inventory(&runbook)?;
         let env = |_: &str| None;
         let bindings = plan::Bindings { inventory: &inv, overrides: &[], operator: &operator, env: &env };
         let planned = plan::scope(&runbook, &bindings)

@@ -55,15 +55,6 @@ impl Default for RunView {
 }
 
 impl State {
-    /// The step the screen details: the one the run waits on, else the current one.
-    #[must_use]
-    pub fn focus_step(&self) -> Option<&str> {
-        match &self.run.awaiting {
-            Some(Awaiting::Confirm { step } | Awaiting::Running { step } | Awaiting::Decide { step, .. }) => Some(step),
-            _ => self.current_step.as_deref(),
-        }
-    }
-
     /// The gate of a step, evaluated on the live gauges (`None`: no gate).
     #[must_use]
     pub fn gate_verdict(&self, step: &str) -> Option<Verdict> {
