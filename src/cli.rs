@@ -140,7 +140,8 @@ pub struct VerifyArgs {
     /// The endpoint being checked.
     #[arg(long)]
     pub target: String,
-    /// Only this table (SCHEMA.TABLE; repeatable). Default: every user table of the source.
+    /// Only this table (SCHEMA.TABLE; repeatable), or for MongoDB this collection of the URI's
+    /// database. Default: every user table (every collection but system.* and views) of the source.
     #[arg(long = "table", value_name = "SCHEMA.TABLE")]
     pub tables: Vec<String>,
     /// One JSON document on stdout at the end.
@@ -152,8 +153,9 @@ pub struct VerifyArgs {
     /// Chunks in flight at once (connections per side).
     #[arg(long, default_value_t = 2, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=32), usize::from))]
     pub jobs: usize,
-    /// typed (fast; same major version) or portable (across versions). Default: typed when the
-    /// major versions match.
+    /// PostgreSQL: typed (fast; same major version) or portable (across versions); default typed
+    /// when the major versions match. MongoDB: by_name (default: field order ignored) or strict
+    /// (field order matters).
     #[arg(long, value_enum)]
     pub mode: Option<crate::verify::Mode>,
     /// First and largest chunk, in rows (chunks then adapt to about 0.5 s each).

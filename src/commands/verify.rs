@@ -120,7 +120,12 @@ fn line(t: &crate::events::TableProgress) -> String {
 }
 
 fn text(report: &Report) -> String {
-    let mut out = format!("mode: {} ({} → {})\n", name_of(&report.mode), report.source, report.target);
+    let mode = match report.mode {
+        Mode::ByName => "by_name — field order ignored".to_owned(),
+        Mode::Strict => "strict — field order matters".to_owned(),
+        other => name_of(&other),
+    };
+    let mut out = format!("mode: {mode} ({} → {})\n", report.source, report.target);
     for t in &report.tables {
         let status = name_of(&t.status);
         out.push_str(&format!(
@@ -175,5 +180,9 @@ mod tests {
         assert!(out.starts_with("mode: portable (Prod-EU → New-EU)\n"), "{out}");
         assert!(out.contains("Sales.Orders: different"), "{out}");
         assert!(out.contains("  missing_on_target {\"Id\":7}"), "{out}");
+        let mongo = Report { mode: Mode::ByName, tables: vec![], ..report.clone() };
+        assert!(text(&mongo).starts_with("mode: by_name — field order ignored (Prod-EU → New-EU)\n"));
+        let strict = Report { mode: Mode::Strict, tables: vec![], ..report };
+        assert!(text(&strict).starts_with("mode: strict — field order matters (Prod-EU → New-EU)\n"));
     }
 }

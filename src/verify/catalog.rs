@@ -200,18 +200,22 @@ pub fn column_expr(column: &Column, mode: Mode) -> String {
                 c
             }
         }
-        Mode::Portable => match (column.base_type.as_str(), column.elem_type.as_deref()) {
-            // Numeric scale differs in text (1.0 vs 1.00) but not in value.
-            ("numeric", _) => format!("trim_scale({c})"),
-            // Arrays of numerics: element by element (flattened, in order).
-            (_, Some("numeric")) => format!(
-                "CASE WHEN {c} IS NULL THEN NULL ELSE \
+        // The MongoDB modes never get here (`verify::run` refuses them for
+        // PostgreSQL endpoints); portable is the safe reading.
+        Mode::Portable | Mode::ByName | Mode::Strict => {
+            match (column.base_type.as_str(), column.elem_type.as_deref()) {
+                // Numeric scale differs in text (1.0 vs 1.00) but not in value.
+                ("numeric", _) => format!("trim_scale({c})"),
+                // Arrays of numerics: element by element (flattened, in order).
+                (_, Some("numeric")) => format!(
+                    "CASE WHEN {c} IS NULL THEN NULL ELSE \
                  ARRAY(SELECT trim_scale(x) FROM unnest({c}) WITH ORDINALITY AS u(x, n) ORDER BY n) END"
-            ),
-            ("json", _) => format!("{c}::jsonb"),
-            ("money", _) => format!("{c}::numeric"),
-            _ => c,
-        },
+                ),
+                ("json", _) => format!("{c}::jsonb"),
+                ("money", _) => format!("{c}::numeric"),
+                _ => c,
+            }
+        }
     }
 }
 
@@ -229,7 +233,7 @@ pub fn row_hash(columns: &[&Column], mode: Mode) -> String {
     let exprs: Vec<String> = columns.iter().map(|c| column_expr(c, mode)).collect();
     match mode {
         Mode::Typed => format!("hash_record_extended(ROW({}), 0)", exprs.join(", ")),
-        Mode::Portable => format!("hashtextextended(ROW({})::text, 0)", exprs.join(", ")),
+        Mode::Portable | Mode::ByName | Mode::Strict => format!("hashtextextended(ROW({})::text, 0)", exprs.join(", ")),
     }
 }
 

@@ -245,16 +245,36 @@ impl Ctx<'_> {
     }
 }
 
-/// Verify `options.tables` (or every user table) of `source` against `target`.
+/// Verify `options.tables` (or every user table) of `source` against `target`
+/// (two MongoDB endpoints: see [`super::mongo::run`]).
 ///
 /// # Errors
-/// Either side unreachable, or the journal unusable.
+/// Either side unreachable, endpoints of two kinds, a mode for the other
+/// kind, or the journal unusable.
 pub async fn run(
     source: &Endpoint,
     target: &Endpoint,
     options: &Options,
     progress: Option<mpsc::Sender<ChecksumProgress>>,
 ) -> Result<Report> {
+    match (source.mongo.is_some(), target.mongo.is_some()) {
+        (true, true) => return super::mongo::run(source, target, options, progress).await,
+        (false, false) => {}
+        (true, false) | (false, true) => {
+            let (mongo, postgres) = if source.mongo.is_some() { (source, target) } else { (target, source) };
+            return Err(eyre!(
+                "{} is a MongoDB endpoint and {} a PostgreSQL one: verify compares two endpoints of the same kind",
+                mongo.name,
+                postgres.name
+            ));
+        }
+    }
+    if let Some(mode) = options.mode.filter(|m| m.is_mongo()) {
+        return Err(eyre!(
+            "--mode {} is for MongoDB endpoints; PostgreSQL compares in typed or portable mode",
+            name_of(&mode)
+        ));
+    }
     let started = Instant::now();
     let jobs = options.jobs.clamp(1, 32);
     let (src, dst) = tokio::try_join!(connect(source, jobs + 1), connect(target, jobs + 1))?;

@@ -4,13 +4,16 @@
 //! servers** (one small row per chunk crosses the network), both sides and
 //! several chunks at a time; chunk size adapts to a target time per chunk;
 //! a disagreeing chunk is split until the differing rows are found and listed
-//! by key. Two hashing modes (see [`Mode`]); finished chunks go to a journal
-//! so a re-run skips them; memory stays flat whatever the table size.
+//! by key. Two hashing modes per database (see [`Mode`]); finished chunks go
+//! to a journal so a re-run skips them; memory stays flat whatever the table
+//! size. MongoDB endpoints are verified the same way, collection by
+//! collection in `_id` ranges ([`mongo`]).
 
 mod bisect;
 pub mod catalog;
 mod engine;
 pub mod journal;
+pub mod mongo;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};
@@ -18,16 +21,31 @@ use serde::{Deserialize, Serialize};
 pub use bisect::ROW_FETCH_MAX;
 pub use engine::{DEFAULT_CHUNK_ROWS, Options, run};
 
-/// How rows are hashed.
+/// How rows (PostgreSQL) or documents (MongoDB) are hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// `hash_record_extended` over typed values: fast, independent of session
-    /// settings; for servers of the same major version.
+    /// PostgreSQL: `hash_record_extended` over typed values: fast,
+    /// independent of session settings; for servers of the same major version.
     Typed,
-    /// A hash of the text form with the same session settings forced on both
-    /// sides: across versions.
+    /// PostgreSQL: a hash of the text form with the same session settings
+    /// forced on both sides: across versions.
     Portable,
+    /// MongoDB (the default): documents compared by field name, so
+    /// `{a: 1, b: 2}` equals `{b: 2, a: 1}`, in embedded documents too.
+    #[serde(rename = "by_name")]
+    #[value(name = "by_name", alias = "by-name")]
+    ByName,
+    /// MongoDB: field order matters too, as MongoDB itself compares documents.
+    Strict,
+}
+
+impl Mode {
+    /// Whether this mode is one for MongoDB endpoints.
+    #[must_use]
+    pub fn is_mongo(self) -> bool {
+        matches!(self, Self::ByName | Self::Strict)
+    }
 }
 
 /// How a row differs.

@@ -1,0 +1,546 @@
+//! Verifying MongoDB: collection by collection, in `_id` ranges cut along the
+//! `_id` index, each range hashed on both servers by one aggregation that
+//! returns one small document (count and the exact sum of per-document
+//! hashes; see [`pipeline`]). Chunk size adapts to [`TARGET_CHUNK`] as for
+//! PostgreSQL; `options.jobs` ranges are in flight at once. A disagreeing
+//! range is cut until the differing `_id`s are found ([`bisect`]). Documents
+//! compare by field name ([`Mode::ByName`], the default) or as stored
+//! ([`Mode::Strict`]). Finished chunks go to the same journal as
+//! PostgreSQL's, bounds as canonical extended JSON, so a re-run skips them.
+//!
+//! Unlike PostgreSQL there is no throttle on replication lag
+//! (`options.max_lag_bytes` is not used) and no recheck of documents in
+//! flight: verify a target that is not being written to.
+
+mod bisect;
+pub mod pipeline;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use color_eyre::eyre::{Result, eyre};
+use futures::future::try_join_all;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::Collation;
+use mongodb::{Client, Database};
+use tokio::sync::mpsc;
+
+use self::bisect::Side;
+use self::pipeline::{IdRange, bracket, bracket_name, key_json};
+use super::catalog::TableName;
+use super::engine::{MAX_CHUNK_ROWS, MIN_CHUNK_ROWS, Options, TARGET_CHUNK};
+use super::journal::{Entry, Prior, Resume, Writer};
+use super::{Difference, Mode, Report, TableReport, TableStatus, Totals};
+use crate::collect::mongo::short_error;
+use crate::events::{ChecksumProgress, TableProgress, TableState, name_of};
+use crate::inventory::Endpoint;
+use crate::inventory::dsn::MASK;
+
+/// How long to look for a server before calling the endpoint unreachable.
+pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One endpoint: its database, and what its messages must not show.
+struct Server {
+    name: String,
+    db: Database,
+    password: Option<String>,
+}
+
+impl Server {
+    fn scrub(&self, text: &str) -> String {
+        scrub(text, self.password.as_deref())
+    }
+}
+
+/// A message with a password, should a driver ever echo it, masked.
+fn scrub(text: &str, password: Option<&str>) -> String {
+    match password {
+        Some(p) if !p.is_empty() => text.replace(p, MASK),
+        _ => text.to_owned(),
+    }
+}
+
+/// Whether a URI has a database in its path (`mongodb://h/app?…`).
+fn names_database(uri: &str) -> bool {
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+    match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => !rest[i + 1..].split('?').next().unwrap_or_default().is_empty(),
+        _ => false,
+    }
+}
+
+/// `[major, minor]` of the server.
+fn version(build_info: &Document) -> (i32, i32) {
+    let parts: Vec<i32> = build_info
+        .get_array("versionArray")
+        .map(|a| {
+            a.iter().filter_map(|v| v.as_i32().or_else(|| v.as_i64().and_then(|x| i32::try_from(x).ok()))).collect()
+        })
+        .unwrap_or_default();
+    (parts.first().copied().unwrap_or(0), parts.get(1).copied().unwrap_or(0))
+}
+
+async fn connect(endpoint: &Endpoint, jobs: usize) -> Result<Server> {
+    let name = &endpoint.name;
+    let uri = endpoint.mongo.as_ref().ok_or_else(|| eyre!("{name} is not a MongoDB endpoint"))?;
+    let shown = uri.masked();
+    let password = uri.password().map(str::to_owned);
+    if !names_database(&shown) {
+        return Err(eyre!(
+            "{name}: the uri {shown} names no database; put the database to verify in its path, \
+             e.g. mongodb://host:27017/appdb"
+        ));
+    }
+    let mut options = uri
+        .client_options(SERVER_SELECTION_TIMEOUT)
+        .await
+        .map_err(|m| eyre!("{name} ({shown}): {}", scrub(&m, password.as_deref())))?;
+    options.max_pool_size = Some(u32::try_from(jobs + 2).unwrap_or(u32::MAX));
+    let client = Client::with_options(options)
+        .map_err(|e| eyre!("{name} ({shown}): {}", scrub(&short_error(&e), password.as_deref())))?;
+    let db = client.database(&uri.database);
+    let unreachable = |e: mongodb::error::Error| {
+        eyre!("{name} unreachable ({shown}): {}", scrub(&short_error(&e), password.as_deref()))
+    };
+    db.run_command(doc! { "ping": 1 }).await.map_err(unreachable)?;
+    let build = db.run_command(doc! { "buildInfo": 1 }).await.map_err(unreachable)?;
+    let (major, minor) = version(&build);
+    // $sortArray came in 5.2 (tested on 6.0).
+    if (major, minor) < (5, 2) {
+        return Err(eyre!("{name} runs MongoDB {major}.{minor}: verify needs 5.2 or later ($sortArray)"));
+    }
+    Ok(Server { name: name.clone(), db, password })
+}
+
+/// What listCollections says of one collection.
+struct Info {
+    /// `collection`, `view`, `timeseries`.
+    kind: String,
+    collation: Option<Document>,
+}
+
+async fn info(db: &Database, name: &str) -> Result<Option<Info>, mongodb::error::Error> {
+    let reply = db.run_command(doc! { "listCollections": 1, "filter": { "name": name } }).await?;
+    let first = reply
+        .get_document("cursor")
+        .ok()
+        .and_then(|c| c.get_array("firstBatch").ok())
+        .and_then(|b| b.first())
+        .and_then(Bson::as_document);
+    Ok(first.map(|d| Info {
+        kind: d.get_str("type").unwrap_or("collection").to_owned(),
+        collation: d.get_document("options").ok().and_then(|o| o.get_document("collation").ok()).cloned(),
+    }))
+}
+
+/// Every collection of the database but `system.*` and views, by name.
+async fn collections(db: &Database) -> Result<Vec<String>, mongodb::error::Error> {
+    let mut names = db.list_collection_names().filter(doc! { "type": "collection" }).await?;
+    names.retain(|n| !n.starts_with("system."));
+    names.sort();
+    Ok(names)
+}
+
+/// A `--table` as a collection name: `orders` and `app.orders` stay as
+/// given (`TableName::parse` put the first in `public`); `public.x` is
+/// `public.x` only if the source has such a collection.
+fn collection_name(table: &TableName, existing: &[String]) -> String {
+    let full = table.to_string();
+    if table.schema == "public" && !existing.contains(&full) { table.name.clone() } else { full }
+}
+
+/// Everything a collection's verification shares.
+struct Ctx<'a> {
+    source: &'a Server,
+    target: &'a Server,
+    by_name: bool,
+    options: &'a Options,
+    journal: Option<&'a Mutex<Writer>>,
+    resume: &'a Resume,
+    progress: Option<&'a mpsc::Sender<ChecksumProgress>>,
+    finished: &'a Mutex<Vec<TableProgress>>,
+}
+
+struct Acc {
+    rows_source: u64,
+    rows_target: u64,
+    chunks: u64,
+    differences: Vec<Difference>,
+    started: Instant,
+}
+
+impl Acc {
+    fn progress(&self, table: &str, chunks_total: u64, state: TableState) -> TableProgress {
+        let rows = self.rows_source.max(self.rows_target);
+        #[allow(clippy::cast_precision_loss)]
+        TableProgress {
+            table: table.to_owned(),
+            state,
+            chunks_done: self.chunks,
+            chunks_total,
+            rows,
+            rows_per_second: rows as f64 / self.started.elapsed().as_secs_f64().max(0.001),
+            differences: self.differences.len() as u64,
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn journal(&self, entry: &Entry) -> Result<()> {
+        if let Some(journal) = self.journal {
+            journal.lock().map_err(|_| eyre!("journal lock poisoned"))?.append(entry)?;
+        }
+        Ok(())
+    }
+
+    /// A driver error as one line, neither side's password in it.
+    fn error(&self, collection: &str, e: &mongodb::error::Error) -> color_eyre::Report {
+        eyre!("{collection}: {}", self.target.scrub(&self.source.scrub(&short_error(e))))
+    }
+
+    fn report_progress(&self, table: &str, acc: &Acc, estimate: u64, chunk_rows: u64) {
+        let Some(tx) = self.progress else { return };
+        let estimated_chunks = estimate.div_ceil(chunk_rows.max(1));
+        let mut tables = self.finished.lock().map(|f| f.clone()).unwrap_or_default();
+        tables.push(acc.progress(table, estimated_chunks.max(acc.chunks + 1), TableState::Running));
+        let _ = tx.try_send(ChecksumProgress { at: Utc::now(), tables });
+    }
+
+    /// Compare one range; on disagreement, find the differing documents.
+    async fn check_range(
+        &self,
+        src: &Side,
+        dst: &Side,
+        range: &IdRange,
+    ) -> mongodb::error::Result<(u64, u64, Vec<Difference>)> {
+        let (a, b) = tokio::try_join!(src.hash(range), dst.hash(range))?;
+        if a == b {
+            return Ok((a.0, b.0, Vec::new()));
+        }
+        let found = bisect::localise(src, dst, range.clone(), a.0.max(b.0), self.options.row_fetch_max).await?;
+        Ok((a.0, b.0, found.into_iter().map(|(id, kind)| Difference { key: key_json(&id), kind }).collect()))
+    }
+}
+
+/// Verify `options.tables` (collection names; empty: every collection of the
+/// source's database but `system.*` and views) of two MongoDB endpoints.
+/// The database is the one in each URI's path.
+///
+/// # Errors
+/// A PostgreSQL mode asked for, a URI without a database, either side
+/// unreachable or too old, or the journal unusable.
+pub async fn run(
+    source: &Endpoint,
+    target: &Endpoint,
+    options: &Options,
+    progress: Option<mpsc::Sender<ChecksumProgress>>,
+) -> Result<Report> {
+    let started = Instant::now();
+    let mode = match options.mode {
+        None => Mode::ByName,
+        Some(m) if m.is_mongo() => m,
+        Some(m) => {
+            return Err(eyre!(
+                "--mode {} is for PostgreSQL; MongoDB endpoints compare by_name (the default: field order \
+                 ignored) or strict",
+                name_of(&m)
+            ));
+        }
+    };
+    let jobs = options.jobs.clamp(1, 32);
+    let (src, dst) = tokio::try_join!(connect(source, jobs), connect(target, jobs))?;
+    let resume = match &options.journal {
+        Some(path) => Resume::load(path)?,
+        None => Resume::default(),
+    };
+    if let Some(previous) = resume.mode {
+        if previous != mode {
+            return Err(eyre!(
+                "the journal was written in {} mode; run with --mode {} or a new journal",
+                name_of(&previous),
+                name_of(&previous)
+            ));
+        }
+    }
+    let journal = options.journal.as_ref().map(|p| Writer::open(p)).transpose()?.map(Mutex::new);
+    if let Some(j) = &journal {
+        let entry = Entry::VerifyStarted { mode, source: source.name.clone(), target: target.name.clone() };
+        j.lock().map_err(|_| eyre!("journal lock poisoned"))?.append(&entry)?;
+    }
+    let existing = collections(&src.db)
+        .await
+        .map_err(|e| eyre!("{}: list the collections: {}", src.name, src.scrub(&short_error(&e))))?;
+    let names: Vec<String> = if options.tables.is_empty() {
+        existing
+    } else {
+        options.tables.iter().map(|t| collection_name(t, &existing)).collect()
+    };
+    let finished = Mutex::new(Vec::new());
+    let ctx = Ctx {
+        source: &src,
+        target: &dst,
+        by_name: mode == Mode::ByName,
+        options,
+        journal: journal.as_ref(),
+        resume: &resume,
+        progress: progress.as_ref(),
+        finished: &finished,
+    };
+    let mut reports = Vec::new();
+    for name in &names {
+        let report = match verify_collection(&ctx, name, jobs).await {
+            Ok(r) => r,
+            Err(e) => TableReport { error: Some(format!("{e:#}")), ..empty_report(name, TableStatus::Error) },
+        };
+        reports.push(report);
+    }
+    let mut totals = Totals::default();
+    for t in &reports {
+        totals.tables += 1;
+        totals.tables_different += u64::from(t.status != TableStatus::Equal);
+        totals.rows_source += t.rows_source;
+        totals.rows_target += t.rows_target;
+        totals.chunks += t.chunks;
+        totals.differences += t.differences.len() as u64;
+    }
+    Ok(Report {
+        mode,
+        source: source.name.clone(),
+        target: target.name.clone(),
+        tables: reports,
+        totals,
+        elapsed_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    })
+}
+
+fn empty_report(name: &str, status: TableStatus) -> TableReport {
+    TableReport {
+        table: name.to_owned(),
+        status,
+        primary_key: Some(vec!["_id".to_owned()]),
+        rows_source: 0,
+        rows_target: 0,
+        chunks: 0,
+        differences: Vec::new(),
+        warning: None,
+        error: None,
+    }
+}
+
+/// Notes on a collection that do not stop its verification: collations that
+/// differ (both sides then compare strings bytewise) and `_id`s of several
+/// types.
+fn notes(collations_differ: bool, ids: &[Option<Bson>]) -> Option<String> {
+    let mut notes = Vec::new();
+    if collations_differ {
+        notes.push(
+            "the two collections' default collations differ: both are read with the simple (bytewise) collation, \
+             which the _id index may not serve"
+                .to_owned(),
+        );
+    }
+    // The lowest and highest _id of each side: their types span all there are.
+    let lowest = ids.iter().flatten().min_by_key(|b| bracket(b));
+    let highest = ids.iter().flatten().max_by_key(|b| bracket(b));
+    if let (Some(lowest), Some(highest)) = (lowest, highest) {
+        if bracket(lowest) != bracket(highest) {
+            notes.push(format!(
+                "_id values of several types (from {} to {}): ranges that span types add the types between by \
+                 $type (still index ranges only)",
+                bracket_name(lowest),
+                bracket_name(highest)
+            ));
+        }
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
+}
+
+async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<TableReport> {
+    let (s, t) =
+        tokio::try_join!(info(&ctx.source.db, name), info(&ctx.target.db, name)).map_err(|e| ctx.error(name, &e))?;
+    let (s, t) = match (s, t) {
+        (Some(s), Some(t)) => (s, t),
+        (None, _) => return Ok(empty_report(name, TableStatus::MissingOnSource)),
+        (Some(_), None) => return Ok(empty_report(name, TableStatus::MissingOnTarget)),
+    };
+    for (info, server) in [(&s, ctx.source), (&t, ctx.target)] {
+        if info.kind != "collection" {
+            return Err(eyre!("a {} on {}, not a collection: only collections are verified", info.kind, server.name));
+        }
+    }
+    let collations_differ = s.collation != t.collation;
+    let collation = collations_differ.then(|| Collation::builder().locale("simple").build());
+    let hash = pipeline::document_hash(ctx.by_name);
+    let side = |server: &Server| Side {
+        coll: server.db.collection::<Document>(name),
+        collation: collation.clone(),
+        hash: hash.clone(),
+    };
+    let (src, dst) = (side(ctx.source), side(ctx.target));
+    let ((lo_s, hi_s), (lo_t, hi_t)) =
+        tokio::try_join!(src.extremes(), dst.extremes()).map_err(|e| ctx.error(name, &e))?;
+    let warning = notes(collations_differ, &[lo_s, hi_s, lo_t, hi_t]);
+    let estimate = src.coll.estimated_document_count().await.map_err(|e| ctx.error(name, &e))?;
+
+    let acc =
+        Mutex::new(Acc { rows_source: 0, rows_target: 0, chunks: 0, differences: Vec::new(), started: Instant::now() });
+    let cap = ctx.options.chunk_rows.clamp(1, MAX_CHUNK_ROWS);
+    let chunk_rows = AtomicU64::new(cap);
+    let floor = MIN_CHUNK_ROWS.min(cap);
+    let prior: Vec<Prior> = ctx.resume.tables.get(name).cloned().unwrap_or_default();
+    let (tx, rx) = mpsc::channel::<(u64, IdRange)>(jobs * 2);
+    let rx = tokio::sync::Mutex::new(rx);
+    let (src, dst) = (&src, &dst);
+
+    let planner = async {
+        let tx = tx;
+        let mut next_index = 0;
+        let mut lo: Option<Bson> = None;
+        let mut planned_all = false;
+        for chunk in &prior {
+            let range = IdRange::from_journal(&chunk.range).map_err(|m| eyre!("{name}: journal: {m}"))?;
+            next_index = chunk.index + 1;
+            lo.clone_from(&range.hi);
+            planned_all = range.hi.is_none();
+            match &chunk.done {
+                Some((rs, rt, diffs)) => {
+                    let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
+                    a.rows_source += rs;
+                    a.rows_target += rt;
+                    a.chunks += 1;
+                    a.differences.extend(diffs.iter().cloned());
+                }
+                None => {
+                    if tx.send((chunk.index, range)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if planned_all {
+            return Ok(());
+        }
+        loop {
+            let size = chunk_rows.load(Ordering::Relaxed).max(1);
+            let hi = src.boundary(lo.as_ref(), size).await.map_err(|e| ctx.error(name, &e))?;
+            let range = IdRange { lo: lo.clone(), hi: hi.clone() };
+            ctx.journal(&Entry::ChunkPlanned { table: name.to_owned(), index: next_index, range: range.to_journal() })?;
+            if tx.send((next_index, range)).await.is_err() {
+                return Ok(());
+            }
+            next_index += 1;
+            match hi {
+                Some(hi) => lo = Some(hi),
+                None => return Ok::<(), color_eyre::Report>(()),
+            }
+        }
+    };
+    let workers = (0..jobs).map(|_| {
+        let (rx, acc, chunk_rows) = (&rx, &acc, &chunk_rows);
+        async move {
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some((index, range)) = next else { return Ok::<(), color_eyre::Report>(()) };
+                let began = Instant::now();
+                let (rs, rt, diffs) = ctx.check_range(src, dst, &range).await.map_err(|e| ctx.error(name, &e))?;
+                // Aim the next chunks at TARGET_CHUNK, changing by at most 2x a step.
+                let took = began.elapsed().as_secs_f64().max(0.001);
+                let current = chunk_rows.load(Ordering::Relaxed);
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let ideal = (rs.max(rt) as f64 * TARGET_CHUNK.as_secs_f64() / took) as u64;
+                if rs.max(rt) >= current / 2 {
+                    chunk_rows.store(ideal.clamp(current / 2, current * 2).clamp(floor, cap), Ordering::Relaxed);
+                }
+                ctx.journal(&Entry::ChunkDone {
+                    table: name.to_owned(),
+                    index,
+                    range: range.to_journal(),
+                    rows_source: rs,
+                    rows_target: rt,
+                    differences: diffs.clone(),
+                })?;
+                let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
+                a.rows_source += rs;
+                a.rows_target += rt;
+                a.chunks += 1;
+                a.differences.extend(diffs);
+                ctx.report_progress(name, &a, estimate, chunk_rows.load(Ordering::Relaxed));
+            }
+        }
+    });
+    // The first error stops both: a planner left alone would wait on a full
+    // channel that no worker reads any more.
+    tokio::try_join!(planner, try_join_all(workers))?;
+
+    let mut a = acc.into_inner().map_err(|_| eyre!("lock poisoned"))?;
+    let mut keyed: Vec<(Bson, Difference)> = a
+        .differences
+        .drain(..)
+        .map(|d| {
+            let id = d.key.get("_id").cloned().and_then(|v| Bson::try_from(v).ok()).unwrap_or(Bson::Null);
+            (id, d)
+        })
+        .collect();
+    keyed.sort_by(|x, y| bisect::compare(&x.0, &y.0));
+    a.differences = keyed.into_iter().map(|(_, d)| d).collect();
+    a.differences.dedup();
+    let done = a.progress(name, a.chunks, TableState::Done);
+    if let Ok(mut f) = ctx.finished.lock() {
+        f.push(done.clone());
+        if let Some(tx) = ctx.progress {
+            let _ = tx.try_send(ChecksumProgress { at: Utc::now(), tables: f.clone() });
+        }
+    }
+    let mut report = empty_report(name, TableStatus::Equal);
+    report.rows_source = a.rows_source;
+    report.rows_target = a.rows_target;
+    report.chunks = a.chunks;
+    if !a.differences.is_empty() || a.rows_source != a.rows_target {
+        report.status = TableStatus::Different;
+    }
+    report.differences = a.differences;
+    report.warning = warning;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uri_names_a_database_only_in_its_path() {
+        assert!(names_database("mongodb://h:27017/app"));
+        assert!(names_database("mongodb://u:******@h1,h2/app?replicaSet=rs0"));
+        assert!(!names_database("mongodb://h:27017"));
+        assert!(!names_database("mongodb://h:27017/"));
+        assert!(!names_database("mongodb://h:27017/?replicaSet=rs0"));
+        assert!(!names_database("mongodb://h:27017?replicaSet=rs0"));
+    }
+
+    #[test]
+    fn table_names_become_collection_names() {
+        let existing = vec!["public.audit".to_owned(), "orders".to_owned()];
+        assert_eq!(collection_name(&TableName::parse("orders"), &existing), "orders");
+        assert_eq!(collection_name(&TableName::parse("app.events"), &existing), "app.events");
+        assert_eq!(collection_name(&TableName::parse("public.audit"), &existing), "public.audit");
+        assert_eq!(collection_name(&TableName::parse("public.orders"), &existing), "orders");
+    }
+
+    #[test]
+    fn notes_name_collations_and_the_id_types_seen() {
+        assert_eq!(notes(false, &[Some(Bson::Int32(1)), Some(Bson::Int64(9)), None, None]), None);
+        let note = notes(false, &[Some(Bson::Int32(1)), Some(Bson::String("z".into())), None, None]).unwrap();
+        assert!(note.starts_with("_id values of several types (from number to string)"), "{note}");
+        let ids = [Some(Bson::String("a".into())), Some(Bson::MaxKey), Some(Bson::Null), Some(Bson::Int32(1))];
+        assert!(notes(false, &ids).unwrap().starts_with("_id values of several types (from null to maxKey)"));
+        assert!(notes(true, &[]).unwrap().contains("collations differ"));
+    }
+
+    #[test]
+    fn versions_come_from_the_version_array() {
+        assert_eq!(version(&doc! { "versionArray": [6, 0, 5, 0] }), (6, 0));
+        assert_eq!(version(&doc! {}), (0, 0));
+    }
+}
