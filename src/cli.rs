@@ -121,6 +121,9 @@ pub struct ResumeArgs {
     /// stop (default), rerun it, or skip it.
     #[arg(long, value_enum, default_value = "stop")]
     pub held: crate::runbook::runner::Held,
+    /// Unattended: go to the rollback phase now (a held step is not run again).
+    #[arg(long, requires = "yes")]
+    pub rollback: bool,
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

@@ -31,6 +31,8 @@ pub struct EndpointStatus {
     pub disk: Option<DiskStatus>,
     /// MongoDB: how far back the oplog reaches, in seconds.
     pub oplog_window_seconds: Option<f64>,
+    /// MongoDB, one member reached directly: its name and state.
+    pub member: Option<crate::events::MemberSelf>,
     /// Figures this sample could not give, and why.
     pub notes: Vec<String>,
 }
@@ -63,6 +65,8 @@ pub struct PoolStatus {
     pub idle_in_transaction: u32,
     pub waiting: u32,
     pub oldest_xact_seconds: Option<f64>,
+    /// MongoDB: connections this server holds to other members.
+    pub outgoing: Option<crate::events::OutgoingPool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -113,6 +117,7 @@ impl StatusDoc {
                     pgbouncer: Vec::new(),
                     disk: None,
                     oplog_window_seconds: None,
+                    member: None,
                     notes: Vec::new(),
                 };
                 match sample.map(|s| &s.reading) {
@@ -131,6 +136,7 @@ impl StatusDoc {
                             idle_in_transaction: p.idle_in_transaction,
                             waiting: p.waiting,
                             oldest_xact_seconds: p.oldest_xact_seconds,
+                            outgoing: p.outgoing,
                         });
                         status.pgbouncer = o
                             .bouncer
@@ -150,6 +156,7 @@ impl StatusDoc {
                             })
                             .collect();
                         status.oplog_window_seconds = o.oplog_window_seconds;
+                        status.member.clone_from(&o.member);
                         status.disk = o.disk.as_ref().map(|d| DiskStatus {
                             mount: (!d.mount.is_empty()).then(|| d.mount.clone()),
                             free_bytes: d.free_bytes,

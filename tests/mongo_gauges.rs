@@ -80,6 +80,8 @@ fn member_lag_connections_and_disk_from_a_real_replica_set() {
     assert!(e["disk"]["total_bytes"].as_u64().unwrap() > 0, "{e:#}");
     assert!(e["disk"]["free_bytes"].as_u64().unwrap() > 0, "{e:#}");
     assert!(e["oplog_window_seconds"].as_f64().is_some(), "{e:#}");
+    // connPoolStats: the primary's own connections to the other members.
+    assert!(e["pool"]["outgoing"]["created"].as_u64().unwrap() > 0, "{e:#}");
     let before = e["pool"]["connections"].as_u64().unwrap();
 
     // Connections rise when clients connect.

@@ -90,6 +90,7 @@ fn the_status_json_example_has_exactly_the_real_schema() {
             idle_in_transaction: 0,
             waiting: 0,
             oldest_xact_seconds: None,
+            outgoing: None,
         }),
         disk: Some(DiskReading {
             mount: String::new(),

@@ -36,12 +36,21 @@ pub struct Collector {
     session: postgres::Session,
     /// A MongoDB endpoint's driver client (it pools and reconnects itself).
     mongo: Option<mongodb::Client>,
+    /// The uri says `directConnection=true`: one member, not the set.
+    mongo_direct: bool,
 }
 
 impl Collector {
     #[must_use]
     pub fn new(endpoint: Endpoint) -> Self {
-        Self { endpoint, connector: None, client: None, session: postgres::Session::default(), mongo: None }
+        Self {
+            endpoint,
+            connector: None,
+            client: None,
+            session: postgres::Session::default(),
+            mongo: None,
+            mongo_direct: false,
+        }
     }
 
     #[must_use]
@@ -128,6 +137,7 @@ impl Collector {
                 Ok(o) => o,
                 Err(error) => return Reading::Unreachable { error },
             };
+            self.mongo_direct = options.direct_connection == Some(true);
             match mongodb::Client::with_options(options) {
                 Ok(c) => self.mongo = Some(c),
                 Err(e) => return Reading::Unreachable { error: super::mongo::short_error(&e) },
@@ -136,7 +146,7 @@ impl Collector {
         let Some(client) = self.mongo.clone() else {
             return Reading::Unreachable { error: "not connected".to_owned() };
         };
-        match super::mongo::sample(&client, &uri.database).await {
+        match super::mongo::sample(&client, &uri.database, self.mongo_direct).await {
             Ok(mut observed) => {
                 self.local_disk(&mut observed).await;
                 Reading::Observed(observed)

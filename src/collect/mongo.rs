@@ -5,7 +5,9 @@
 use mongodb::Client;
 use mongodb::bson::{Bson, Document, doc};
 
-use crate::events::{DiskReading, EndpointSample, LinkKind, PoolReading, ReplicationLink, Role};
+use crate::events::{
+    DiskReading, EndpointSample, LinkKind, MemberSelf, OutgoingPool, PoolReading, ReplicationLink, Role,
+};
 
 /// A driver error as one line: the server's message and code when it sent one.
 #[must_use]
@@ -40,11 +42,13 @@ fn to_u32(v: f64) -> u32 {
     if v.is_finite() && v > 0.0 { v.min(f64::from(u32::MAX)) as u32 } else { 0 }
 }
 
-/// One round of figures.
+/// One round of figures. `direct`: the client talks to one member
+/// (`directConnection=true`), so the figures are that member's: its own
+/// state and lag, not the whole set's.
 ///
 /// # Errors
 /// The server did not answer (a refused command becomes a note instead).
-pub async fn sample(client: &Client, database: &str) -> Result<EndpointSample, mongodb::error::Error> {
+pub async fn sample(client: &Client, database: &str, direct: bool) -> Result<EndpointSample, mongodb::error::Error> {
     let admin = client.database("admin");
     let mut out = EndpointSample::default();
     let hello = admin.run_command(doc! { "hello": 1 }).await?;
@@ -56,10 +60,28 @@ pub async fn sample(client: &Client, database: &str) -> Result<EndpointSample, m
     out.roles.push(if hello.get_bool("isWritablePrimary").unwrap_or(false) { Role::Primary } else { Role::Standby });
 
     match admin.run_command(doc! { "replSetGetStatus": 1 }).await {
-        Ok(status) => out.replication = members(&status),
+        Ok(status) => {
+            out.replication = members(&status);
+            if direct {
+                out.member = own_member(&status);
+                let own = out.member.as_ref().map(|m| m.name.clone());
+                out.replication.retain(|l| Some(&l.name) == own.as_ref());
+            }
+        }
         Err(e) => {
-            if !matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 76) {
-                out.notes.push(format!("replSetGetStatus: {}", short_error(&e)));
+            let code = match e.kind.as_ref() {
+                mongodb::error::ErrorKind::Command(c) => Some(c.code),
+                _ => None,
+            };
+            match code {
+                // Not started with --replSet: no set, nothing to say.
+                Some(76) => {}
+                // InvalidReplicaSetConfig: the member was removed from its set.
+                Some(93) if direct => {
+                    let name = hello.get_str("me").unwrap_or_default().to_owned();
+                    out.member = Some(MemberSelf { name, state: "REMOVED".to_owned() });
+                }
+                _ => out.notes.push(format!("replSetGetStatus: {}", short_error(&e))),
             }
         }
     }
@@ -77,12 +99,32 @@ pub async fn sample(client: &Client, database: &str) -> Result<EndpointSample, m
                     active: to_u32(active),
                     idle: to_u32(current - active),
                     idle_in_transaction: 0,
-                    waiting: 0,
+                    // Operations queued for a lock: what `lockw` shows for PostgreSQL.
+                    waiting: status
+                        .get_document("globalLock")
+                        .and_then(|g| g.get_document("currentQueue"))
+                        .ok()
+                        .and_then(|q| num(q, "total"))
+                        .map_or(0, to_u32),
                     oldest_xact_seconds: None,
+                    outgoing: None,
                 });
             }
         }
         Err(e) => out.notes.push(format!("serverStatus: {}", short_error(&e))),
+    }
+
+    match admin.run_command(doc! { "connPoolStats": 1 }).await {
+        Ok(stats) => {
+            if let Some(pool) = out.pool.as_mut() {
+                pool.outgoing = Some(OutgoingPool {
+                    in_use: num(&stats, "totalInUse").map_or(0, to_u32),
+                    available: num(&stats, "totalAvailable").map_or(0, to_u32),
+                    created: num(&stats, "totalCreated").map_or(0, to_u64),
+                });
+            }
+        }
+        Err(e) => out.notes.push(format!("connPoolStats: {}", short_error(&e))),
     }
 
     match client.database(database).run_command(doc! { "dbStats": 1, "scale": 1 }).await {
@@ -131,6 +173,16 @@ fn members(status: &Document) -> Vec<ReplicationLink> {
             }
         })
         .collect()
+}
+
+/// The member that answered `replSetGetStatus` (`self: true`).
+fn own_member(status: &Document) -> Option<MemberSelf> {
+    let members = status.get_array("members").ok()?;
+    let own = members.iter().filter_map(Bson::as_document).find(|m| m.get_bool("self") == Ok(true))?;
+    Some(MemberSelf {
+        name: own.get_str("name").ok()?.to_owned(),
+        state: own.get_str("stateStr").unwrap_or("UNKNOWN").to_owned(),
+    })
 }
 
 /// How far back the oplog reaches, in seconds (None when there is no oplog).

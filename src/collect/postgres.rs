@@ -254,6 +254,7 @@ fn pool(row: &Row, max: i32, reserved: i32, notes: &mut Vec<String>) -> Result<P
         idle_in_transaction: to_u32(row.try_get(3)?),
         waiting: to_u32(row.try_get(4)?),
         oldest_xact_seconds: row.try_get(5)?,
+        outgoing: None,
     })
 }
 

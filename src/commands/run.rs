@@ -26,6 +26,9 @@ pub async fn resume(display: &DisplayArgs, args: ResumeArgs) -> Result<i32> {
     let mut runner = Runner::resume(&args.journal, args.operator, args.yes)?;
     if args.yes {
         runner.on_held(args.held);
+        if args.rollback {
+            runner.roll_back("the operator chose to roll back (resume --rollback)")?;
+        }
         runner.run().await
     } else {
         cockpit(display, runner, &args.journal).await

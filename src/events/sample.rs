@@ -82,6 +82,19 @@ pub struct EndpointSample {
     /// a member that falls behind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oplog_window_seconds: Option<f64>,
+    /// MongoDB, connected to one member directly (`directConnection=true`):
+    /// that member as the set sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<MemberSelf>,
+}
+
+/// The replica-set member an endpoint connects to directly.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemberSelf {
+    /// `host:port` as in the set's config.
+    pub name: String,
+    /// `PRIMARY`, `SECONDARY`, `STARTUP2`, `REMOVED`, …
+    pub state: String,
 }
 
 /// How a replication link is observed.
@@ -166,6 +179,19 @@ pub struct PoolReading {
     pub waiting: u32,
     /// Age of the oldest open transaction (it blocks the switch).
     pub oldest_xact_seconds: Option<f64>,
+    /// MongoDB: this server's own outgoing pools to other members
+    /// (`connPoolStats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outgoing: Option<OutgoingPool>,
+}
+
+/// A MongoDB server's connections to other servers (`connPoolStats` totals).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingPool {
+    pub in_use: u32,
+    pub available: u32,
+    /// Opened since the server started.
+    pub created: u64,
 }
 
 /// One pool of a PgBouncer (`SHOW POOLS`).

@@ -108,6 +108,34 @@ impl MongoUri {
         }
     }
 
+    /// The URI as the inventory gave it but without a password.
+    #[must_use]
+    pub fn without_password(&self) -> String {
+        self.uri.clone()
+    }
+
+    /// The URI with its password (percent-encoded) in the user information:
+    /// only ever passed to a driver, never shown.
+    #[must_use]
+    pub fn with_password(&self) -> String {
+        match (&self.password, &self.user) {
+            (Some(password), Some(user)) => {
+                let encoded: String = password
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                            char::from(b).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect();
+                self.uri.replacen(&format!("{user}@"), &format!("{user}:{encoded}@"), 1)
+            }
+            _ => self.uri.clone(),
+        }
+    }
+
     /// The first host, `(host, port)`.
     #[must_use]
     pub fn first_host(&self) -> (String, u16) {

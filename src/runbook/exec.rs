@@ -12,12 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use mongodb::bson::doc;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::plan::Resolved;
-use super::vars::Scope;
+use super::reconfig;
+use super::vars::{Scope, Value};
 use crate::collect::{short_error, tls};
 use crate::events::{ChecksumProgress, TableProgress, TableState};
 use crate::inventory::{Endpoint, Inventory};
@@ -26,6 +28,8 @@ use crate::verify::{self, TableStatus};
 
 /// How often waits look at the gauges and poll their query.
 pub const POLL: Duration = Duration::from_millis(250);
+/// How many times one reconfig is tried when the config moved under it.
+const RECONFIG_ATTEMPTS: u32 = 20;
 /// Rows of a query result printed as output.
 pub const ROWS_SHOWN: usize = 20;
 
@@ -180,7 +184,12 @@ impl Executor {
                 self.say(&instructions.shown);
                 Ok(Outcome::ok("confirmed"))
             }
-            Resolved::Mongo { on, command } => self.mongo(on, command).await,
+            Resolved::Mongo { on, db, command } => self.mongo(on, db.as_deref(), command).await,
+            Resolved::Reconfig { on, add, remove, priority } => {
+                let plain = |v: &Vec<Value>| v.iter().map(|h| h.plain.clone()).collect::<Vec<_>>();
+                let priority: Vec<(String, f64)> = priority.iter().map(|(h, p)| (h.plain.clone(), *p)).collect();
+                self.reconfig(on, &reconfig::changes(&plain(add), &plain(remove), &priority)).await
+            }
         };
         self.running_query = None;
         self.running_child = None;
@@ -188,40 +197,110 @@ impl Executor {
         Outcome { ok: outcome.ok, summary: self.scope.scrub(&outcome.summary) }
     }
 
-    /// A database command on a MongoDB endpoint, in the uri's database (default
-    /// `admin`); the reply is the output, `ok: 1` is success.
-    async fn mongo(&mut self, on: &str, command: &str) -> Result<Outcome, String> {
+    /// A client for a MongoDB endpoint (kept between steps) and its database.
+    async fn mongo_client(&mut self, on: &str) -> Result<(mongodb::Client, String), String> {
         let endpoint = self.endpoint(on)?;
         let uri = endpoint.mongo.clone().ok_or_else(|| format!("{on} is not a MongoDB endpoint"))?;
         let client = match self.mongo_clients.get(on) {
             Some(c) => c.clone(),
             None => {
                 let options = uri.client_options(crate::collect::CONNECT_TIMEOUT).await?;
-                let c = mongodb::Client::with_options(options).map_err(|e| crate::collect::mongo::short_error(&e))?;
+                let c = mongodb::Client::with_options(options).map_err(|e| mongo_error(on, &e))?;
                 self.mongo_clients.insert(on.to_owned(), c.clone());
                 c
             }
         };
-        let value: serde_json::Value = serde_json::from_str(command).map_err(|e| format!("the command: {e}"))?;
+        Ok((client, uri.database))
+    }
+
+    /// A database command on a MongoDB endpoint, in `db` or the uri's database (default
+    /// `admin`); the reply is the output, `ok: 1` is success.
+    async fn mongo(&mut self, on: &str, db: Option<&str>, command: &Value) -> Result<Outcome, String> {
+        let (client, database) = self.mongo_client(on).await?;
+        let database = db.unwrap_or(&database);
+        let value: serde_json::Value = serde_json::from_str(&command.plain).map_err(|e| format!("the command: {e}"))?;
         let document = mongodb::bson::to_document(&value).map_err(|e| format!("the command: {e}"))?;
-        self.say(format!("{on}> {command}"));
-        let reply = client
-            .database(&uri.database)
-            .run_command(document)
-            .await
-            .map_err(|e| format!("{on}: {}", crate::collect::mongo::short_error(&e)))?;
+        self.say(format!("{on}/{database}> {}", command.shown));
+        let reply = client.database(database).run_command(document).await.map_err(|e| mongo_error(on, &e))?;
+        self.say_reply(&reply);
+        Ok(if reply_ok(&reply) {
+            Outcome::ok(format!("ok on {on}"))
+        } else {
+            Outcome::failed(format!("{on} replied not ok"))
+        })
+    }
+
+    fn say_reply(&self, reply: &mongodb::bson::Document) {
         let text = serde_json::to_string(&mongodb::bson::Bson::Document(reply.clone()).into_relaxed_extjson())
             .unwrap_or_default();
         for chunk in text.as_bytes().chunks(200).take(ROWS_SHOWN) {
             self.say(format!("  {}", String::from_utf8_lossy(chunk)));
         }
-        let ok = match reply.get("ok") {
-            Some(mongodb::bson::Bson::Double(v)) => *v >= 1.0,
-            Some(mongodb::bson::Bson::Int32(v)) => *v >= 1,
-            Some(mongodb::bson::Bson::Int64(v)) => *v >= 1,
-            _ => false,
+    }
+
+    /// Membership changes, one `replSetReconfig` each, as `rs.add()` and
+    /// `rs.remove()` make them; each waits (on the server) for the previous
+    /// config to reach a majority. A change already made is skipped.
+    async fn reconfig(&mut self, on: &str, changes: &[reconfig::Change]) -> Result<Outcome, String> {
+        let (client, _) = self.mongo_client(on).await?;
+        let admin = client.database("admin");
+        let mut made = 0;
+        for change in changes {
+            let mut attempt = 1;
+            loop {
+                match self.reconfig_once(on, &admin, change).await {
+                    Ok(true) => made += 1,
+                    Ok(false) => {}
+                    // The server changed its config meanwhile (it drops a new
+                    // member's `newlyAdded` mark by a reconfig of its own), or
+                    // the previous one is not committed yet: read it again.
+                    Err((Some(103 | 109), e)) if attempt < RECONFIG_ATTEMPTS => {
+                        self.say(format!("  {e} — reading the config again"));
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                    Err((_, e)) => return Err(format!("{}: {e}", change.describe())),
+                }
+                break;
+            }
+        }
+        Ok(Outcome::ok(format!("{made} of {} change(s) made on {on}", changes.len())))
+    }
+
+    /// Read the config, apply `change`, send it. `Ok(false)`: nothing to do.
+    /// Err: the server's error code, if any, and the message.
+    async fn reconfig_once(
+        &self,
+        on: &str,
+        admin: &mongodb::Database,
+        change: &reconfig::Change,
+    ) -> Result<bool, (Option<i32>, String)> {
+        let code = |e: &mongodb::error::Error| match e.kind.as_ref() {
+            mongodb::error::ErrorKind::Command(c) => Some(c.code),
+            _ => None,
         };
-        Ok(if ok { Outcome::ok(format!("ok on {on}")) } else { Outcome::failed(format!("{on} replied not ok")) })
+        let reply =
+            admin.run_command(doc! { "replSetGetConfig": 1 }).await.map_err(|e| (code(&e), mongo_error(on, &e)))?;
+        let config =
+            reply.get_document("config").map_err(|_| (None, format!("{on}: replSetGetConfig gave no config")))?;
+        let next = match reconfig::apply(config, change).map_err(|e| (None, e))? {
+            Err(why) => {
+                self.say(format!("{on}: {} — nothing to do: {why}", change.describe()));
+                return Ok(false);
+            }
+            Ok(next) => next,
+        };
+        let from = config.get("version").map(ToString::to_string).unwrap_or_default();
+        let to = next.get("version").map(ToString::to_string).unwrap_or_default();
+        self.say(format!("{on}> replSetReconfig (config version {from} → {to}): {}", change.describe()));
+        let reply =
+            admin.run_command(doc! { "replSetReconfig": next }).await.map_err(|e| (code(&e), mongo_error(on, &e)))?;
+        if !reply_ok(&reply) {
+            return Err((None, format!("{on} refused it")));
+        }
+        self.say("  ok");
+        Ok(true)
     }
 
     async fn simple(&mut self, on: &str, sql: &str) -> Result<Vec<SimpleQueryMessage>, String> {
@@ -427,14 +506,16 @@ impl Executor {
         }
         let _ = self.out.send(Emitted::Checksum(ChecksumProgress { at: Utc::now(), tables: progress }));
         let tables_n = report.tables.len();
+        let what = if source_ep.mongo.is_some() { "collection" } else { "table" };
+        let plural = if tables_n == 1 { "" } else { "s" };
         Ok(match report.exit_code() {
-            0 => Outcome::ok(format!("{tables_n} tables equal")),
+            0 => Outcome::ok(format!("{tables_n} {what}{plural} equal")),
             1 => Outcome::failed(format!(
-                "{} differences in {} of {tables_n} tables",
+                "{} differences in {} of {tables_n} {what}{plural}",
                 report.totals.differences.max(report.totals.tables_different),
                 report.totals.tables_different
             )),
-            _ => Outcome::failed("a table could not be verified"),
+            _ => Outcome::failed(format!("a {what} could not be verified")),
         })
     }
 }
@@ -452,6 +533,20 @@ async fn lines(reader: impl tokio::io::AsyncRead + Unpin, tx: mpsc::UnboundedSen
 fn one_line(sql: &str) -> String {
     let joined: Vec<&str> = sql.split_whitespace().collect();
     joined.join(" ")
+}
+
+/// A MongoDB reply's `ok`.
+fn reply_ok(reply: &mongodb::bson::Document) -> bool {
+    match reply.get("ok") {
+        Some(mongodb::bson::Bson::Double(v)) => *v >= 1.0,
+        Some(mongodb::bson::Bson::Int32(v)) => *v >= 1,
+        Some(mongodb::bson::Bson::Int64(v)) => *v >= 1,
+        _ => false,
+    }
+}
+
+fn mongo_error(on: &str, e: &mongodb::error::Error) -> String {
+    format!("{on}: {}", crate::collect::mongo::short_error(e))
 }
 
 /// Rows (up to [`ROWS_SHOWN`]) and counts, as output lines.

@@ -127,5 +127,23 @@ pub struct ManualStep {
 #[serde(deny_unknown_fields)]
 pub struct MongoStep {
     pub on: Spanned<String>,
-    pub command: toml::Table,
+    /// The database the command runs in (default: `admin` for administrative
+    /// commands, else the uri's).
+    pub db: Option<String>,
+    /// A database command: a TOML table, or its JSON as a string.
+    pub command: Option<Spanned<toml::Value>>,
+    /// Membership changes, each made as `rs.add`/`rs.remove` would.
+    pub reconfig: Option<Spanned<ReconfigStep>>,
+}
+
+/// `reconfig = { add = [...], remove = [...], priority = { "host:port" = 0 } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconfigStep {
+    #[serde(default)]
+    pub add: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub remove: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub priority: BTreeMap<Spanned<String>, Spanned<f64>>,
 }

@@ -4,7 +4,7 @@
 //! A figure that cannot be trusted right now (no answer yet, unreachable,
 //! stale) is unknown, and a comparison with an unknown is never true.
 
-use super::condition::{Gauge, Gauges};
+use super::condition::{Gauge, Gauges, member_state_code};
 use crate::events::{EndpointSample, LinkKind, TableState};
 use crate::state::{Freshness, State};
 
@@ -61,6 +61,8 @@ impl State {
         }
         match (worst, unknown) {
             (_, Some(why)) => Err(why),
+            // A member connected to directly that is the primary: nothing behind.
+            (None, None) if own.member.as_ref().is_some_and(|m| m.state == "PRIMARY") => Ok(0.0),
             (Some(v), None) => Ok(v),
             (None, None) => Err(format!("no replication link feeds {name}")),
         }
@@ -135,6 +137,14 @@ impl Gauges for State {
                     if gauge == Gauge::SubscriptionTables { l.tables_total } else { l.tables_ready }
                 };
                 Ok(subs.iter().map(|l| f64::from(pick(l).unwrap_or(0))).sum())
+            }
+            Gauge::MongoState => {
+                let member = s.member.as_ref().ok_or_else(|| {
+                    format!("{name} is not one replica-set member (connect to it with directConnection=true)")
+                })?;
+                member_state_code(&member.state)
+                    .map(f64::from)
+                    .ok_or_else(|| format!("{name} is in state {}", member.state))
             }
             Gauge::Reachable | Gauge::VerifyDifferences => Err("unreachable".to_owned()),
         }

@@ -8,6 +8,7 @@ pub mod exec;
 mod file;
 mod gauges;
 pub mod plan;
+mod reconfig;
 pub mod runner;
 mod sink;
 mod step;
@@ -219,6 +220,55 @@ impl Checker<'_> {
         name.clone()
     }
 
+    /// A database command as a TOML table or a JSON string; every string in
+    /// it may hold `${…}` (checked here, reported at the command).
+    fn mongo_command(&mut self, on: String, db: Option<String>, command: &Spanned<toml::Value>) -> Option<ActionDef> {
+        let at = command.span().start;
+        let value = match command.get_ref() {
+            toml::Value::String(json) => match serde_json::from_str::<serde_json::Value>(json) {
+                Ok(v) => v,
+                Err(e) => {
+                    let offset = json.lines().take(e.line().saturating_sub(1)).map(|l| l.len() + 1).sum::<usize>()
+                        + e.column().saturating_sub(1);
+                    let start = content_start(self.text, at);
+                    let message = e.to_string();
+                    let message = message.split(" at line ").next().unwrap_or_default();
+                    self.error(file_offset(self.text, start, offset), format!("the command is not JSON: {message}"));
+                    return None;
+                }
+            },
+            other => match serde_json::to_value(other) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.error(at, format!("mongo command: {e}"));
+                    return None;
+                }
+            },
+        };
+        if value.as_object().is_none_or(serde_json::Map::is_empty) {
+            self.error(at, "mongo command: give a document whose first key names the command, e.g. { ping = 1 }");
+            return None;
+        }
+        let mut leaves = Vec::new();
+        json_strings(&value, &mut |s| leaves.push(Text { text: s.to_owned(), at }));
+        for leaf in &leaves {
+            if let Err((_, message)) = vars::scan(&leaf.text) {
+                self.error(at, format!("in the command, \"{}\": {message}", leaf.text));
+            } else {
+                for piece in vars::scan(&leaf.text).unwrap_or_default() {
+                    if let vars::Piece::Var { name, .. } = piece {
+                        if let Some(message) = self.unknown_variable(name) {
+                            self.error(at, format!("in the command, ${{{name}}}: {message}"));
+                        }
+                    }
+                }
+            }
+        }
+        let name = value.as_object().and_then(|o| o.keys().next()).cloned().unwrap_or_default();
+        let db = db.or_else(|| admin_command(&name).then(|| "admin".to_owned()));
+        Some(ActionDef::Mongo { on, db, command: value, leaves })
+    }
+
     fn condition(&mut self, s: &Spanned<String>) -> Option<Condition> {
         let at = content_start(self.text, s.span().start);
         match condition::parse(s.get_ref()) {
@@ -328,8 +378,17 @@ impl Checker<'_> {
             return Some(ActionDef::Shell { run: self.text(&shell.run) });
         }
         if let Some(verify) = &s.verify {
-            let source = self.endpoint(&verify.source, &["postgres"], "verify");
-            let target = self.endpoint(&verify.target, &["postgres"], "verify");
+            let source = self.endpoint(&verify.source, &["postgres", "mongodb"], "verify");
+            let target = self.endpoint(&verify.target, &["postgres", "mongodb"], "verify");
+            let kind = |name: &str| self.endpoints.get(name).map(|e| e.get_ref().kind.get_ref().clone());
+            if let (Some(a), Some(b)) = (kind(&source), kind(&target)) {
+                if a != b {
+                    self.error(
+                        verify.target.span().start,
+                        format!("verify compares like with like: \"{source}\" is {a}, \"{target}\" is {b}"),
+                    );
+                }
+            }
             let tables = verify.tables.iter().map(|t| t.get_ref().clone()).collect();
             return Some(ActionDef::Verify { source, target, tables });
         }
@@ -338,15 +397,57 @@ impl Checker<'_> {
         }
         if let Some(mongo) = &s.mongo {
             let on = self.endpoint(&mongo.on, &["mongodb"], "a mongo command");
-            return match serde_json::to_value(&mongo.command) {
-                Ok(command) => Some(ActionDef::Mongo { on, command }),
-                Err(e) => {
-                    self.error(mongo.on.span().start, format!("mongo command: {e}"));
+            return match (&mongo.command, &mongo.reconfig) {
+                (Some(command), None) => self.mongo_command(on, mongo.db.clone(), command),
+                (None, Some(reconfig)) => {
+                    let r = reconfig.get_ref();
+                    if r.add.is_empty() && r.remove.is_empty() && r.priority.is_empty() {
+                        self.error(reconfig.span().start, "reconfig: give `add`, `remove` or `priority`");
+                        return None;
+                    }
+                    let add = r.add.iter().map(|h| self.text(h)).collect();
+                    let remove = r.remove.iter().map(|h| self.text(h)).collect();
+                    let priority = r.priority.iter().map(|(h, p)| (self.text(h), *p.get_ref())).collect();
+                    Some(ActionDef::Reconfig { on, add, remove, priority })
+                }
+                _ => {
+                    self.error(mongo.on.span().start, "mongo: give either `command` or `reconfig`");
                     None
                 }
             };
         }
         None
+    }
+}
+
+/// Commands MongoDB runs only in the `admin` database (as `db.adminCommand`).
+fn admin_command(name: &str) -> bool {
+    name.starts_with("replSet")
+        || [
+            "fsync",
+            "fsyncUnlock",
+            "shutdown",
+            "setParameter",
+            "getParameter",
+            "getCmdLineOpts",
+            "listDatabases",
+            "currentOp",
+            "killOp",
+            "setFeatureCompatibilityVersion",
+            "logRotate",
+            "setDefaultRWConcern",
+            "getDefaultRWConcern",
+        ]
+        .contains(&name)
+}
+
+/// Every string in a JSON value, in document order (object keys excluded).
+pub fn json_strings(value: &serde_json::Value, each: &mut dyn FnMut(&str)) {
+    match value {
+        serde_json::Value::String(s) => each(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| json_strings(v, each)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| json_strings(v, each)),
+        _ => {}
     }
 }
 

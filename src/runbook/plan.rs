@@ -15,16 +15,53 @@ use crate::ui::format;
 /// A step's action with its text resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Resolved {
-    Sql { on: String, run: Vec<Value> },
-    Generate { on: String, from: String, sql: Value },
-    CheckSql { on: String, sql: Value, expect: Value },
+    Sql {
+        on: String,
+        run: Vec<Value>,
+    },
+    Generate {
+        on: String,
+        from: String,
+        sql: Value,
+    },
+    CheckSql {
+        on: String,
+        sql: Value,
+        expect: Value,
+    },
     CheckCondition(Condition),
-    WaitCondition { until: Condition, hold_for: std::time::Duration },
-    WaitSql { on: String, sql: Value, expect: Value },
-    Shell { run: Value },
-    Verify { source: String, target: String, tables: Vec<String> },
-    Manual { instructions: Value },
-    Mongo { on: String, command: String },
+    WaitCondition {
+        until: Condition,
+        hold_for: std::time::Duration,
+    },
+    WaitSql {
+        on: String,
+        sql: Value,
+        expect: Value,
+    },
+    Shell {
+        run: Value,
+    },
+    Verify {
+        source: String,
+        target: String,
+        tables: Vec<String>,
+    },
+    Manual {
+        instructions: Value,
+    },
+    /// The command's JSON: `plain` runs, `shown` is shown.
+    Mongo {
+        on: String,
+        db: Option<String>,
+        command: Value,
+    },
+    Reconfig {
+        on: String,
+        add: Vec<Value>,
+        remove: Vec<Value>,
+        priority: Vec<(Value, f64)>,
+    },
 }
 
 /// One step, ready to run.
@@ -77,7 +114,10 @@ pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnosti
                         ),
                     );
                 }
-                scope.set_endpoint(name, &e.dsn);
+                match &e.mongo {
+                    Some(uri) => scope.set_mongo_endpoint(name, &e.dsn, uri),
+                    None => scope.set_endpoint(name, &e.dsn),
+                }
             }
         }
     }
@@ -136,10 +176,11 @@ fn texts(action: &ActionDef) -> Vec<&Text> {
             vec![sql]
         }
         ActionDef::CheckSql { sql, expect, .. } | ActionDef::WaitSql { sql, expect, .. } => vec![sql, expect],
-        ActionDef::CheckCondition(_)
-        | ActionDef::WaitCondition { .. }
-        | ActionDef::Verify { .. }
-        | ActionDef::Mongo { .. } => Vec::new(),
+        ActionDef::Mongo { leaves, .. } => leaves.iter().collect(),
+        ActionDef::Reconfig { add, remove, priority, .. } => {
+            add.iter().chain(remove).chain(priority.iter().map(|(h, _)| h)).collect()
+        }
+        ActionDef::CheckCondition(_) | ActionDef::WaitCondition { .. } | ActionDef::Verify { .. } => Vec::new(),
     }
 }
 
@@ -185,12 +226,36 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
             ActionDef::Manual { instructions } => {
                 Resolved::Manual { instructions: expand(instructions, Context::Database) }
             }
-            ActionDef::Mongo { on, command } => Resolved::Mongo { on: on.clone(), command: command.to_string() },
+            ActionDef::Mongo { on, db, command, leaves } => {
+                let values: Vec<Value> = leaves.iter().map(|t| expand(t, Context::Database)).collect();
+                let plain = with_strings(command, &mut values.iter().map(|v| v.plain.clone()));
+                let shown = with_strings(command, &mut values.iter().map(|v| v.shown.clone()));
+                let command = Value { plain: plain.to_string(), shown: shown.to_string() };
+                Resolved::Mongo { on: on.clone(), db: db.clone(), command }
+            }
+            ActionDef::Reconfig { on, add, remove, priority } => Resolved::Reconfig {
+                on: on.clone(),
+                add: add.iter().map(|t| expand(t, Context::Database)).collect(),
+                remove: remove.iter().map(|t| expand(t, Context::Database)).collect(),
+                priority: priority.iter().map(|(t, p)| (expand(t, Context::Database), *p)).collect(),
+            },
         };
         let shows = shows(step, &action, inventory).into_iter().map(|line| scope.scrub(&line)).collect();
         planned.push(Planned { id: step.id.clone(), action, shows });
     }
     if errors.is_empty() { Ok(planned) } else { Err(errors) }
+}
+
+/// `value` with its strings, in document order, replaced by `strings`' (the
+/// order [`super::json_strings`] gives them).
+fn with_strings(value: &serde_json::Value, strings: &mut dyn Iterator<Item = String>) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        J::String(s) => J::String(strings.next().unwrap_or_else(|| s.clone())),
+        J::Array(items) => J::Array(items.iter().map(|v| with_strings(v, strings)).collect()),
+        J::Object(map) => J::Object(map.iter().map(|(k, v)| (k.clone(), with_strings(v, strings))).collect()),
+        other => other.clone(),
+    }
 }
 
 /// `source (db1:5432/app)`.
@@ -247,7 +312,19 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
             lines.push("you:".to_owned());
             lines.extend(indented(&instructions.shown));
         }
-        Resolved::Mongo { on, command } => lines.push(format!("on {on}: {command}")),
+        Resolved::Mongo { on, db, command } => {
+            let db = db.as_ref().map_or_else(String::new, |d| format!(", database {d}"));
+            lines.push(format!("on {on}{db}: {}", command.shown));
+        }
+        Resolved::Reconfig { on, add, remove, priority } => {
+            lines.push(format!("on {on}, one replSetReconfig per change:"));
+            lines.extend(add.iter().map(|h| format!("  add member {}", h.shown)));
+            if !priority.is_empty() {
+                let each: Vec<String> = priority.iter().map(|(h, p)| format!("{} = {p}", h.shown)).collect();
+                lines.push(format!("  set priority {}", each.join(", ")));
+            }
+            lines.extend(remove.iter().map(|h| format!("  remove member {}", h.shown)));
+        }
     }
     if let Some(gate) = &step.gate {
         lines.push(format!("gate: {gate}"));
@@ -274,4 +351,75 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
     }
     lines.push(options.join("; "));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUNBOOK: &str = r#"
+name = "m"
+[endpoints]
+set = { kind = "mongodb" }
+[[phase]]
+name = "One"
+[[phase.step]]
+name = "Probe"
+mongo = { on = "set", command = { insert = "probe", documents = [{ by = "${operator}", token = "${env.APP_TOKEN}" }] } }
+[[phase.step]]
+name = "Status"
+mongo = { on = "set", command = '{"replSetGetStatus": 1}' }
+[[phase.step]]
+name = "Shell"
+shell = { run = "mongosh '${set.uri}' --quiet" }
+[[phase.step]]
+name = "Add"
+mongo = { on = "set", reconfig = { add = ["${set.host}:2${set.port}"], priority = { "${set.host}:2${set.port}" = 0 } } }
+[[phase]]
+name = "Rollback"
+rollback = true
+"#;
+
+    #[test]
+    fn mongo_steps_expand_variables_in_every_string_and_keep_secrets_out_of_sight() {
+        let runbook = super::super::parse("m.toml", RUNBOOK).unwrap();
+        let inv = "[endpoints.set]\nkind = \"mongodb\"\nuri = \"mongodb://ops@h1:27017,h2:27017/app?replicaSet=rs0\"\npassword_env = \"MPW\"\n";
+        let env = |name: &str| match name {
+            "MPW" => Some("pa:ss@word".to_owned()),
+            "APP_TOKEN" => Some("tok-123".to_owned()),
+            _ => None,
+        };
+        let inventory = crate::inventory::parse("inv.toml", inv, &env).unwrap();
+        let b = Bindings { inventory: &inventory, overrides: &[], operator: "ana", env: &env };
+        let scope = scope(&runbook, &b).unwrap();
+        let planned = resolve(&runbook, &scope, &inventory).unwrap();
+        let Resolved::Mongo { db, command, .. } = &planned[0].action else { panic!("{:?}", planned[0]) };
+        assert_eq!(db, &None, "insert runs in the uri's database");
+        assert_eq!(command.plain, r#"{"insert":"probe","documents":[{"by":"ana","token":"tok-123"}]}"#);
+        assert_eq!(command.shown, r#"{"insert":"probe","documents":[{"by":"ana","token":"******"}]}"#);
+        let Resolved::Mongo { db, .. } = &planned[1].action else { panic!("{:?}", planned[1]) };
+        assert_eq!(db.as_deref(), Some("admin"), "replSet* commands run in admin");
+        assert_eq!(planned[1].shows[0], r#"on set, database admin: {"replSetGetStatus":1}"#);
+        let Resolved::Shell { run } = &planned[2].action else { panic!() };
+        assert_eq!(
+            run.plain, "mongosh 'mongodb://ops@h1:27017,h2:27017/app?replicaSet=rs0' --quiet",
+            "no password on a command line"
+        );
+        let Resolved::Reconfig { add, priority, .. } = &planned[3].action else { panic!() };
+        assert_eq!((add[0].plain.as_str(), priority[0].1), ("h1:227017", 0.0));
+        assert_eq!(
+            planned[3].shows[..3],
+            ["on set, one replSetReconfig per change:", "  add member h1:227017", "  set priority h1:227017 = 0"]
+        );
+        assert!(planned.iter().flat_map(|p| &p.shows).all(|l| !l.contains("pa:ss") && !l.contains("tok-123")));
+        // The uri with its password, for a driver: percent-encoded.
+        assert_eq!(
+            scope.expand("${set.uri}", Context::Database).unwrap().plain,
+            "mongodb://ops:pa%3Ass%40word@h1:27017,h2:27017/app?replicaSet=rs0"
+        );
+        assert_eq!(
+            scope.expand("${set.uri}", Context::Database).unwrap().shown,
+            "mongodb://ops:******@h1:27017,h2:27017/app?replicaSet=rs0"
+        );
+    }
 }

@@ -422,6 +422,14 @@ impl Runner {
         Ok(code)
     }
 
+    /// Go to the rollback phase (recorded with `reason`) before running on.
+    ///
+    /// # Errors
+    /// The journal cannot be written.
+    pub fn roll_back(&mut self, reason: &str) -> Result<()> {
+        self.rollback(reason)
+    }
+
     fn rollback(&mut self, reason: &str) -> Result<()> {
         self.record(RunEvent::Rollback { operator: self.operator.clone(), reason: reason.to_owned() })
     }

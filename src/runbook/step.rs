@@ -35,8 +35,13 @@ pub enum ActionDef {
     Verify { source: String, target: String, tables: Vec<String> },
     /// The operator does something outside and confirms it is done.
     Manual { instructions: Text },
-    /// A MongoDB database command.
-    Mongo { on: String, command: serde_json::Value },
+    /// A MongoDB database command; `leaves` are its strings in document
+    /// order, each of which may hold `${…}`.
+    /// `db`: where it runs (`None`: the uri's database).
+    Mongo { on: String, db: Option<String>, command: serde_json::Value, leaves: Vec<Text> },
+    /// Replica-set membership changes on `on`, one `replSetReconfig` each:
+    /// members added, priorities set, members removed, in that order.
+    Reconfig { on: String, add: Vec<Text>, remove: Vec<Text>, priority: Vec<(Text, f64)> },
 }
 
 impl ActionDef {
@@ -50,7 +55,7 @@ impl ActionDef {
             Self::Shell { .. } => "shell",
             Self::Verify { .. } => "verify",
             Self::Manual { .. } => "manual",
-            Self::Mongo { .. } => "mongo",
+            Self::Mongo { .. } | Self::Reconfig { .. } => "mongo",
         }
     }
 
@@ -73,6 +78,9 @@ impl ActionDef {
     pub fn endpoints(&self) -> Vec<&str> {
         match self {
             Self::Sql { on, .. } | Self::CheckSql { on, .. } | Self::WaitSql { on, .. } | Self::Mongo { on, .. } => {
+                vec![on]
+            }
+            Self::Reconfig { on, .. } => {
                 vec![on]
             }
             Self::Generate { on, from, .. } => vec![on, from],
@@ -157,7 +165,8 @@ impl ActionDef {
             | Self::Generate { .. }
             | Self::CheckSql { .. }
             | Self::Shell { .. }
-            | Self::Mongo { .. } => Some(DEFAULT_STATEMENT_TIMEOUT),
+            | Self::Mongo { .. }
+            | Self::Reconfig { .. } => Some(DEFAULT_STATEMENT_TIMEOUT),
             Self::WaitCondition { .. } | Self::WaitSql { .. } => Some(DEFAULT_WAIT_TIMEOUT),
             Self::CheckCondition(_) | Self::Verify { .. } | Self::Manual { .. } => None,
         }

@@ -5,9 +5,11 @@
 //! Names:
 //! - `NAME` — the runbook's `[vars]`, overridden by the inventory's `[vars]`
 //!   and by `--var NAME=VALUE`;
-//! - `ENDPOINT.dsn`, `.host`, `.port`, `.user`, `.dbname` — from the inventory
-//!   (in `shell` commands the DSN carries no password: it reaches libpq through
-//!   a temporary `PGPASSFILE` instead, so it never shows in the process list);
+//! - `ENDPOINT.dsn`, `.uri`, `.host`, `.port`, `.user`, `.dbname` — from the
+//!   inventory (`uri` is a MongoDB endpoint's `mongodb://` URI, for PostgreSQL
+//!   the same as `dsn`; in `shell` commands neither carries a password: libpq
+//!   gets it through a temporary `PGPASSFILE` instead, so it never shows in the
+//!   process list);
 //! - `env.NAME` — the process environment (masked when the name looks secret);
 //! - `operator` — who runs the runbook.
 //!
@@ -18,7 +20,7 @@ use std::collections::BTreeMap;
 use crate::inventory::dsn::MASK;
 
 /// Endpoint fields a runbook may reference.
-pub const ENDPOINT_FIELDS: [&str; 5] = ["dsn", "host", "port", "user", "dbname"];
+pub const ENDPOINT_FIELDS: [&str; 6] = ["dsn", "uri", "host", "port", "user", "dbname"];
 
 /// A piece of runbook text: literal text, or a reference at a byte offset.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,8 +94,8 @@ pub enum Context {
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     values: BTreeMap<String, Value>,
-    /// `ENDPOINT.dsn` for shell commands: no password.
-    shell_dsn: BTreeMap<String, String>,
+    /// `ENDPOINT.dsn` and `ENDPOINT.uri` for shell commands: no password.
+    shell_only: BTreeMap<String, String>,
     env: BTreeMap<String, Value>,
     /// Secret strings to scrub from anything shown (output, errors).
     secrets: Vec<String>,
@@ -117,13 +119,27 @@ impl Scope {
     pub fn set_endpoint(&mut self, name: &str, dsn: &crate::inventory::Dsn) {
         let shown = dsn.masked();
         let plain = dsn.libpq(true);
-        self.values.insert(format!("{name}.dsn"), Value { plain, shown });
-        self.shell_dsn.insert(name.to_owned(), dsn.libpq(false));
+        self.values.insert(format!("{name}.dsn"), Value { plain: plain.clone(), shown: shown.clone() });
+        self.values.insert(format!("{name}.uri"), Value { plain, shown });
+        self.shell_only.insert(format!("{name}.dsn"), dsn.libpq(false));
+        self.shell_only.insert(format!("{name}.uri"), dsn.libpq(false));
         self.set(&format!("{name}.host"), &dsn.host);
         self.set(&format!("{name}.port"), &dsn.port.to_string());
         self.set(&format!("{name}.user"), &dsn.user);
         self.set(&format!("{name}.dbname"), &dsn.dbname);
         if let Some(password) = dsn.password() {
+            self.add_secret(password);
+        }
+    }
+
+    /// A MongoDB endpoint: its fields as [`Scope::set_endpoint`] gives them
+    /// (host and port of the first seed), `uri` its connection string.
+    pub fn set_mongo_endpoint(&mut self, name: &str, dsn: &crate::inventory::Dsn, uri: &crate::inventory::MongoUri) {
+        self.set_endpoint(name, dsn);
+        let (plain, shown, shell) = (uri.with_password(), uri.masked(), uri.without_password());
+        self.values.insert(format!("{name}.uri"), Value { plain, shown });
+        self.shell_only.insert(format!("{name}.uri"), shell);
+        if let Some(password) = uri.password() {
             self.add_secret(password);
         }
     }
@@ -152,10 +168,8 @@ impl Scope {
             return self.env.get(var).cloned();
         }
         if context == Context::Shell {
-            if let Some(endpoint) = name.strip_suffix(".dsn") {
-                if let Some(dsn) = self.shell_dsn.get(endpoint) {
-                    return Some(Value { plain: dsn.clone(), shown: dsn.clone() });
-                }
+            if let Some(text) = self.shell_only.get(name) {
+                return Some(Value { plain: text.clone(), shown: text.clone() });
             }
         }
         self.values.get(name).cloned()

@@ -194,9 +194,11 @@ impl World {
                 idle_in_transaction: (pressure * 6.0) as u32,
                 waiting: (pressure * 7.0 * self.noise(0.3)) as u32,
                 oldest_xact_seconds: Some(((0.8 + pressure * 95.0) * self.noise(0.2) * 10.0).round() / 10.0),
+                outgoing: None,
             }),
             bouncer: Vec::new(),
             oplog_window_seconds: None,
+            member: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - used).max(0.0) as u64),
@@ -224,9 +226,11 @@ impl World {
                 idle_in_transaction: 0,
                 waiting: 0,
                 oldest_xact_seconds: None,
+                outgoing: None,
             }),
             bouncer: Vec::new(),
             oplog_window_seconds: None,
+            member: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - used) as u64),
@@ -278,9 +282,11 @@ impl World {
                 idle_in_transaction: 0,
                 waiting: 0,
                 oldest_xact_seconds: Some(0.2),
+                outgoing: None,
             }),
             bouncer: Vec::new(),
             oplog_window_seconds: None,
+            member: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - self.target_data - WAL_DIR_BASE_BYTES).max(0.0) as u64),
@@ -326,6 +332,7 @@ impl World {
             }],
             disk: None,
             oplog_window_seconds: None,
+            member: None,
         }
     }
 

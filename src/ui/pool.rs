@@ -53,7 +53,11 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
                 Cell::right(format!("{} lockw", pool.waiting), 8, style, 0),
                 Cell::left(trend(Metric::ConnectionsUsedPct, "connections", 100.0), TREND_COLS, trend_style, 1),
                 Cell::left(
-                    pool.oldest_xact_seconds.map_or(String::new(), |s| format!("xact {}", format::seconds(s))),
+                    match (pool.oldest_xact_seconds, pool.outgoing) {
+                        (Some(s), _) => format!("xact {}", format::seconds(s)),
+                        (None, Some(o)) => format!("out {}/{}", o.in_use, o.in_use + o.available),
+                        (None, None) => String::new(),
+                    },
                     11,
                     style,
                     2,

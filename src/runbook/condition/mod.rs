@@ -7,7 +7,7 @@
 //! and     := not ('and' not)*
 //! not     := 'not' not | cmp
 //! cmp     := operand (('<' | '<=' | '>' | '>=' | '==' | '!=') operand)?
-//! operand := NUMBER UNIT? | 'true' | 'false' | gauge | '(' expr ')'
+//! operand := NUMBER UNIT? | 'true' | 'false' | STATE | gauge | '(' expr ')'
 //! gauge   := GAUGE '(' ENDPOINT ')' | 'verify.differences'
 //! ```
 //!
@@ -17,6 +17,9 @@
 //!   Units are case-sensitive, so `m` is minutes and `MB` megabytes.
 //! - Each gauge has a dimension, checked at parse time: a size is not compared with a duration; a number
 //!   without unit fits any. `and`, `or`, `not` and the whole condition need something true or false.
+//! - `mongo.state(member)` is a replica-set member's state, compared with `==` or `!=` to one of the
+//!   uppercase names MongoDB uses: `PRIMARY`, `SECONDARY`, `STARTUP2`, `RECOVERING`, `ARBITER`, `DOWN`,
+//!   `ROLLBACK`, `REMOVED`, `STARTUP`, `UNKNOWN`.
 //! - One comparison per operand (`a < b < c` is an error); at most 32 levels of `(` and `not`.
 //!
 //! Evaluation is three-valued: a gauge that cannot be read makes its comparison unknown, and unknown never
@@ -68,10 +71,12 @@ pub enum Gauge {
     SubscriptionTables,
     Reachable,
     VerifyDifferences,
+    /// A replica-set member's state, as its MongoDB code (see [`MEMBER_STATES`]).
+    MongoState,
 }
 
 /// Each gauge's name in a condition and its dimension (`None`: true or false).
-const GAUGES: [(Gauge, &str, Option<Dim>); 11] = [
+const GAUGES: [(Gauge, &str, Option<Dim>); 12] = [
     (Gauge::LagBytes, "lag_bytes", Some(Dim::Bytes)),
     (Gauge::LagSeconds, "lag_seconds", Some(Dim::Seconds)),
     (Gauge::PoolWaiting, "pool.waiting", Some(Dim::Count)),
@@ -83,7 +88,32 @@ const GAUGES: [(Gauge, &str, Option<Dim>); 11] = [
     (Gauge::SubscriptionTables, "subscription.tables", Some(Dim::Count)),
     (Gauge::Reachable, "reachable", None),
     (Gauge::VerifyDifferences, "verify.differences", Some(Dim::Count)),
+    (Gauge::MongoState, "mongo.state", Some(Dim::State)),
 ];
+
+/// Replica-set member states: MongoDB's name and code (`replSetGetStatus.members[].state`).
+pub const MEMBER_STATES: [(&str, u8); 10] = [
+    ("STARTUP", 0),
+    ("PRIMARY", 1),
+    ("SECONDARY", 2),
+    ("RECOVERING", 3),
+    ("STARTUP2", 5),
+    ("UNKNOWN", 6),
+    ("ARBITER", 7),
+    ("DOWN", 8),
+    ("ROLLBACK", 9),
+    ("REMOVED", 10),
+];
+
+/// A member state's code from its name (`SECONDARY` → 2).
+#[must_use]
+pub fn member_state_code(name: &str) -> Option<u8> {
+    MEMBER_STATES.iter().find(|s| s.0 == name).map(|s| s.1)
+}
+
+fn member_state_name(code: f64) -> &'static str {
+    MEMBER_STATES.iter().find(|s| f64::from(s.1) == code).map_or("UNKNOWN", |s| s.0)
+}
 
 impl Gauge {
     /// The gauge's name in a condition: `lag_bytes`, `verify.differences`.
@@ -119,7 +149,9 @@ enum Dim {
     Seconds,
     Count,
     Percent,
-    /// A literal written without unit: fits any dimension.
+    /// A replica-set member's state (compared by `==`/`!=` only).
+    State,
+    /// A literal written without unit: fits any dimension but a state.
     Unitless,
 }
 
@@ -131,6 +163,7 @@ impl Dim {
             Self::Seconds => ("a duration", "in seconds", "<= 5s"),
             Self::Count => ("a number", "a count", "== 0"),
             Self::Percent => ("a percentage", "a percentage", "> 20%"),
+            Self::State => ("a member state", "a member state", "== SECONDARY"),
             Self::Unitless => ("a number", "a number", "== 0"),
         }
     }
@@ -345,6 +378,7 @@ fn show(v: f64, dim: Dim) -> String {
         Dim::Bytes => size(v),
         Dim::Seconds => duration(v),
         Dim::Percent => format!("{} %", one_decimal(v)),
+        Dim::State => member_state_name(v).to_owned(),
         Dim::Count | Dim::Unitless if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
         Dim::Count | Dim::Unitless => format!("{v}"),
     }

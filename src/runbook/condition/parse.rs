@@ -221,9 +221,18 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 Ok(Node { kind: Kind::Bool(Expr::Const(word == "true")), span: at })
             }
+            Tok::Word if member_state_code(word).is_some() => {
+                self.pos += 1;
+                let code = member_state_code(word).map_or(0.0, f64::from);
+                Ok(Node { kind: Kind::Num(Num::Lit(code), Dim::State), span: at })
+            }
             Tok::Word if !KEYWORDS.contains(&word) => {
                 if let Some(hint) = self.stray(&t) {
                     return Err(hint);
+                }
+                let upper = word.to_ascii_uppercase();
+                if member_state_code(&upper).is_some() {
+                    return Err(error(at.start, format!("member states are uppercase: write `{upper}`")));
                 }
                 let Some(&(gauge, _, dim)) = GAUGES.iter().find(|g| g.1 == word) else {
                     let known: Vec<&str> = GAUGES.iter().map(|g| g.1).collect();
@@ -368,7 +377,17 @@ impl<'a> Parser<'a> {
     fn compare(&self, left: Node, op: Op, op_at: usize, right: Node) -> Parsed<Node> {
         let span = left.span.start..right.span.end;
         let expr = match (&left.kind, &right.kind) {
-            (Kind::Num(a, da), Kind::Num(b, db)) if da == db || *da == Dim::Unitless || *db == Dim::Unitless => {
+            (Kind::Num(..), Kind::Num(..))
+                if (op != Op::EQ && op != Op::NE)
+                    && [&left, &right].iter().any(|n| matches!(n.kind, Kind::Num(_, Dim::State))) =>
+            {
+                return Err(error(op_at, format!("`{}` does not order member states; use `==` or `!=`", op.symbol())));
+            }
+            (Kind::Num(a, da), Kind::Num(b, db))
+                if da == db
+                    || (*da == Dim::Unitless && *db != Dim::State)
+                    || (*db == Dim::Unitless && *da != Dim::State) =>
+            {
                 let dim = if *da == Dim::Unitless { *db } else { *da };
                 match (a, b) {
                     (Num::Lit(_), Num::Read(_)) => {

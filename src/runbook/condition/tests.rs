@@ -120,7 +120,7 @@ fn syntax_errors_point_at_the_token() {
         assert_eq!(fails(text), (offset, message), "{text}");
     }
     let known = "lag_bytes, lag_seconds, pool.waiting, pool.active, pool.used_pct, disk.free_pct, disk.free_bytes, \
-                 subscription.tables_ready, subscription.tables, reachable, verify.differences";
+                 subscription.tables_ready, subscription.tables, reachable, verify.differences, mongo.state";
     assert_eq!(fails("lag_byte(x) < 1MB"), (0, format!("unknown gauge `lag_byte`; known: {known}")));
     assert_eq!(fails("reachable(x) or pool.wait(b) > 0").0, 16);
 }
@@ -300,5 +300,43 @@ fn no_input_makes_parse_or_eval_panic() {
     assert_eq!(
         fails(&format!("lag_bytes(target) < {}", "9".repeat(400))).1,
         format!("`{}` is too large", "9".repeat(400))
+    );
+}
+
+#[test]
+fn member_states_compare_by_name_with_equality_only() {
+    let g = fake(&[
+        ("mongo.state(n1)", Ok(2.0)),
+        ("mongo.state(n2)", Ok(5.0)),
+        ("mongo.state(n3)", Err("n3 is unreachable")),
+    ]);
+    assert_eq!(eval("mongo.state(n1) == SECONDARY", &g), (true, "mongo.state(n1) = SECONDARY == SECONDARY".to_owned()));
+    assert_eq!(
+        eval("mongo.state(n2) == SECONDARY", &g),
+        (false, "mongo.state(n2) = STARTUP2, needs == SECONDARY".to_owned())
+    );
+    assert!(eval("PRIMARY != mongo.state(n2)", &g).0);
+    // Unknown never holds, not even as "!=".
+    assert_eq!(
+        eval("mongo.state(n3) != PRIMARY", &g),
+        (false, "mongo.state(n3) unknown: n3 is unreachable".to_owned())
+    );
+    assert!(!eval("not (mongo.state(n3) == PRIMARY)", &g).0);
+    assert_eq!(
+        fails("mongo.state(n1) < SECONDARY"),
+        (16, "`<` does not order member states; use `==` or `!=`".to_owned())
+    );
+    assert_eq!(
+        fails("mongo.state(n1) == secondary"),
+        (19, "member states are uppercase: write `SECONDARY`".to_owned())
+    );
+    assert_eq!(fails("mongo.state(n1) == 2"), (19, "`2` is a number but mongo.state(n1) is a member state".to_owned()));
+    assert_eq!(
+        fails("lag_seconds(n1) == PRIMARY"),
+        (19, "`PRIMARY` is a member state but lag_seconds(n1) is in seconds".to_owned())
+    );
+    assert_eq!(
+        fails("mongo.state(n1)"),
+        (0, "mongo.state(n1) is a number: compare it, e.g. mongo.state(n1) == SECONDARY".to_owned())
     );
 }
