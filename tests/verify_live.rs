@@ -149,3 +149,55 @@ fn large_disagreeing_chunks_are_split_until_the_rows_are_found() {
         ]
     );
 }
+
+/// Every worker failing (here: the target's table locked past the session's
+/// `lock_timeout`) ends the verification with the table in error — it must
+/// not leave the chunk planner waiting on a queue nobody reads.
+#[test]
+fn failing_workers_end_the_table_with_an_error_instead_of_hanging() {
+    let source = Cluster::start(ClusterOptions::default());
+    let target = Cluster::start(ClusterOptions::default());
+    for c in [&source, &target] {
+        c.psql(
+            "CREATE TABLE l (id int PRIMARY KEY, v text); INSERT INTO l SELECT g, 'v' FROM generate_series(1, 3000) g;",
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = inventory(dir.path(), &source, &target);
+    std::thread::scope(|scope| {
+        let lock =
+            scope.spawn(|| target.psql("BEGIN; LOCK TABLE l IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(12); COMMIT;"));
+        std::thread::sleep(Duration::from_millis(500));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args([
+                "verify",
+                "--source",
+                "source",
+                "--target",
+                "target",
+                "--json",
+                "--chunk-rows",
+                "100",
+                "--inventory",
+            ])
+            .arg(&inventory)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Liveness, not speed: before the fix this never returned.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("verify hung with every worker failed");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let out = child.wait_with_output().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{report:#}");
+        assert_eq!(report["tables"][0]["status"], "error", "{report:#}");
+        assert!(report["tables"][0]["error"].as_str().unwrap().contains("lock"), "{report:#}");
+        lock.join().unwrap();
+    });
+}

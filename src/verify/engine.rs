@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr, eyre};
-use futures::future::join_all;
+use futures::future::try_join_all;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
@@ -534,9 +534,9 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
             }
         }
     });
-    let (planned, worked) = tokio::join!(planner, join_all(workers));
-    planned?;
-    worked.into_iter().collect::<Result<Vec<()>>>()?;
+    // The first error ends both: a planner blocked on a full queue must not
+    // wait for workers that have all failed.
+    tokio::try_join!(planner, try_join_all(workers))?;
 
     let mut a = acc.into_inner().map_err(|_| eyre!("lock poisoned"))?;
     a.differences.sort_by(key_order(&key_names));
