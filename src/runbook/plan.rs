@@ -247,7 +247,7 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
 }
 
 /// `value` with its strings, in document order, replaced by `strings`' (the
-/// order [`super::json_strings`] gives them).
+/// order the checker lists them in: depth first, object values in order).
 fn with_strings(value: &serde_json::Value, strings: &mut dyn Iterator<Item = String>) -> serde_json::Value {
     use serde_json::Value as J;
     match value {
