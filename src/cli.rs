@@ -80,6 +80,26 @@ pub enum Command {
     Run(RunArgs),
     /// Continue an interrupted run from its journal.
     Resume(ResumeArgs),
+    /// Play a run's journal back on the cockpit, read-only (no database): pause, speed, seek.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// The journal of a run or drill.
+    pub journal: PathBuf,
+    /// Journal time per real time (1/16 to 64; `+` and `-` change it while playing).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_replay_speed)]
+    pub speed: f64,
+}
+
+fn parse_replay_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text.trim_end_matches('x').parse().map_err(|_| format!("\"{text}\" is not a number"))?;
+    if (crate::replay::SPEED_MIN..=crate::replay::SPEED_MAX).contains(&speed) {
+        Ok(speed)
+    } else {
+        Err("speed must be between 0.0625 (1/16) and 64".to_owned())
+    }
 }
 
 #[derive(Debug, Args, Clone, Default)]

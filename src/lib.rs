@@ -14,6 +14,7 @@ pub mod events;
 pub mod inventory;
 pub mod journal;
 pub mod keymap;
+pub mod replay;
 pub mod runbook;
 pub mod sim;
 pub mod state;

@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod plan;
+mod replay;
 mod run;
 mod status;
 mod verify;
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         // An error before or outside the run is 2: 1 and 3 say how a run ended.
         Command::Run(args) => Ok(run::run(&cli.display, args).await.unwrap_or_else(report)),
         Command::Resume(args) => Ok(run::resume(&cli.display, args).await.unwrap_or_else(report)),
+        Command::Replay(args) => replay::run(&cli.display, &args).await,
         Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
         Command::Status { inventory, json } => status::run(&inventory, json).await,
         Command::Verify(a) => Ok(verify::run(verify::Args {

@@ -134,6 +134,18 @@ pub enum Action {
     Quit,
     /// Leave now, whatever is open.
     ForceQuit,
+    /// A replay's transport (playing or paused, speed) for the header; `cutover replay` only.
+    Replay(ReplayStatus),
+}
+
+/// Where a replay stands, as the header shows it. A replay is read-only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplayStatus {
+    pub playing: bool,
+    /// Journal time per real time.
+    pub speed: f64,
+    /// A one-line answer to a key the replay refuses (e.g. "replay: read-only").
+    pub notice: Option<String>,
 }
 
 /// Keys an open prompt takes.
@@ -162,6 +174,7 @@ impl Action {
                 | Self::Planned { .. }
                 | Self::Output { .. }
                 | Self::Awaiting(_)
+                | Self::Replay(_)
         )
     }
 }

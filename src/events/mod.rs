@@ -12,7 +12,7 @@ mod outline;
 mod run;
 mod sample;
 
-pub use action::{Action, LogEntry, LogLevel, Pane, PromptKey};
+pub use action::{Action, LogEntry, LogLevel, Pane, PromptKey, ReplayStatus};
 pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};
 pub use run::{Awaiting, Record, RunCommand, RunEvent, RunOutcome};
 pub use sample::{

@@ -80,6 +80,8 @@ pub struct State {
     pub run: RunView,
     pub thresholds: Thresholds,
     pub sample_interval: Duration,
+    /// Set when the screen plays a journal back (`cutover replay`): read-only.
+    pub replay: Option<crate::events::ReplayStatus>,
 }
 
 impl State {
@@ -101,6 +103,7 @@ impl State {
             run: RunView::default(),
             thresholds: Thresholds::default(),
             sample_interval: DEFAULT_SAMPLE_INTERVAL,
+            replay: None,
         }
     }
 

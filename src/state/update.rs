@@ -45,6 +45,7 @@ impl State {
             Action::Step(update) => self.apply_step(update),
             Action::Log(entry) => self.log.push(entry.clone()),
             Action::Resize { cols, rows } => self.ui.size = (*cols, *rows),
+            Action::Replay(status) => self.replay = Some(status.clone()),
             Action::FocusNext => self.ui.focus = self.ui.focus.next(),
             Action::FocusPrev => self.ui.focus = self.ui.focus.prev(),
             Action::FocusLeft | Action::FocusRight | Action::FocusUp | Action::FocusDown => {

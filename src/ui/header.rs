@@ -26,7 +26,13 @@ fn len(pieces: &[Option<Piece>]) -> usize {
 
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
     let sep = theme.symbols.separator;
-    let total = usize::from(area.width);
+    // A replay says so first, and is never shortened away.
+    let replay = state.replay.as_ref().map(|r| {
+        let word = if r.playing { "playing" } else { "PAUSED" };
+        let notice = r.notice.as_ref().map(|n| format!(" {sep} {n}")).unwrap_or_default();
+        format!(" REPLAY {word} x{}{notice} {sep}", speed(r.speed))
+    });
+    let total = usize::from(area.width).saturating_sub(replay.as_ref().map_or(0, |r| r.chars().count()));
     let phase = state.outline.as_ref().zip(state.current_phase()).map(|(outline, (i, phase))| {
         let count = outline.phases.iter().filter(|p| !p.rollback).count();
         if phase.rollback {
@@ -79,12 +85,24 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
         name = format!("{} ", pad(name.trim_end(), keep - 1, false));
     }
 
-    let mut spans = vec![Span::styled(name, theme.header)];
+    let mut spans: Vec<Span> = replay.into_iter().map(|r| Span::styled(r, theme.warn)).collect();
+    spans.push(Span::styled(name, theme.header));
     if let (Some(text), Some((_, _, style))) = (phase_text, &phase) {
         spans.push(Span::styled(text, *style));
     }
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum::<usize>() + len(&right);
-    spans.push(Span::styled(theme.symbols.border.horizontal_top.repeat(total.saturating_sub(used)), theme.border));
+    let width = usize::from(area.width);
+    spans.push(Span::styled(theme.symbols.border.horizontal_top.repeat(width.saturating_sub(used)), theme.border));
     spans.extend(right.into_iter().flatten().map(|p| Span::styled(p.text, p.style)));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A replay's speed: `4`, `2.5`, `1/4`.
+fn speed(speed: f64) -> String {
+    if speed >= 1.0 || speed <= 0.0 {
+        let text = format!("{speed:.1}");
+        text.strip_suffix(".0").map_or_else(|| text.clone(), str::to_owned)
+    } else {
+        format!("1/{:.0}", 1.0 / speed)
+    }
 }

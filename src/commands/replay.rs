@@ -1,0 +1,109 @@
+//! `cutover replay JOURNAL [--speed X]`: a past run or drill on the same
+//! screen, from the journal alone (no database), read-only.
+
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::time::Instant;
+
+use crate::cli::{DisplayArgs, ReplayArgs};
+use crate::events::{Action, RunEvent};
+use crate::keymap;
+use crate::replay::{Player, Timeline, keys};
+use crate::runbook::runner::SAMPLE_EVERY;
+use crate::state::State;
+use crate::terminal::TerminalGuard;
+use crate::ui;
+
+/// How often a playing replay moves on and redraws (10 frames a second).
+const FRAME_INTERVAL: Duration = Duration::from_millis(100);
+
+pub async fn run(display: &DisplayArgs, args: &ReplayArgs) -> Result<i32> {
+    let theme = super::theme_for(display)?;
+    let journal = crate::journal::read(&args.journal)?;
+    let timeline = Timeline::new(base_state(&args.journal, &journal.records), &journal.records)
+        .wrap_err_with(|| format!("cannot replay {}", args.journal.display()))?;
+    let mut player = Player::new(timeline, args.speed);
+
+    let mut terminal = TerminalGuard::enter()?;
+    let (cols, rows) = terminal.size()?;
+    player.view(&Action::Resize { cols, rows });
+    let mut input = EventStream::new();
+    let mut frames = tokio::time::interval(FRAME_INTERVAL);
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut signals = signals()?;
+    let mut last = Instant::now();
+    loop {
+        terminal.draw(|frame| ui::draw(frame, player.state(), &theme))?;
+        tokio::select! {
+            event = input.next() => match event {
+                Some(Ok(Event::Key(key))) => {
+                    if let Some(control) = keys::control_for(key) {
+                        player.control(control);
+                    } else if let Some(action) = keymap::action_for(key) {
+                        if player.view(&action) {
+                            break;
+                        }
+                    }
+                }
+                Some(Ok(Event::Resize(cols, rows))) => {
+                    player.view(&Action::Resize { cols, rows });
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
+                None => break,
+            },
+            _ = frames.tick() => {}
+            () = signals.recv() => break,
+        }
+        let now = Instant::now();
+        player.advance(now - last);
+        last = now;
+    }
+    Ok(0)
+}
+
+/// The state a replay folds into: titled after the runbook, with the
+/// inventory's thresholds when its file is still there. Samples are journalled
+/// at most every [`SAMPLE_EVERY`], so figures count as stale only after three
+/// of those, not after three live intervals.
+fn base_state(path: &std::path::Path, records: &[crate::events::Record]) -> State {
+    let started = records.iter().find_map(|r| match &r.event {
+        RunEvent::Started { outline, inventory, .. } => Some((outline.name.clone(), inventory.clone())),
+        _ => None,
+    });
+    let title = started.as_ref().map_or_else(|| path.display().to_string(), |(name, _)| name.clone());
+    let mut state = State::new(title);
+    state.sample_interval = SAMPLE_EVERY;
+    let inventory = started.and_then(|(_, inventory)| inventory);
+    if let Some(inventory) = inventory.and_then(|p| crate::inventory::load(std::path::Path::new(&p)).ok()) {
+        state.thresholds = inventory.thresholds;
+        state.sample_interval = inventory.interval.max(SAMPLE_EVERY);
+    }
+    state
+}
+
+/// SIGTERM and SIGHUP end the replay cleanly (the terminal guard restores).
+fn signals() -> Result<Signals> {
+    use tokio::signal::unix::{SignalKind, signal};
+    Ok(Signals {
+        term: signal(SignalKind::terminate()).wrap_err("listen for SIGTERM")?,
+        hup: signal(SignalKind::hangup()).wrap_err("listen for SIGHUP")?,
+    })
+}
+
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+    }
+}

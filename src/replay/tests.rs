@@ -1,0 +1,282 @@
+#![allow(clippy::unwrap_used)]
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::events::{
+    EndpointKind, EndpointSample, LinkKind, Outline, OutlinePhase, OutlineStep, Reading, ReplicationLink, RunOutcome,
+    Sample,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).single().unwrap()
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    t0() + chrono::Duration::seconds(seconds)
+}
+
+fn step(id: &str, name: &str) -> OutlineStep {
+    OutlineStep {
+        id: id.into(),
+        name: name.into(),
+        kind: "shell".into(),
+        on: None,
+        destructive: false,
+        gate: None,
+        starts_write_pause: false,
+        ends_write_pause: false,
+    }
+}
+
+fn outline() -> Outline {
+    let phase = |id: &str, name: &str, steps| OutlinePhase { id: id.into(), name: name.into(), rollback: false, steps };
+    Outline {
+        name: "replayed".into(),
+        phases: vec![
+            phase("1", "Prepare", vec![step("1.1", "Look"), step("1.2", "Leap")]),
+            phase("2", "Switch", vec![step("2.1", "Flip")]),
+        ],
+    }
+}
+
+fn lag(seconds: i64, bytes: u64) -> Record {
+    let link = ReplicationLink {
+        name: "replica".into(),
+        kind: LinkKind::Physical,
+        state: "streaming".into(),
+        lag_bytes: Some(bytes),
+        lag_seconds: Some(0.5),
+        ..ReplicationLink::default()
+    };
+    let observed = EndpointSample { replication: vec![link], ..EndpointSample::default() };
+    let sample = Sample {
+        at: at(seconds),
+        endpoint: "source".into(),
+        kind: EndpointKind::Postgres,
+        reading: Reading::Observed(observed),
+    };
+    Record { at: at(seconds), event: RunEvent::Sample { sample } }
+}
+
+fn lag_bytes() -> crate::state::SeriesId {
+    crate::state::SeriesId::new(crate::state::Metric::LagBytes, "source", "replica")
+}
+
+fn record(seconds: i64, event: RunEvent) -> Record {
+    Record { at: at(seconds), event }
+}
+
+fn started(id: &str) -> RunEvent {
+    RunEvent::StepStarted { step: id.into(), attempt: 1 }
+}
+
+fn finished(id: &str) -> RunEvent {
+    RunEvent::StepFinished { step: id.into(), attempt: 1, ok: true, summary: "ok".into() }
+}
+
+/// A 3-step run over two phases, with a lag sample every 10 s.
+fn records() -> Vec<Record> {
+    let mut records = vec![record(
+        0,
+        RunEvent::Started {
+            runbook: "/r.toml".into(),
+            runbook_sha256: String::new(),
+            inventory: None,
+            vars: Vec::new(),
+            operator: "ann".into(),
+            host: "h".into(),
+            pid: 1,
+            headless: true,
+            outline: outline(),
+        },
+    )];
+    let steps = [(5, started("1.1")), (20, finished("1.1")), (30, started("1.2")), (50, finished("1.2"))];
+    let more =
+        [(70, started("2.1")), (95, finished("2.1")), (100, RunEvent::Finished { outcome: RunOutcome::Completed })];
+    records.extend(steps.into_iter().chain(more).map(|(s, e)| record(s, e)));
+    records.extend((0..10).map(|i| lag(i * 10 + 1, 1000 * u64::try_from(i).unwrap())));
+    records.sort_by_key(|r| r.at);
+    // A sample written late carries its collector's (earlier) time.
+    records.push(lag(99, 42));
+    records.push(record(101, RunEvent::Paused { reason: "done".into() }));
+    records
+}
+
+fn timeline() -> Timeline {
+    Timeline::new(State::new("replay"), &records()).unwrap()
+}
+
+fn screen(state: &State) -> String {
+    let theme = crate::theme::Theme::load("dark", crate::theme::ColorMode::Ansi16, crate::theme::UNICODE).unwrap();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| crate::ui::draw(f, state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let width = usize::from(buffer.area.width);
+    let cells: Vec<&str> = buffer.content.iter().map(ratatui::buffer::Cell::symbol).collect();
+    cells.chunks(width).map(|row| row.concat().trim_end().to_owned() + "\n").collect()
+}
+
+/// Everything the fold decides, plus the screen drawn from it.
+fn assert_same(a: &State, b: &State, what: &str) {
+    assert_eq!(a.now, b.now, "{what}: clock");
+    assert_eq!(a.steps, b.steps, "{what}: steps");
+    assert_eq!(a.current_step, b.current_step, "{what}: current step");
+    assert_eq!(a.endpoints, b.endpoints, "{what}: endpoints");
+    assert_eq!(a.series, b.series, "{what}: series");
+    assert_eq!(a.log, b.log, "{what}: log");
+    assert_eq!(screen(a), screen(b), "{what}: screen");
+}
+
+#[test]
+fn seeking_back_and_forth_gives_the_state_of_folding_straight_there() {
+    let timeline = timeline();
+    let mut player = Player::new(timeline, 1.0);
+    let path = [60, 10, 95, 0, 33, 101, 50, 5, 500, -20];
+    for seconds in path {
+        player.seek(at(seconds));
+        let want = at(seconds).clamp(at(0), at(101));
+        assert_eq!(player.cursor(), want);
+        let mut straight = player.timeline().state_at(want);
+        straight.update(&Action::Replay(player.state().replay.clone().unwrap()));
+        assert_same(player.state(), &straight, &format!("at {seconds}s"));
+    }
+    // And the state at a time holds exactly the records at or before it.
+    let state = player.timeline().state_at(at(25));
+    assert_eq!(state.step_status("1.1"), crate::events::StepStatus::Done);
+    assert_eq!(state.step_status("1.2"), crate::events::StepStatus::Pending);
+    assert_eq!(state.points(&lag_bytes()).count(), 3, "samples at 1, 11 and 21 s");
+}
+
+#[test]
+fn playing_folds_forward_and_pauses_at_the_end() {
+    let mut player = Player::new(timeline(), 4.0);
+    assert!(player.playing());
+    player.advance(Duration::from_secs(5));
+    assert_eq!(player.cursor(), at(20));
+    assert_eq!(player.state().step_status("1.1"), crate::events::StepStatus::Done);
+    assert_same(player.state(), &with_banner(&player, at(20)), "after 5 s at x4");
+    player.control(Control::PlayPause);
+    player.advance(Duration::from_secs(5));
+    assert_eq!(player.cursor(), at(20), "paused");
+    player.control(Control::PlayPause);
+    player.advance(Duration::from_secs(3600));
+    assert_eq!(player.cursor(), at(101));
+    assert!(!player.playing(), "paused on the final screen");
+    assert_eq!(player.state().replay.as_ref().map(|r| r.playing), Some(false));
+    // Samples feed the gauges as in the live run, including one written late.
+    let points: Vec<f64> = player.state().points(&lag_bytes()).map(|p| p.v).collect();
+    assert_eq!(points.last(), Some(&42.0));
+}
+
+fn with_banner(player: &Player, t: DateTime<Utc>) -> State {
+    let mut state = player.timeline().state_at(t);
+    state.update(&Action::Replay(player.state().replay.clone().unwrap()));
+    state
+}
+
+#[test]
+fn step_and_phase_boundaries_land_on_their_records() {
+    let timeline = timeline();
+    assert_eq!(timeline.step_marks(), [5, 20, 30, 50, 70, 95].map(at));
+    assert_eq!(timeline.phase_marks(), [5, 70].map(at));
+    let mut player = Player::new(timeline, 1.0);
+    let mut seen = Vec::new();
+    for _ in 0..7 {
+        player.control(Control::NextStep);
+        seen.push(player.cursor());
+    }
+    assert_eq!(seen, [5, 20, 30, 50, 70, 95, 101].map(at), "then the end");
+    player.control(Control::PrevStep);
+    assert_eq!(player.cursor(), at(95));
+    player.control(Control::PrevStep);
+    assert_eq!(player.cursor(), at(70));
+    assert_eq!(player.state().step_status("2.1"), crate::events::StepStatus::Running);
+    assert_eq!(player.state().step_status("1.2"), crate::events::StepStatus::Done);
+    player.control(Control::PrevPhase);
+    assert_eq!(player.cursor(), at(5));
+    assert_eq!(player.state().step_status("1.2"), crate::events::StepStatus::Pending, "refolded from the start");
+    player.control(Control::NextPhase);
+    assert_eq!(player.cursor(), at(70));
+    player.control(Control::Seek(-10));
+    assert_eq!(player.cursor(), at(60));
+    player.control(Control::Home);
+    assert_eq!(player.cursor(), at(0));
+    player.control(Control::End);
+    assert_eq!(player.cursor(), at(101));
+}
+
+#[test]
+fn speed_doubles_and_halves_within_its_bounds() {
+    let mut player = Player::new(timeline(), 50.0);
+    player.control(Control::Faster);
+    assert!((player.speed() - SPEED_MAX).abs() < f64::EPSILON);
+    player.control(Control::Faster);
+    assert!((player.speed() - SPEED_MAX).abs() < f64::EPSILON);
+    for _ in 0..20 {
+        player.control(Control::Slower);
+    }
+    assert!((player.speed() - SPEED_MIN).abs() < f64::EPSILON);
+    assert!((Player::new(timeline(), 1000.0).speed() - SPEED_MAX).abs() < f64::EPSILON);
+}
+
+#[test]
+fn keys_that_would_act_on_a_run_are_refused_and_viewing_keys_work() {
+    let mut player = Player::new(timeline(), 1.0);
+    player.seek(at(40));
+    for action in [Action::Go, Action::RollbackAsk, Action::CancelAsk] {
+        assert!(!player.view(&action));
+        assert!(player.state().run.prompt.is_none(), "{action:?}");
+        assert_eq!(player.state().replay.as_ref().unwrap().notice.as_deref(), Some(READ_ONLY));
+    }
+    assert!(screen(player.state()).contains(READ_ONLY));
+    player.view(&Action::Zoom { pane: Some(crate::events::Pane::Log) });
+    player.seek(at(10));
+    assert_eq!(player.state().ui.zoom, Some(crate::events::Pane::Log), "the view survives a refold");
+    assert!(!player.view(&Action::Quit), "q closes the zoom first");
+    assert!(player.view(&Action::Quit));
+}
+
+#[test]
+fn an_empty_journal_is_an_error() {
+    let err = Timeline::new(State::new("x"), &[]).unwrap_err().to_string();
+    assert!(err.contains("no records"), "{err}");
+}
+
+/// `cargo test --release --lib measure_refold -- --ignored --nocapture`: the
+/// cost of the refold a backward seek does, on a 1-hour journal with three
+/// endpoints sampled every second (ten times the journal's real rate).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn measure_refold_of_an_hour() {
+    let mut records = records();
+    records.truncate(1);
+    for second in 0..3600 {
+        for endpoint in ["source", "target", "replica"] {
+            let mut r = lag(second, u64::try_from(second).unwrap() * 1000);
+            if let RunEvent::Sample { sample } = &mut r.event {
+                sample.endpoint = endpoint.into();
+            }
+            records.push(r);
+        }
+        if second % 60 == 0 {
+            records.push(record(second, RunEvent::Output { step: "1.1".into(), text: "a line of output".into() }));
+        }
+    }
+    let timeline = Timeline::new(State::new("hour"), &records).unwrap();
+    let started = std::time::Instant::now();
+    let state = timeline.state_at(at(3600));
+    let refold = started.elapsed();
+    let mut player = Player::new(timeline, 1.0);
+    let started = std::time::Instant::now();
+    for seconds in (0..60).rev().map(|m| m * 60) {
+        player.seek(at(seconds));
+    }
+    let seeks = started.elapsed();
+    println!(
+        "{} records: fold to the end {refold:?}; 60 backward seeks {seeks:?} ({:?} each)",
+        records.len(),
+        seeks / 60
+    );
+    assert_eq!(state.points(&lag_bytes()).count(), 3600);
+}
