@@ -16,7 +16,7 @@ use super::bisect::{ROW_FETCH_MAX, hash, key_order, localise, params};
 use super::catalog::{self, Column, PORTABLE_SETTINGS, TableInfo, TableName};
 use super::journal::{Entry, Prior, Resume, Writer};
 use super::sql::{Range, TableSql};
-use super::{Difference, Mode, Report, TableReport, TableStatus, Totals};
+use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::collect::{short_error, tls};
 use crate::events::{ChecksumProgress, TableProgress, TableState, name_of};
 use crate::inventory::Endpoint;
@@ -331,23 +331,7 @@ pub async fn run(
         };
         reports.push(report);
     }
-    let mut totals = Totals::default();
-    for t in &reports {
-        totals.tables += 1;
-        totals.tables_different += u64::from(t.status != TableStatus::Equal);
-        totals.rows_source += t.rows_source;
-        totals.rows_target += t.rows_target;
-        totals.chunks += t.chunks;
-        totals.differences += t.differences.len() as u64;
-    }
-    Ok(Report {
-        mode,
-        source: source.name.clone(),
-        target: target.name.clone(),
-        tables: reports,
-        totals,
-        elapsed_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-    })
+    Ok(Report::new(mode, (&source.name, &target.name), reports, started))
 }
 
 fn common_columns<'a>(s: &'a TableInfo, t: &TableInfo) -> (Vec<&'a Column>, Option<String>) {

@@ -91,8 +91,14 @@ impl TableReport {
     /// A report with nothing counted yet.
     #[must_use]
     pub fn new(table: &catalog::TableName, status: TableStatus) -> Self {
+        Self::named(&table.to_string(), status)
+    }
+
+    /// A report with nothing counted yet, for a table or collection by name.
+    #[must_use]
+    pub fn named(table: &str, status: TableStatus) -> Self {
         Self {
-            table: table.to_string(),
+            table: table.to_owned(),
             status,
             primary_key: None,
             rows_source: 0,
@@ -126,6 +132,34 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a finished run: `tables` in order, their totals, the
+    /// time since `started` (to the millisecond).
+    #[must_use]
+    pub fn new(
+        mode: Mode,
+        (source, target): (&str, &str),
+        tables: Vec<TableReport>,
+        started: std::time::Instant,
+    ) -> Self {
+        let mut totals = Totals::default();
+        for t in &tables {
+            totals.tables += 1;
+            totals.tables_different += u64::from(t.status != TableStatus::Equal);
+            totals.rows_source += t.rows_source;
+            totals.rows_target += t.rows_target;
+            totals.chunks += t.chunks;
+            totals.differences += t.differences.len() as u64;
+        }
+        Self {
+            mode,
+            source: source.to_owned(),
+            target: target.to_owned(),
+            tables,
+            totals,
+            elapsed_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        }
+    }
+
     /// 0 when everything matches, 1 when differences were found, 2 when a
     /// table could not be verified.
     #[must_use]

@@ -32,7 +32,7 @@ use self::pipeline::{IdRange, bracket, bracket_name, key_json};
 use super::catalog::TableName;
 use super::engine::{MAX_CHUNK_ROWS, MIN_CHUNK_ROWS, Options, TARGET_CHUNK};
 use super::journal::{Entry, Prior, Resume, Writer};
-use super::{Difference, Mode, Report, TableReport, TableStatus, Totals};
+use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::collect::mongo::short_error;
 use crate::events::{ChecksumProgress, TableProgress, TableState, name_of};
 use crate::inventory::Endpoint;
@@ -296,37 +296,11 @@ pub async fn run(
         };
         reports.push(report);
     }
-    let mut totals = Totals::default();
-    for t in &reports {
-        totals.tables += 1;
-        totals.tables_different += u64::from(t.status != TableStatus::Equal);
-        totals.rows_source += t.rows_source;
-        totals.rows_target += t.rows_target;
-        totals.chunks += t.chunks;
-        totals.differences += t.differences.len() as u64;
-    }
-    Ok(Report {
-        mode,
-        source: source.name.clone(),
-        target: target.name.clone(),
-        tables: reports,
-        totals,
-        elapsed_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-    })
+    Ok(Report::new(mode, (&source.name, &target.name), reports, started))
 }
 
 fn empty_report(name: &str, status: TableStatus) -> TableReport {
-    TableReport {
-        table: name.to_owned(),
-        status,
-        primary_key: Some(vec!["_id".to_owned()]),
-        rows_source: 0,
-        rows_target: 0,
-        chunks: 0,
-        differences: Vec::new(),
-        warning: None,
-        error: None,
-    }
+    TableReport { primary_key: Some(vec!["_id".to_owned()]), ..TableReport::named(name, status) }
 }
 
 /// Notes on a collection that do not stop its verification: collations that
