@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use futures::future::try_join_all;
 use tokio::sync::mpsc;
@@ -14,11 +12,12 @@ use tokio_postgres::Client;
 
 use super::bisect::{ROW_FETCH_MAX, hash, key_order, localise, params};
 use super::catalog::{self, Column, PORTABLE_SETTINGS, TableInfo, TableName};
+use super::chunks::{self, Acc, ChunkSize, Progress};
 use super::journal::{Entry, Prior, Resume, Writer};
 use super::sql::{Range, TableSql};
 use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::collect::{short_error, tls};
-use crate::events::{ChecksumProgress, TableProgress, TableState, name_of};
+use crate::events::{ChecksumProgress, name_of};
 use crate::inventory::Endpoint;
 
 /// The time one chunk should take on the servers (the established figure).
@@ -109,46 +108,10 @@ struct Ctx<'a> {
     /// The target subscribes (logical replication): recheck disagreeing
     /// chunks once it has caught up, and throttle on its lag.
     replicating: bool,
-    progress: Option<&'a mpsc::Sender<ChecksumProgress>>,
-    finished: &'a Mutex<Vec<TableProgress>>,
-}
-
-struct Acc {
-    rows_source: u64,
-    rows_target: u64,
-    chunks: u64,
-    differences: Vec<Difference>,
-    started: Instant,
+    progress: &'a Progress<'a>,
 }
 
 impl Ctx<'_> {
-    fn journal(&self, entry: &Entry) -> Result<()> {
-        if let Some(journal) = self.journal {
-            journal.lock().map_err(|_| eyre!("journal lock poisoned"))?.append(entry)?;
-        }
-        Ok(())
-    }
-
-    fn report_progress(&self, table: &str, acc: &Acc, estimate: f64, chunk_rows: u64, state: TableState) {
-        let Some(tx) = self.progress else { return };
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let estimated_chunks = (estimate / chunk_rows.max(1) as f64).ceil() as u64;
-        let secs = acc.started.elapsed().as_secs_f64().max(0.001);
-        #[allow(clippy::cast_precision_loss)]
-        let current = TableProgress {
-            table: table.to_owned(),
-            state,
-            chunks_done: acc.chunks,
-            chunks_total: if state == TableState::Done { acc.chunks } else { estimated_chunks.max(acc.chunks + 1) },
-            rows: acc.rows_source.max(acc.rows_target),
-            rows_per_second: acc.rows_source.max(acc.rows_target) as f64 / secs,
-            differences: acc.differences.len() as u64,
-        };
-        let mut tables = self.finished.lock().map(|f| f.clone()).unwrap_or_default();
-        tables.push(current);
-        let _ = tx.try_send(ChecksumProgress { at: Utc::now(), tables });
-    }
-
     /// Wait until the target has received everything the source had written
     /// when this was called (bounded by [`CATCH_UP_TIMEOUT`]).
     async fn wait_caught_up(&self) -> Result<(), tokio_postgres::Error> {
@@ -283,24 +246,7 @@ pub async fn run(
         None if major_version(&src[0]).await? == major_version(&dst[0]).await? => Mode::Typed,
         None => Mode::Portable,
     };
-    let resume = match &options.journal {
-        Some(path) => Resume::load(path)?,
-        None => Resume::default(),
-    };
-    if let Some(previous) = resume.mode {
-        if previous != mode {
-            return Err(eyre!(
-                "the journal was written in {} mode; run with --mode {} or a new journal",
-                name_of(&previous),
-                name_of(&previous)
-            ));
-        }
-    }
-    let journal = options.journal.as_ref().map(|p| Writer::open(p)).transpose()?.map(Mutex::new);
-    if let Some(j) = &journal {
-        let entry = Entry::VerifyStarted { mode, source: source.name.clone(), target: target.name.clone() };
-        j.lock().map_err(|_| eyre!("journal lock poisoned"))?.append(&entry)?;
-    }
+    let (resume, journal) = chunks::open_journal(options.journal.as_deref(), mode, &source.name, &target.name)?;
     let replicating = dst[0]
         .query_one("SELECT count(*) > 0 FROM pg_stat_subscription WHERE relid IS NULL AND pid IS NOT NULL", &[])
         .await
@@ -311,7 +257,7 @@ pub async fn run(
     } else {
         options.tables.clone()
     };
-    let finished = Mutex::new(Vec::new());
+    let progress = Progress::new(progress.as_ref());
     let ctx = Ctx {
         source: &src,
         target: &dst,
@@ -320,8 +266,7 @@ pub async fn run(
         journal: journal.as_ref(),
         resume: &resume,
         replicating,
-        progress: progress.as_ref(),
-        finished: &finished,
+        progress: &progress,
     };
     let mut reports = Vec::new();
     for table in &tables {
@@ -403,11 +348,10 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
         return Ok(report);
     }
 
-    let acc =
-        Mutex::new(Acc { rows_source: 0, rows_target: 0, chunks: 0, differences: Vec::new(), started: Instant::now() });
-    let cap = ctx.options.chunk_rows.clamp(1, MAX_CHUNK_ROWS);
-    let chunk_rows = AtomicU64::new(cap);
-    let floor = MIN_CHUNK_ROWS.min(cap);
+    let acc = Mutex::new(Acc::new());
+    let chunk_rows = ChunkSize::new(ctx.options.chunk_rows);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let estimated_rows = s.estimated_rows.max(0.0) as u64;
     let prior: Vec<Prior> = ctx.resume.tables.get(&name).cloned().unwrap_or_default();
     let (tx, rx) = mpsc::channel::<(u64, Range)>(jobs * 2);
     let rx = tokio::sync::Mutex::new(rx);
@@ -424,11 +368,7 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
             planned_all = chunk.range.hi.is_none();
             match &chunk.done {
                 Some((rs, rt, diffs)) => {
-                    let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
-                    a.rows_source += rs;
-                    a.rows_target += rt;
-                    a.chunks += 1;
-                    a.differences.extend(diffs.iter().cloned());
+                    acc.lock().map_err(|_| eyre!("lock poisoned"))?.add(*rs, *rt, diffs.iter().cloned());
                 }
                 None => {
                     if tx.send((chunk.index, chunk.range.clone())).await.is_err() {
@@ -451,7 +391,7 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
         let mut bound = 0;
         loop {
             ctx.throttle().await.map_err(|e| eyre!("{}", short_error(&e)))?;
-            let size = chunk_rows.load(Ordering::Relaxed).max(1);
+            let size = chunk_rows.get();
             let hi: Option<Vec<String>> = if let Some(bounds) = &histogram {
                 #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let per_bucket = (s.estimated_rows / (bounds.len() - 1) as f64).max(1.0);
@@ -467,7 +407,10 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
                 row.map(|r| (0..r.len()).map(|i| r.get::<_, String>(i)).collect())
             };
             let range = Range { lo: lo.clone(), hi: hi.clone() };
-            ctx.journal(&Entry::ChunkPlanned { table: name.clone(), index: next_index, range: range.clone() })?;
+            chunks::append(
+                ctx.journal,
+                &Entry::ChunkPlanned { table: name.clone(), index: next_index, range: range.clone() },
+            )?;
             if tx.send((next_index, range)).await.is_err() {
                 return Ok(());
             }
@@ -487,34 +430,21 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
                 let began = Instant::now();
                 let (rs, rt, diffs) =
                     ctx.check_range(job, sqls, &range).await.map_err(|e| eyre!("{}", short_error(&e)))?;
-                // Aim the next chunks at TARGET_CHUNK, changing by at most 2x a step.
-                let took = began.elapsed().as_secs_f64().max(0.001);
-                let current = chunk_rows.load(Ordering::Relaxed);
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let ideal = (rs.max(rt) as f64 * TARGET_CHUNK.as_secs_f64() / took) as u64;
-                if rs.max(rt) >= current / 2 {
-                    chunk_rows.store(ideal.clamp(current / 2, current * 2).clamp(floor, cap), Ordering::Relaxed);
-                }
-                ctx.journal(&Entry::ChunkDone {
-                    table: name.clone(),
-                    index,
-                    range,
-                    rows_source: rs,
-                    rows_target: rt,
-                    differences: diffs.clone(),
-                })?;
+                chunk_rows.observe(rs.max(rt), began.elapsed());
+                chunks::append(
+                    ctx.journal,
+                    &Entry::ChunkDone {
+                        table: name.clone(),
+                        index,
+                        range,
+                        rows_source: rs,
+                        rows_target: rt,
+                        differences: diffs.clone(),
+                    },
+                )?;
                 let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
-                a.rows_source += rs;
-                a.rows_target += rt;
-                a.chunks += 1;
-                a.differences.extend(diffs);
-                ctx.report_progress(
-                    name,
-                    &a,
-                    s.estimated_rows,
-                    chunk_rows.load(Ordering::Relaxed),
-                    TableState::Running,
-                );
+                a.add(rs, rt, diffs);
+                ctx.progress.running(name, &a, estimated_rows, chunk_rows.get());
             }
         }
     });
@@ -525,19 +455,7 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
     let mut a = acc.into_inner().map_err(|_| eyre!("lock poisoned"))?;
     a.differences.sort_by(key_order(&key_names));
     a.differences.dedup();
-    ctx.report_progress(&name, &a, s.estimated_rows, 1, TableState::Done);
-    if let Ok(mut f) = ctx.finished.lock() {
-        #[allow(clippy::cast_precision_loss)]
-        f.push(TableProgress {
-            table: name.clone(),
-            state: TableState::Done,
-            chunks_done: a.chunks,
-            chunks_total: a.chunks,
-            rows: a.rows_source.max(a.rows_target),
-            rows_per_second: a.rows_source.max(a.rows_target) as f64 / a.started.elapsed().as_secs_f64().max(0.001),
-            differences: a.differences.len() as u64,
-        });
-    }
+    ctx.progress.done(&name, &a);
     report.primary_key = Some(key_names);
     report.rows_source = a.rows_source;
     report.rows_target = a.rows_target;

@@ -11,6 +11,7 @@
 
 mod bisect;
 pub mod catalog;
+mod chunks;
 mod engine;
 pub mod journal;
 pub mod mongo;

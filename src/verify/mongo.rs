@@ -1,7 +1,7 @@
 //! Verifying MongoDB: collection by collection, in `_id` ranges cut along the
 //! `_id` index, each range hashed on both servers by one aggregation that
 //! returns one small document (count and the exact sum of per-document
-//! hashes; see [`pipeline`]). Chunk size adapts to [`TARGET_CHUNK`] as for
+//! hashes; see [`pipeline`]). Chunk size adapts to [`TARGET_CHUNK`](super::engine::TARGET_CHUNK) as for
 //! PostgreSQL; `options.jobs` ranges are in flight at once. A disagreeing
 //! range is cut until the differing `_id`s are found ([`bisect`]). Documents
 //! compare by field name ([`Mode::ByName`], the default) or as stored
@@ -16,10 +16,8 @@ mod bisect;
 pub mod pipeline;
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use color_eyre::eyre::{Result, eyre};
 use futures::future::try_join_all;
 use mongodb::bson::{Bson, Document, doc};
@@ -30,11 +28,12 @@ use tokio::sync::mpsc;
 use self::bisect::Side;
 use self::pipeline::{IdRange, bracket, bracket_name, key_json};
 use super::catalog::TableName;
-use super::engine::{MAX_CHUNK_ROWS, MIN_CHUNK_ROWS, Options, TARGET_CHUNK};
+use super::chunks::{self, Acc, ChunkSize, Progress};
+use super::engine::Options;
 use super::journal::{Entry, Prior, Resume, Writer};
 use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::collect::mongo::short_error;
-use crate::events::{ChecksumProgress, TableProgress, TableState, name_of};
+use crate::events::{ChecksumProgress, name_of};
 use crate::inventory::Endpoint;
 use crate::inventory::dsn::MASK;
 
@@ -159,53 +158,13 @@ struct Ctx<'a> {
     options: &'a Options,
     journal: Option<&'a Mutex<Writer>>,
     resume: &'a Resume,
-    progress: Option<&'a mpsc::Sender<ChecksumProgress>>,
-    finished: &'a Mutex<Vec<TableProgress>>,
-}
-
-struct Acc {
-    rows_source: u64,
-    rows_target: u64,
-    chunks: u64,
-    differences: Vec<Difference>,
-    started: Instant,
-}
-
-impl Acc {
-    fn progress(&self, table: &str, chunks_total: u64, state: TableState) -> TableProgress {
-        let rows = self.rows_source.max(self.rows_target);
-        #[allow(clippy::cast_precision_loss)]
-        TableProgress {
-            table: table.to_owned(),
-            state,
-            chunks_done: self.chunks,
-            chunks_total,
-            rows,
-            rows_per_second: rows as f64 / self.started.elapsed().as_secs_f64().max(0.001),
-            differences: self.differences.len() as u64,
-        }
-    }
+    progress: &'a Progress<'a>,
 }
 
 impl Ctx<'_> {
-    fn journal(&self, entry: &Entry) -> Result<()> {
-        if let Some(journal) = self.journal {
-            journal.lock().map_err(|_| eyre!("journal lock poisoned"))?.append(entry)?;
-        }
-        Ok(())
-    }
-
     /// A driver error as one line, neither side's password in it.
     fn error(&self, collection: &str, e: &mongodb::error::Error) -> color_eyre::Report {
         eyre!("{collection}: {}", self.target.scrub(&self.source.scrub(&short_error(e))))
-    }
-
-    fn report_progress(&self, table: &str, acc: &Acc, estimate: u64, chunk_rows: u64) {
-        let Some(tx) = self.progress else { return };
-        let estimated_chunks = estimate.div_ceil(chunk_rows.max(1));
-        let mut tables = self.finished.lock().map(|f| f.clone()).unwrap_or_default();
-        tables.push(acc.progress(table, estimated_chunks.max(acc.chunks + 1), TableState::Running));
-        let _ = tx.try_send(ChecksumProgress { at: Utc::now(), tables });
     }
 
     /// Compare one range; on disagreement, find the differing documents.
@@ -251,24 +210,7 @@ pub async fn run(
     };
     let jobs = options.jobs.clamp(1, 32);
     let (src, dst) = tokio::try_join!(connect(source, jobs), connect(target, jobs))?;
-    let resume = match &options.journal {
-        Some(path) => Resume::load(path)?,
-        None => Resume::default(),
-    };
-    if let Some(previous) = resume.mode {
-        if previous != mode {
-            return Err(eyre!(
-                "the journal was written in {} mode; run with --mode {} or a new journal",
-                name_of(&previous),
-                name_of(&previous)
-            ));
-        }
-    }
-    let journal = options.journal.as_ref().map(|p| Writer::open(p)).transpose()?.map(Mutex::new);
-    if let Some(j) = &journal {
-        let entry = Entry::VerifyStarted { mode, source: source.name.clone(), target: target.name.clone() };
-        j.lock().map_err(|_| eyre!("journal lock poisoned"))?.append(&entry)?;
-    }
+    let (resume, journal) = chunks::open_journal(options.journal.as_deref(), mode, &source.name, &target.name)?;
     let existing = collections(&src.db)
         .await
         .map_err(|e| eyre!("{}: list the collections: {}", src.name, src.scrub(&short_error(&e))))?;
@@ -277,7 +219,7 @@ pub async fn run(
     } else {
         options.tables.iter().map(|t| collection_name(t, &existing)).collect()
     };
-    let finished = Mutex::new(Vec::new());
+    let progress = Progress::new(progress.as_ref());
     let ctx = Ctx {
         source: &src,
         target: &dst,
@@ -285,8 +227,7 @@ pub async fn run(
         options,
         journal: journal.as_ref(),
         resume: &resume,
-        progress: progress.as_ref(),
-        finished: &finished,
+        progress: &progress,
     };
     let mut reports = Vec::new();
     for name in &names {
@@ -358,11 +299,8 @@ async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<Tab
     let warning = notes(collations_differ, &[lo_s, hi_s, lo_t, hi_t]);
     let estimate = src.coll.estimated_document_count().await.map_err(|e| ctx.error(name, &e))?;
 
-    let acc =
-        Mutex::new(Acc { rows_source: 0, rows_target: 0, chunks: 0, differences: Vec::new(), started: Instant::now() });
-    let cap = ctx.options.chunk_rows.clamp(1, MAX_CHUNK_ROWS);
-    let chunk_rows = AtomicU64::new(cap);
-    let floor = MIN_CHUNK_ROWS.min(cap);
+    let acc = Mutex::new(Acc::new());
+    let chunk_rows = ChunkSize::new(ctx.options.chunk_rows);
     let prior: Vec<Prior> = ctx.resume.tables.get(name).cloned().unwrap_or_default();
     let (tx, rx) = mpsc::channel::<(u64, IdRange)>(jobs * 2);
     let rx = tokio::sync::Mutex::new(rx);
@@ -380,11 +318,7 @@ async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<Tab
             planned_all = range.hi.is_none();
             match &chunk.done {
                 Some((rs, rt, diffs)) => {
-                    let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
-                    a.rows_source += rs;
-                    a.rows_target += rt;
-                    a.chunks += 1;
-                    a.differences.extend(diffs.iter().cloned());
+                    acc.lock().map_err(|_| eyre!("lock poisoned"))?.add(*rs, *rt, diffs.iter().cloned());
                 }
                 None => {
                     if tx.send((chunk.index, range)).await.is_err() {
@@ -397,10 +331,13 @@ async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<Tab
             return Ok(());
         }
         loop {
-            let size = chunk_rows.load(Ordering::Relaxed).max(1);
+            let size = chunk_rows.get();
             let hi = src.boundary(lo.as_ref(), size).await.map_err(|e| ctx.error(name, &e))?;
             let range = IdRange { lo: lo.clone(), hi: hi.clone() };
-            ctx.journal(&Entry::ChunkPlanned { table: name.to_owned(), index: next_index, range: range.to_journal() })?;
+            chunks::append(
+                ctx.journal,
+                &Entry::ChunkPlanned { table: name.to_owned(), index: next_index, range: range.to_journal() },
+            )?;
             if tx.send((next_index, range)).await.is_err() {
                 return Ok(());
             }
@@ -419,28 +356,21 @@ async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<Tab
                 let Some((index, range)) = next else { return Ok::<(), color_eyre::Report>(()) };
                 let began = Instant::now();
                 let (rs, rt, diffs) = ctx.check_range(src, dst, &range).await.map_err(|e| ctx.error(name, &e))?;
-                // Aim the next chunks at TARGET_CHUNK, changing by at most 2x a step.
-                let took = began.elapsed().as_secs_f64().max(0.001);
-                let current = chunk_rows.load(Ordering::Relaxed);
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let ideal = (rs.max(rt) as f64 * TARGET_CHUNK.as_secs_f64() / took) as u64;
-                if rs.max(rt) >= current / 2 {
-                    chunk_rows.store(ideal.clamp(current / 2, current * 2).clamp(floor, cap), Ordering::Relaxed);
-                }
-                ctx.journal(&Entry::ChunkDone {
-                    table: name.to_owned(),
-                    index,
-                    range: range.to_journal(),
-                    rows_source: rs,
-                    rows_target: rt,
-                    differences: diffs.clone(),
-                })?;
+                chunk_rows.observe(rs.max(rt), began.elapsed());
+                chunks::append(
+                    ctx.journal,
+                    &Entry::ChunkDone {
+                        table: name.to_owned(),
+                        index,
+                        range: range.to_journal(),
+                        rows_source: rs,
+                        rows_target: rt,
+                        differences: diffs.clone(),
+                    },
+                )?;
                 let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
-                a.rows_source += rs;
-                a.rows_target += rt;
-                a.chunks += 1;
-                a.differences.extend(diffs);
-                ctx.report_progress(name, &a, estimate, chunk_rows.load(Ordering::Relaxed));
+                a.add(rs, rt, diffs);
+                ctx.progress.running(name, &a, estimate, chunk_rows.get());
             }
         }
     });
@@ -460,13 +390,7 @@ async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<Tab
     keyed.sort_by(|x, y| bisect::compare(&x.0, &y.0));
     a.differences = keyed.into_iter().map(|(_, d)| d).collect();
     a.differences.dedup();
-    let done = a.progress(name, a.chunks, TableState::Done);
-    if let Ok(mut f) = ctx.finished.lock() {
-        f.push(done.clone());
-        if let Some(tx) = ctx.progress {
-            let _ = tx.try_send(ChecksumProgress { at: Utc::now(), tables: f.clone() });
-        }
-    }
+    ctx.progress.done(name, &a);
     let mut report = empty_report(name, TableStatus::Equal);
     report.rows_source = a.rows_source;
     report.rows_target = a.rows_target;
