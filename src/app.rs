@@ -119,7 +119,7 @@ async fn apply(state: &mut State, action: &Action, commands: Option<&mpsc::Sende
 
 /// SIGTERM and SIGHUP (the SSH link dropped) end the loop cleanly, so the
 /// terminal guard and, later, the journal get their chance to finish.
-struct Signals {
+pub(crate) struct Signals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -127,7 +127,11 @@ struct Signals {
 }
 
 impl Signals {
-    fn new() -> Result<Self> {
+    /// Listen for SIGTERM and SIGHUP.
+    ///
+    /// # Errors
+    /// The handlers cannot be installed.
+    pub(crate) fn new() -> Result<Self> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -140,7 +144,8 @@ impl Signals {
         Ok(Self {})
     }
 
-    async fn recv(&mut self) {
+    /// Either signal arrived.
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         tokio::select! {
             _ = self.term.recv() => {}

@@ -20,16 +20,31 @@ pub fn short_error(error: &mongodb::error::Error) -> String {
     }
 }
 
-/// A number whatever its BSON type (`dbStats` gives Int32 0 for a database
-/// that does not exist, a Double otherwise).
-fn num(doc: &Document, key: &str) -> Option<f64> {
+/// The server's error code, when it sent one.
+#[must_use]
+pub fn error_code(error: &mongodb::error::Error) -> Option<i32> {
+    match error.kind.as_ref() {
+        mongodb::error::ErrorKind::Command(c) => Some(c.code),
+        _ => None,
+    }
+}
+
+/// A number whatever its BSON type (the server answers Int32, Int64 or
+/// Double for the same field: `dbStats` gives Int32 0 for a database that
+/// does not exist, a Double otherwise).
+#[must_use]
+pub fn number(value: &Bson) -> Option<f64> {
     #[allow(clippy::cast_precision_loss)]
-    match doc.get(key)? {
+    match value {
         Bson::Int32(v) => Some(f64::from(*v)),
         Bson::Int64(v) => Some(*v as f64),
         Bson::Double(v) => Some(*v),
         _ => None,
     }
+}
+
+fn num(doc: &Document, key: &str) -> Option<f64> {
+    doc.get(key).and_then(number)
 }
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -69,11 +84,7 @@ pub async fn sample(client: &Client, database: &str, direct: bool) -> Result<End
             }
         }
         Err(e) => {
-            let code = match e.kind.as_ref() {
-                mongodb::error::ErrorKind::Command(c) => Some(c.code),
-                _ => None,
-            };
-            match code {
+            match error_code(&e) {
                 // Not started with --replSet: no set, nothing to say.
                 Some(76) => {}
                 // InvalidReplicaSetConfig: the member was removed from its set.

@@ -33,7 +33,7 @@ pub async fn run(display: &DisplayArgs, args: &ReplayArgs) -> Result<i32> {
     let mut input = EventStream::new();
     let mut frames = tokio::time::interval(FRAME_INTERVAL);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut signals = signals()?;
+    let mut signals = crate::app::Signals::new()?;
     let mut last = Instant::now();
     loop {
         terminal.draw(|frame| ui::draw(frame, player.state(), &theme))?;
@@ -83,27 +83,4 @@ fn base_state(path: &std::path::Path, records: &[crate::events::Record]) -> Stat
         state.sample_interval = inventory.interval.max(SAMPLE_EVERY);
     }
     state
-}
-
-/// SIGTERM and SIGHUP end the replay cleanly (the terminal guard restores).
-fn signals() -> Result<Signals> {
-    use tokio::signal::unix::{SignalKind, signal};
-    Ok(Signals {
-        term: signal(SignalKind::terminate()).wrap_err("listen for SIGTERM")?,
-        hup: signal(SignalKind::hangup()).wrap_err("listen for SIGHUP")?,
-    })
-}
-
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hup.recv() => {}
-        }
-    }
 }

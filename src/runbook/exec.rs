@@ -276,10 +276,7 @@ impl Executor {
         admin: &mongodb::Database,
         change: &reconfig::Change,
     ) -> Result<bool, (Option<i32>, String)> {
-        let code = |e: &mongodb::error::Error| match e.kind.as_ref() {
-            mongodb::error::ErrorKind::Command(c) => Some(c.code),
-            _ => None,
-        };
+        let code = crate::collect::mongo::error_code;
         let reply =
             admin.run_command(doc! { "replSetGetConfig": 1 }).await.map_err(|e| (code(&e), mongo_error(on, &e)))?;
         let config =
@@ -537,12 +534,7 @@ fn one_line(sql: &str) -> String {
 
 /// A MongoDB reply's `ok`.
 fn reply_ok(reply: &mongodb::bson::Document) -> bool {
-    match reply.get("ok") {
-        Some(mongodb::bson::Bson::Double(v)) => *v >= 1.0,
-        Some(mongodb::bson::Bson::Int32(v)) => *v >= 1,
-        Some(mongodb::bson::Bson::Int64(v)) => *v >= 1,
-        _ => false,
-    }
+    reply.get("ok").and_then(crate::collect::mongo::number).is_some_and(|ok| ok >= 1.0)
 }
 
 fn mongo_error(on: &str, e: &mongodb::error::Error) -> String {

@@ -6,6 +6,8 @@
 
 use mongodb::bson::{Bson, Document, doc};
 
+use crate::collect::mongo::number;
+
 /// One change to a replica-set config.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
@@ -79,13 +81,8 @@ pub fn apply(config: &Document, change: &Change) -> Result<Result<Document, Stri
             let id = list
                 .iter()
                 .filter_map(|m| m.as_document().and_then(|d| d.get("_id")))
-                .filter_map(|id| match id {
-                    Bson::Int32(v) => Some(i64::from(*v)),
-                    Bson::Int64(v) => Some(*v),
-                    #[allow(clippy::cast_possible_truncation)]
-                    Bson::Double(v) => Some(*v as i64),
-                    _ => None,
-                })
+                .filter_map(number)
+                .map(|id| id as i64)
                 .max()
                 .map_or(0, |m| m + 1);
             let mut added = list.clone();
@@ -111,13 +108,7 @@ pub fn apply(config: &Document, change: &Change) -> Result<Result<Document, Stri
                     let Some((_, p)) = wanted.iter().find(|(h, _)| Some(h.as_str()) == host_of(m)) else {
                         return m.clone();
                     };
-                    let current = match d.get("priority") {
-                        Some(Bson::Double(v)) => *v,
-                        Some(Bson::Int32(v)) => f64::from(*v),
-                        #[allow(clippy::cast_precision_loss)]
-                        Some(Bson::Int64(v)) => *v as f64,
-                        _ => 1.0,
-                    };
+                    let current = d.get("priority").and_then(number).unwrap_or(1.0);
                     if (current - p).abs() < f64::EPSILON {
                         return m.clone();
                     }
@@ -133,11 +124,7 @@ pub fn apply(config: &Document, change: &Change) -> Result<Result<Document, Stri
             next.insert("members", updated);
         }
     }
-    let version = match config.get("version") {
-        Some(Bson::Int32(v)) => i64::from(*v),
-        Some(Bson::Int64(v)) => *v,
-        _ => return Err("the replica-set config has no version".to_owned()),
-    };
+    let version = config.get("version").and_then(number).ok_or("the replica-set config has no version")? as i64;
     next.insert("version", i32::try_from(version + 1).map_or(Bson::Int64(version + 1), Bson::Int32));
     Ok(Ok(next))
 }
