@@ -16,4 +16,4 @@ fi
 [ -n "$CUTOVER_MONGOD" ] || { echo "no mongod: run scripts/test once, or set CUTOVER_MONGOD" >&2; exit 1; }
 CUTOVER_MONGOD=$(realpath "$CUTOVER_MONGOD")
 export CUTOVER_MONGOD
-exec cargo test --release --test mongo_verify -- --ignored --nocapture --exact throughput
+exec cargo bench --bench mongo_verify

@@ -10,48 +10,12 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, Document, doc};
 use serde_json::Value;
 use support::mongo::{ReplicaSet, client};
-
-/// The set's URI with `db` in its path.
-fn uri(set: &ReplicaSet, db: &str) -> String {
-    format!("mongodb://{}/{db}?replicaSet={}", set.host(0), set.name())
-}
-
-/// An inventory with the endpoints `source` and `target` (MongoDB URIs).
-fn inventory(dir: &Path, source: &str, target: &str) -> PathBuf {
-    let path = dir.join("inventory.toml");
-    let text = format!(
-        "[endpoints.source]\nkind = \"mongodb\"\nuri = \"{source}\"\n\
-         [endpoints.target]\nkind = \"mongodb\"\nuri = \"{target}\"\n"
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn cutover_verify(inventory: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(["verify", "--source", "source", "--target", "target", "--inventory"])
-        .arg(inventory)
-        .args(extra)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
-
-/// `cutover verify --json …`: exit code and report.
-fn verify_json(inventory: &Path, extra: &[&str]) -> (Option<i32>, Value) {
-    let out = cutover_verify(inventory, &[&["--json"], extra].concat());
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    });
-    (out.status.code(), report)
-}
+use support::mongo_verify::{cutover_verify, inventory, oid, order, uri, verify_json};
 
 fn table<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["tables"].as_array().unwrap().iter().find(|t| t["table"] == name).unwrap_or_else(|| panic!("{report:#}"))
@@ -72,28 +36,8 @@ async fn insert(uri: &str, db: &str, collection: &str, docs: Vec<Document>) {
     client.database(db).collection::<Document>(collection).insert_many(docs).await.unwrap();
 }
 
-/// The ObjectId of order `n`: its number in the last bytes, so ids sort by `n`.
-fn oid(n: u32) -> ObjectId {
-    let mut bytes = [0x65, 0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    bytes[8..].copy_from_slice(&n.to_be_bytes());
-    ObjectId::from_bytes(bytes)
-}
-
 fn oid_json(n: u32) -> String {
     format!("{{\"$oid\":\"{}\"}}", oid(n).to_hex())
-}
-
-/// Order `n`, with nested documents, arrays of documents and doubles.
-fn order(n: u32) -> Document {
-    doc! {
-        "_id": oid(n),
-        "customer": format!("c{}", n % 97),
-        "total": f64::from(n) * 1.25,
-        "status": "paid",
-        "address": { "street": format!("{n} Main St"), "city": "Springfield", "geo": { "lat": 1.5, "lng": -0.25 } },
-        "items": [{ "sku": format!("S{n}"), "qty": 1, "price": 9.99 }, { "sku": "T", "qty": 2, "price": 0.5 }],
-        "tags": ["a", "b"],
-    }
 }
 
 /// `doc` with its fields in reverse order.
@@ -451,81 +395,4 @@ fn errors_name_the_endpoint_and_never_the_password() {
     let out = cutover_verify(&path, &["--mode", "strict"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--mode strict is for MongoDB endpoints"));
-}
-
-/// Throughput, for scripts/mongo-verify-bench.sh (in release): `BENCH_DOCS`
-/// orders (default 100000) on both sides, `cutover verify` in each mode
-/// against the floor (both collections read once, each document hashed as
-/// stored, no canonical form), then with 10 documents changed on the target.
-#[test]
-#[ignore = "a benchmark: scripts/mongo-verify-bench.sh"]
-fn throughput() {
-    let n: u32 = std::env::var("BENCH_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let repeat: usize = std::env::var("BENCH_REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    let set = ReplicaSet::start("verify-bench", 1);
-    let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &uri(&set, "src"), &uri(&set, "dst"));
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let load = std::time::Instant::now();
-    rt.block_on(async {
-        let c = client(&set.uri()).await;
-        for db in ["src", "dst"] {
-            let coll = c.database(db).collection::<Document>("orders");
-            for start in (0..n).step_by(10_000) {
-                coll.insert_many((start..n.min(start + 10_000)).map(order)).await.unwrap();
-            }
-        }
-    });
-    println!("loaded 2 x {n} documents in {:.1}s", load.elapsed().as_secs_f64());
-    let best = |what: &dyn Fn() -> f64| (0..repeat).map(|_| what()).fold(f64::INFINITY, f64::min);
-    let floor = best(&|| {
-        rt.block_on(async {
-            let c = client(&set.uri()).await;
-            let sum = |db: &'static str| {
-                let coll = c.database(db).collection::<Document>("orders");
-                async move {
-                    let pipeline = [doc! { "$group": {
-                        "_id": Bson::Null,
-                        "s": { "$sum": { "$toDecimal": { "$toHashedIndexKey": "$$ROOT" } } },
-                    } }];
-                    let mut cursor = coll.aggregate(pipeline).await.unwrap();
-                    while cursor.advance().await.unwrap() {}
-                }
-            };
-            let started = std::time::Instant::now();
-            let _ = tokio::join!(sum("src"), sum("dst"));
-            started.elapsed().as_secs_f64()
-        })
-    });
-    #[allow(clippy::cast_precision_loss)]
-    let rate = |secs: f64| f64::from(n) / secs;
-    println!("floor (both sides read once, raw hash): {floor:.2}s, {:.0} documents/s per side", rate(floor));
-    for mode in ["by_name", "strict"] {
-        let secs = best(&|| {
-            let started = std::time::Instant::now();
-            let (code, report) = verify_json(&inv, &["--mode", mode]);
-            assert_eq!(code, Some(0), "{report:#}");
-            started.elapsed().as_secs_f64()
-        });
-        println!(
-            "cutover verify --mode {mode}: {secs:.2}s, {:.0} documents/s per side, {:.1}x the floor",
-            rate(secs),
-            secs / floor
-        );
-    }
-    rt.block_on(async {
-        let c = client(&set.uri()).await;
-        let coll = c.database("dst").collection::<Document>("orders");
-        for i in 0..10 {
-            coll.update_one(doc! { "_id": oid(i * (n / 10) + 7) }, doc! { "$set": { "total": 0.5 } }).await.unwrap();
-        }
-    });
-    let secs = best(&|| {
-        let started = std::time::Instant::now();
-        let (code, report) = verify_json(&inv, &[]);
-        assert_eq!(code, Some(1), "{report:#}");
-        assert_eq!(report["totals"]["differences"], 10);
-        started.elapsed().as_secs_f64()
-    });
-    println!("cutover verify, 10 documents changed: {secs:.2}s");
 }
