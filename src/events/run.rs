@@ -39,6 +39,26 @@ pub enum RunEvent {
         headless: bool,
         outline: Outline,
     },
+    /// A recorded session that runs no runbook began (`watch`, `verify`):
+    /// what it watches, and who.
+    Session {
+        /// The subcommand: `watch`, `verify`.
+        command: String,
+        /// What the screen is titled.
+        title: String,
+        operator: String,
+        host: String,
+        pid: u32,
+    },
+    /// A drill injected a fault (the simulator only). Not shown on the screen —
+    /// noticing it is the drill — but kept for the report, which measures how
+    /// long the operator took to react.
+    Fault {
+        /// The fault's name in the scenario (`replication-stall`, …).
+        fault: String,
+        /// What happens, in words.
+        text: String,
+    },
     /// The run continues in a new process.
     Resumed {
         operator: String,
@@ -122,7 +142,10 @@ impl RunEvent {
     /// Events after which the journal is synced to disk.
     #[must_use]
     pub fn is_boundary(&self) -> bool {
-        !matches!(self, Self::Output { .. } | Self::Sample { .. } | Self::Checksum { .. } | Self::Gate { .. })
+        !matches!(
+            self,
+            Self::Output { .. } | Self::Sample { .. } | Self::Checksum { .. } | Self::Gate { .. } | Self::Fault { .. }
+        )
     }
 }
 
@@ -196,5 +219,26 @@ mod tests {
             let line = serde_json::to_string(&record).unwrap();
             assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), record, "{line}");
         }
+    }
+
+    #[test]
+    fn a_drill_fault_and_a_session_are_flat_lines_too() {
+        let at = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap().with_timezone(&Utc);
+        let fault = RunEvent::Fault { fault: "replication-stall".into(), text: "apply stops".into() };
+        let line = serde_json::to_string(&Record { at, event: fault.clone() }).unwrap();
+        assert_eq!(
+            line,
+            r#"{"at":"2026-11-21T10:00:00Z","event":"fault","fault":"replication-stall","text":"apply stops"}"#
+        );
+        assert!(!fault.is_boundary(), "a fault is not a step boundary");
+        let session = RunEvent::Session {
+            command: "watch".into(),
+            title: "watch prod".into(),
+            operator: "ana".into(),
+            host: "jump1".into(),
+            pid: 7,
+        };
+        let line = serde_json::to_string(&Record { at, event: session.clone() }).unwrap();
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap().event, session, "{line}");
     }
 }

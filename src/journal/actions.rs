@@ -16,6 +16,14 @@ pub fn actions(record: &Record) -> Vec<Action> {
             Action::Runbook(outline.clone()),
             log(operator, LogLevel::Info, format!("run started on {host}")),
         ],
+        RunEvent::Session { command, operator, host, .. } => {
+            vec![
+                Action::Tick { now: at },
+                log(operator, LogLevel::Info, format!("{command} session started on {host}")),
+            ]
+        }
+        // The operator must notice a drill's fault on the gauges, live and in replay alike.
+        RunEvent::Fault { .. } => Vec::new(),
         RunEvent::Resumed { operator, host, .. } => {
             vec![log(operator, LogLevel::Info, format!("run resumed on {host}"))]
         }

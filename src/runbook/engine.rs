@@ -108,6 +108,8 @@ impl Engine {
             RunEvent::Rollback { .. } => self.rolling_back = true,
             RunEvent::Finished { outcome } => self.outcome = Some(*outcome),
             RunEvent::Started { .. }
+            | RunEvent::Session { .. }
+            | RunEvent::Fault { .. }
             | RunEvent::Resumed { .. }
             | RunEvent::Planned { .. }
             | RunEvent::Gate { .. }

@@ -103,6 +103,7 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
     let line = match event {
         RunEvent::Started { operator, .. } => format!("[{time}] run \"{title}\" started by {operator}"),
         RunEvent::Resumed { operator, .. } => format!("[{time}] run \"{title}\" resumed by {operator}"),
+        RunEvent::Session { command, operator, .. } => format!("[{time}] {command} \"{title}\" started by {operator}"),
         RunEvent::Gate { step, holds, reason } => {
             format!("[{time}] {step} gate {}: {reason}", if *holds { "open" } else { "closed" })
         }
@@ -120,7 +121,11 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
         RunEvent::Rollback { operator, reason } => format!("[{time}] ROLLBACK ({operator}): {reason}"),
         RunEvent::Paused { reason } => format!("[{time}] stopped: {reason}"),
         RunEvent::Finished { outcome } => format!("[{time}] run {}", crate::events::name_of(outcome).replace('_', " ")),
-        RunEvent::Planned { .. } | RunEvent::Confirmed { .. } | RunEvent::Sample { .. } | RunEvent::Checksum { .. } => {
+        RunEvent::Planned { .. }
+        | RunEvent::Confirmed { .. }
+        | RunEvent::Sample { .. }
+        | RunEvent::Checksum { .. }
+        | RunEvent::Fault { .. } => {
             return;
         }
     };
