@@ -47,6 +47,7 @@ fn outline() -> Outline {
         gate: None,
         starts_write_pause: false,
         ends_write_pause: false,
+        planned_secs: None,
     };
     Outline {
         name: "an hour".into(),
@@ -55,6 +56,7 @@ fn outline() -> Outline {
             name: "Catch-up".into(),
             rollback: false,
             steps: vec![step("1.1"), step("1.2"), step("1.3")],
+            planned_secs: None,
         }],
     }
 }

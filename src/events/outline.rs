@@ -19,6 +19,9 @@ pub struct OutlinePhase {
     pub name: String,
     pub rollback: bool,
     pub steps: Vec<OutlineStep>,
+    /// How long the phase should take, in seconds (the runbook's `planned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +37,9 @@ pub struct OutlineStep {
     pub gate: Option<String>,
     pub starts_write_pause: bool,
     pub ends_write_pause: bool,
+    /// How long the step should take, in seconds (the runbook's `planned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_secs: Option<u64>,
 }
 
 impl Outline {

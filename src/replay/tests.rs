@@ -26,11 +26,18 @@ fn step(id: &str, name: &str) -> OutlineStep {
         gate: None,
         starts_write_pause: false,
         ends_write_pause: false,
+        planned_secs: None,
     }
 }
 
 fn outline() -> Outline {
-    let phase = |id: &str, name: &str, steps| OutlinePhase { id: id.into(), name: name.into(), rollback: false, steps };
+    let phase = |id: &str, name: &str, steps| OutlinePhase {
+        id: id.into(),
+        name: name.into(),
+        rollback: false,
+        steps,
+        planned_secs: None,
+    };
     Outline {
         name: "replayed".into(),
         phases: vec![

@@ -36,6 +36,8 @@ pub struct PhaseFile {
     /// The phase the operator can jump to from anywhere.
     #[serde(default)]
     pub rollback: bool,
+    /// How long the phase should take ("20m"): the report sets it against the actual.
+    pub planned: Option<Spanned<String>>,
     #[serde(rename = "step", default)]
     pub steps: Vec<Spanned<StepFile>>,
 }
@@ -60,6 +62,8 @@ pub struct StepFile {
     pub ends_write_pause: bool,
     pub on_failure: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
+    /// How long the step should take ("90s"): the report sets it against the actual.
+    pub planned: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

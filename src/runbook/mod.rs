@@ -464,10 +464,12 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
                 gate: s.gate.as_ref().map(|g| g.get_ref().clone()),
                 starts_write_pause: def.starts_write_pause,
                 ends_write_pause: def.ends_write_pause,
+                planned_secs: s.planned.as_ref().and_then(|t| c.duration(t)).map(|d| d.as_secs()),
             });
             if p.rollback { rollback_steps.push(def) } else { forward.push(def) }
         }
-        phases.push(OutlinePhase { id, name: p.name.clone(), rollback: p.rollback, steps });
+        let planned_secs = p.planned.as_ref().and_then(|t| c.duration(t)).map(|d| d.as_secs());
+        phases.push(OutlinePhase { id, name: p.name.clone(), rollback: p.rollback, steps, planned_secs });
     }
     if c.errors.is_empty() {
         forward.extend(rollback_steps);
@@ -540,6 +542,18 @@ mod tests {
                 "rb.toml:8:14: undefined endpoint \"target\" (the runbook defines: source)",
             ]
         );
+    }
+
+    #[test]
+    fn planned_durations_reach_the_outline_and_a_bad_one_points_at_itself() {
+        let text = "name = \"x\"\n[endpoints]\n[[phase]]\nname = \"One\"\nplanned = \"2m\"\n[[phase.step]]\nname = \"a\"\nplanned = \"90s\"\nmanual = { instructions = \"do\" }\n[[phase]]\nname = \"Back\"\nrollback = true\n[[phase.step]]\nname = \"b\"\nmanual = { instructions = \"undo\" }\n";
+        let runbook = parse("rb.toml", text).unwrap();
+        assert_eq!(runbook.outline.phases[0].planned_secs, Some(120));
+        assert_eq!(runbook.outline.phases[0].steps[0].planned_secs, Some(90));
+        assert_eq!(runbook.outline.phases[1].planned_secs, None);
+        let errors = parse("rb.toml", &text.replace("\"90s\"", "\"soon\"")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].line, errors[0].col), (8, 12), "{}", errors[0]);
     }
 
     #[test]
