@@ -10,9 +10,9 @@ use tokio::time::Instant;
 
 use crate::cli::{DisplayArgs, ReplayArgs};
 use crate::events::{Action, RunEvent};
+use crate::journal::SAMPLE_EVERY;
 use crate::keymap;
 use crate::replay::{Player, Timeline, keys};
-use crate::runbook::runner::SAMPLE_EVERY;
 use crate::state::State;
 use crate::terminal::TerminalGuard;
 use crate::ui;

@@ -59,6 +59,13 @@ pub enum RunEvent {
         /// What happens, in words.
         text: String,
     },
+    /// A line for the event log that is no step's output: a collector's
+    /// warning, a server's complaint (the simulator's, in a drill).
+    Log {
+        who: String,
+        level: super::LogLevel,
+        text: String,
+    },
     /// The run continues in a new process.
     Resumed {
         operator: String,
@@ -144,7 +151,12 @@ impl RunEvent {
     pub fn is_boundary(&self) -> bool {
         !matches!(
             self,
-            Self::Output { .. } | Self::Sample { .. } | Self::Checksum { .. } | Self::Gate { .. } | Self::Fault { .. }
+            Self::Output { .. }
+                | Self::Sample { .. }
+                | Self::Checksum { .. }
+                | Self::Gate { .. }
+                | Self::Fault { .. }
+                | Self::Log { .. }
         )
     }
 }

@@ -5,6 +5,7 @@
 //! anything else that is not a record is an error naming its line.
 
 mod actions;
+mod recorder;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -15,6 +16,7 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 pub use actions::actions;
+pub use recorder::{CHECKSUM_EVERY, Recorder, SAMPLE_EVERY};
 
 use crate::events::{Record, RunEvent};
 

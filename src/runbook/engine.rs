@@ -110,6 +110,7 @@ impl Engine {
             RunEvent::Started { .. }
             | RunEvent::Session { .. }
             | RunEvent::Fault { .. }
+            | RunEvent::Log { .. }
             | RunEvent::Resumed { .. }
             | RunEvent::Planned { .. }
             | RunEvent::Gate { .. }

@@ -22,14 +22,10 @@ use super::sink::Sink;
 use super::{Runbook, StepDef};
 use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome};
 use crate::inventory::Inventory;
-use crate::journal::{self, Writer};
+use crate::journal::{self, Recorder, Writer};
 use crate::state::State;
 
-/// Gauge samples are journaled at most this often per endpoint (and whenever
-/// an endpoint stops or starts answering): a 12-hour window stays small.
-pub const SAMPLE_EVERY: Duration = Duration::from_secs(10);
-/// Verification progress is journaled at most this often.
-pub const CHECKSUM_EVERY: Duration = Duration::from_secs(5);
+pub use crate::journal::SAMPLE_EVERY;
 /// How long a run waits for every endpoint's first sample before starting.
 pub const FIRST_SAMPLES: Duration = Duration::from_secs(15);
 /// How long an unattended run waits for a closed gate to open (unless the
@@ -138,13 +134,11 @@ impl Runner {
         let engine = Engine::replay(&runbook.steps, history.iter().map(|r| &r.event));
         let exec = Executor::new(inventory, scope, gauges.clone(), out);
         let sink = Sink {
-            journal,
+            journal: Recorder::new(journal, SAMPLE_EVERY),
             gauges,
             ui: None,
             names: runbook.steps.iter().map(|s| (s.id.clone(), s.name.clone())).collect(),
             title: runbook.name.clone(),
-            last_sample: HashMap::new(),
-            last_checksum: None,
         };
         Self {
             planned: planned.into_iter().map(|p| (p.id.clone(), p)).collect(),
