@@ -210,6 +210,10 @@ pub struct DemoArgs {
     /// Who confirms the steps (with --interactive).
     #[arg(long)]
     pub operator: Option<String>,
+    /// Record the drill here (JSON lines, mode 0600; must be new): replay it,
+    /// report on it, export it like any run's journal.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
     /// Gauge sampling interval in simulated milliseconds.
     #[arg(long = "interval-ms", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub interval_ms: u64,

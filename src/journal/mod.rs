@@ -110,6 +110,25 @@ impl Writer {
         Ok(Self { file, path: path.to_owned(), secrets: Vec::new() })
     }
 
+    /// A new journal (its directory made if need be): one that already holds
+    /// records is refused — a recording is never appended to another.
+    ///
+    /// # Errors
+    /// The journal holds records already; the file or directory cannot be made.
+    pub fn create(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot make {}", dir.display()))?;
+        }
+        if path.exists() && !read(path)?.records.is_empty() {
+            return Err(eyre!(
+                "{} already holds a recording: choose another --journal (a run's journal continues with `cutover resume {}`)",
+                path.display(),
+                path.display()
+            ));
+        }
+        Self::open(path)
+    }
+
     /// Strings to scrub from every record written from now on.
     pub fn scrub(&mut self, secrets: &[String]) {
         for secret in secrets {

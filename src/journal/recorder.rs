@@ -21,15 +21,17 @@ pub const CHECKSUM_EVERY: Duration = Duration::from_secs(5);
 pub struct Recorder {
     writer: Writer,
     sample_every: Duration,
+    checksum_every: Duration,
     last_sample: HashMap<String, (DateTime<Utc>, bool)>,
     last_checksum: Option<(DateTime<Utc>, usize)>,
 }
 
 impl Recorder {
-    /// Record into `writer`, keeping a sample per endpoint at most every `sample_every`.
+    /// Record into `writer`, keeping a sample per endpoint at most every
+    /// `sample_every`, and verification progress at most every `checksum_every`.
     #[must_use]
-    pub fn new(writer: Writer, sample_every: Duration) -> Self {
-        Self { writer, sample_every, last_sample: HashMap::new(), last_checksum: None }
+    pub fn new(writer: Writer, sample_every: Duration, checksum_every: Duration) -> Self {
+        Self { writer, sample_every, checksum_every, last_sample: HashMap::new(), last_checksum: None }
     }
 
     /// Append an event.
@@ -58,7 +60,7 @@ impl Recorder {
         Ok(due)
     }
 
-    /// Keep verification progress if it is due: [`CHECKSUM_EVERY`] after the
+    /// Keep verification progress if it is due: `checksum_every` after the
     /// last kept, or when another table finished. `true` when it was written.
     ///
     /// # Errors
@@ -67,7 +69,7 @@ impl Recorder {
         let finished =
             progress.tables.iter().filter(|t| t.state != TableState::Running && t.state != TableState::Pending).count();
         let due = self.last_checksum.is_none_or(|(at, done)| {
-            done != finished || (progress.at - at).to_std().unwrap_or_default() >= CHECKSUM_EVERY
+            done != finished || (progress.at - at).to_std().unwrap_or_default() >= self.checksum_every
         });
         if due {
             self.last_checksum = Some((progress.at, finished));
@@ -113,7 +115,7 @@ mod tests {
     fn samples_are_kept_when_due_or_when_an_endpoint_goes_down_or_up() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let mut r = Recorder::new(Writer::open(&path).unwrap(), SAMPLE_EVERY);
+        let mut r = Recorder::new(Writer::open(&path).unwrap(), SAMPLE_EVERY, CHECKSUM_EVERY);
         let kept: Vec<bool> = [
             sample(0, "a", true),
             sample(0, "b", true),
@@ -134,7 +136,7 @@ mod tests {
     #[test]
     fn progress_is_kept_when_due_or_when_a_table_finishes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut r = Recorder::new(Writer::open(&dir.path().join("j.jsonl")).unwrap(), SAMPLE_EVERY);
+        let mut r = Recorder::new(Writer::open(&dir.path().join("j.jsonl")).unwrap(), SAMPLE_EVERY, CHECKSUM_EVERY);
         let table = |state| TableProgress {
             table: "public.t".into(),
             state,

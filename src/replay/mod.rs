@@ -9,7 +9,10 @@
 //! folding "up to `t`" always folds a prefix of the file, in file order — the
 //! order the operator saw.
 
+mod base;
 pub mod keys;
+
+pub use base::base_state;
 
 use std::time::Duration;
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::{Result, eyre};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
@@ -134,7 +134,7 @@ impl Runner {
         let engine = Engine::replay(&runbook.steps, history.iter().map(|r| &r.event));
         let exec = Executor::new(inventory, scope, gauges.clone(), out);
         let sink = Sink {
-            journal: Recorder::new(journal, SAMPLE_EVERY),
+            journal: Recorder::new(journal, SAMPLE_EVERY, journal::CHECKSUM_EVERY),
             gauges,
             ui: None,
             names: runbook.steps.iter().map(|s| (s.id.clone(), s.name.clone())).collect(),
@@ -162,14 +162,7 @@ impl Runner {
     pub fn start(start: &Start, headless: bool) -> Result<Self> {
         let (runbook, inventory, scope, planned) =
             prepare(&start.runbook, &start.inventory, &start.operator, &start.vars)?;
-        if start.journal.exists() && !journal::read(&start.journal)?.records.is_empty() {
-            return Err(eyre!(
-                "{} already holds a run: continue it with `cutover resume {}`, or choose another --journal",
-                start.journal.display(),
-                start.journal.display()
-            ));
-        }
-        let journal = Writer::open(&start.journal)?;
+        let journal = Writer::create(&start.journal)?;
         let mut runner = Self::build(runbook, inventory, scope, planned, journal, start.operator.clone(), Vec::new());
         runner.record(RunEvent::Started {
             runbook: absolute(&start.runbook),
@@ -533,15 +526,4 @@ impl Runner {
         }
         Ok(outcome)
     }
-}
-
-/// Open the journal path for a new run, making its directory.
-///
-/// # Errors
-/// The directory cannot be made.
-pub fn journal_dir(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot make {}", dir.display()))?;
-    }
-    Ok(())
 }
