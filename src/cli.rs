@@ -82,6 +82,12 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Play a run's journal back on the cockpit, read-only (no database): pause, speed, seek.
     Replay(ReplayArgs),
+    /// Follow a run in progress from its journal, as the operator sees it, read-only
+    /// (no database; nothing pressed here reaches the run).
+    Follow {
+        /// The journal the run is writing.
+        journal: PathBuf,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

@@ -6,6 +6,7 @@
 
 mod actions;
 mod recorder;
+mod tail;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -17,6 +18,7 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 
 pub use actions::actions;
 pub use recorder::{CHECKSUM_EVERY, Recorder, SAMPLE_EVERY};
+pub use tail::Tail;
 
 use crate::events::{Record, RunEvent};
 
