@@ -45,6 +45,14 @@ pub enum Command {
         /// The inventory file: endpoint names bound to real servers.
         #[arg(long, short)]
         inventory: PathBuf,
+        /// Record the session (JSON lines, mode 0600; must be new): a sample per endpoint
+        /// every 10 s, and at once when an endpoint stops or starts answering.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// An observer's cockpit (a second engineer beside the operator): the header
+        /// says read-only and keys that would act on a run are refused.
+        #[arg(long)]
+        read_only: bool,
     },
     /// One sample of every gauge of an inventory, then exit (0 unless the inventory is unusable).
     Status {

@@ -11,9 +11,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use cutover::events::{Action, Reading, Record, RunEvent};
-use cutover::journal::{self, Recorder, Writer};
+use cutover::journal::{self, Feed, Recorder, Writer};
 use cutover::replay::{Timeline, base_state};
-use cutover::sim::{self, Feed, Simulator, scenario};
+use cutover::sim::{self, Simulator, scenario};
 use cutover::state::State;
 use cutover::theme::ColorMode;
 use support::tmux::Tmux;

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::{DemoArgs, DisplayArgs};
 use crate::events::Action;
-use crate::journal::{Recorder, Writer};
+use crate::journal::{Feed, Recorder, Writer};
 use crate::sim::{self, Simulator};
 use crate::state::State;
 
@@ -30,7 +30,7 @@ pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
         None => None,
     };
     let (tx, rx) = mpsc::channel(256);
-    let feed = sim::Feed::new(tx, journal);
+    let feed = Feed::new(tx, journal);
     let simulator = Simulator::new(scenario, args.seed, Utc::now());
     let (producer, commands) = if args.interactive {
         let operator = args.operator.clone().unwrap_or_else(crate::runbook::runner::default_operator);

@@ -29,7 +29,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Resume(args) => Ok(run::resume(&cli.display, args).await.unwrap_or_else(report)),
         Command::Replay(args) => replay::run(&cli.display, &args).await,
         Command::Follow { journal } => follow::run(&cli.display, &journal).await,
-        Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
+        Command::Watch { inventory, journal, read_only } => {
+            watch::run(&cli.display, &inventory, journal.as_deref(), read_only).await
+        }
         Command::Status { inventory, json } => status::run(&inventory, json).await,
         Command::Verify(a) => Ok(verify::run(verify::Args {
             inventory: a.inventory,

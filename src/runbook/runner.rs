@@ -79,7 +79,9 @@ fn sha256(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn host() -> String {
+/// This machine's name, as journals record it.
+#[must_use]
+pub fn hostname() -> String {
     sysinfo::System::host_name().unwrap_or_else(|| "unknown".to_owned())
 }
 
@@ -170,7 +172,7 @@ impl Runner {
             inventory: Some(absolute(&start.inventory)),
             vars: start.vars.clone(),
             operator: start.operator.clone(),
-            host: host(),
+            host: hostname(),
             pid: std::process::id(),
             headless,
             outline: runner.runbook.outline.clone(),
@@ -212,7 +214,7 @@ impl Runner {
         if let Next::Over(outcome) = runner.engine.next() {
             return Err(eyre!("the run in {} is over ({})", path.display(), crate::events::name_of(&outcome)));
         }
-        runner.record(RunEvent::Resumed { operator, host: host(), pid: std::process::id(), headless })?;
+        runner.record(RunEvent::Resumed { operator, host: hostname(), pid: std::process::id(), headless })?;
         for step in runner.engine.running() {
             runner.record(RunEvent::Interrupted { step })?;
         }

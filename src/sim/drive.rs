@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{Feed, Simulator};
+use super::Simulator;
 use crate::events::{Action, Awaiting, RunCommand, RunEvent};
+use crate::journal::Feed;
 use crate::runbook::condition::Gauges;
 use crate::runbook::engine::{Engine, Hold, Next};
 use crate::runbook::plan::Resolved;

@@ -3,7 +3,6 @@
 //! scripted [`Scenario`] with seeded randomness.
 
 mod drive;
-mod feed;
 pub mod scenario;
 mod world;
 
@@ -12,11 +11,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use drive::Drive;
-pub use feed::Feed;
 pub use scenario::Scenario;
 pub use world::TABLES;
 
 use crate::events::{Action, LogEntry, LogLevel, RunEvent, StepStatus, StepUpdate};
+use crate::journal::Feed;
 use world::World;
 
 /// A scenario being played.

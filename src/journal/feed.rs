@@ -1,22 +1,22 @@
-//! Where a simulated session's events go: the journal first, when the drill
-//! is recorded, then the screen — which is shown exactly what a replay of
-//! the journal folds (the clock aside), so a recorded drill replays to the
-//! screen the operator saw.
-//!
-//! A drill's journal keeps every sample: the demo's sampling interval
-//! (`--interval-ms`, 1 s of simulated time by default) is its rate bound.
+//! Where a recorded session's observations go (`watch`, and the simulator's
+//! drills): the journal first, when the session is recorded, then the screen
+//! — which is shown what a replay of the journal folds, the clock aside.
+//! Samples are kept at the [`Recorder`]'s bound: a drill keeps every one (the
+//! demo's interval is its bound), so it replays to the very screen the
+//! operator saw; `watch` keeps one per endpoint every [`SAMPLE_EVERY`](super::SAMPLE_EVERY).
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+use super::Recorder;
 use crate::events::{Action, LogEntry, LogLevel, Record, RunEvent, StepStatus, StepUpdate};
-use crate::journal::{self, Recorder};
+use crate::journal;
 use crate::state::State;
 
 pub struct Feed {
     ui: mpsc::Sender<Action>,
     journal: Option<Recorder>,
-    /// The gauges as the screen folds them: what the drive's gates and waits read.
+    /// The gauges as the screen folds them: what a simulated run's gates and waits read.
     pub gauges: State,
 }
 
@@ -73,7 +73,7 @@ impl Feed {
     }
 
     /// A journal that cannot be written stops recording, says so on the
-    /// screen, and the drill goes on.
+    /// screen, and the session goes on.
     async fn written(&mut self, at: DateTime<Utc>, written: Option<color_eyre::Result<()>>) -> bool {
         let Some(Err(error)) = written else { return true };
         self.journal = None;
