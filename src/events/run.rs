@@ -66,6 +66,11 @@ pub enum RunEvent {
         level: super::LogLevel,
         text: String,
     },
+    /// A chunk of a recorded `cutover verify` (planned or finished), as the
+    /// verification engine writes and reads it to skip finished chunks.
+    VerifyChunk {
+        chunk: serde_json::Value,
+    },
     /// The run continues in a new process.
     Resumed {
         operator: String,
@@ -157,6 +162,7 @@ impl RunEvent {
                 | Self::Gate { .. }
                 | Self::Fault { .. }
                 | Self::Log { .. }
+                | Self::VerifyChunk { .. }
         )
     }
 }

@@ -111,6 +111,7 @@ impl Engine {
             | RunEvent::Session { .. }
             | RunEvent::Fault { .. }
             | RunEvent::Log { .. }
+            | RunEvent::VerifyChunk { .. }
             | RunEvent::Resumed { .. }
             | RunEvent::Planned { .. }
             | RunEvent::Gate { .. }

@@ -111,7 +111,8 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
         | RunEvent::Confirmed { .. }
         | RunEvent::Sample { .. }
         | RunEvent::Checksum { .. }
-        | RunEvent::Fault { .. } => {
+        | RunEvent::Fault { .. }
+        | RunEvent::VerifyChunk { .. } => {
             return;
         }
     };
