@@ -119,7 +119,10 @@ fn timeline(page: &mut String, s: &Summary) -> Result<()> {
     }
     page.push_str("<h2 id=\"timeline\">Timeline: planned against actual</h2>\n");
     match svg::timeline_chart(s)? {
-        Some(chart) => page.push_str(&format!("<figure id=\"chart-timeline\">\n{chart}</figure>\n")),
+        Some(chart) => page.push_str(&format!(
+            "<figure id=\"chart-timeline\">\n{chart}<figcaption>{}</figcaption>\n</figure>\n",
+            svg::TIMELINE_KEY
+        )),
         None => page.push_str("<p class=\"none\">No step ever started.</p>\n"),
     }
     page.push_str(

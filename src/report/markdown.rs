@@ -61,7 +61,7 @@ pub fn render(summary: &Summary, stem: &str) -> Result<(String, Vec<Chart>)> {
         md.push_str("\n## Timeline: planned against actual\n\n");
         if let Some(svg) = svg::timeline_chart(s)? {
             let file_name = format!("{stem}-timeline.svg");
-            md.push_str(&format!("![Timeline: planned and actual]({file_name})\n\n"));
+            md.push_str(&format!("![Timeline: planned and actual]({file_name})\n\n{}\n\n", svg::TIMELINE_KEY));
             charts.push(Chart { file_name, svg });
         }
         md.push_str("| Phase / step | Started | Planned | Actual | Over (+) / under (−) | Status |\n");

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, eyre};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{PhaseTiming, Summary};
 use crate::events::StepStatus;
@@ -16,9 +17,12 @@ use crate::state::{Metric, Point};
 const WIDTH: u32 = 960;
 const LINE_HEIGHT: u32 = 320;
 /// The Gantt chart: a row per phase and step, labels on the left.
-const ROW_HEIGHT: u32 = 18;
-const LABEL_WIDTH: u32 = 300;
-const LABEL_CHARS: usize = 44;
+const ROW_HEIGHT: u32 = 20;
+const LABEL_WIDTH: u32 = 320;
+const LABEL_CHARS: usize = 40;
+/// Plotters draws text at 1/1.24 of the size asked: these come out at 13 and 12 px.
+const TEXT_SIZE: f64 = 16.0;
+const SMALL_TEXT_SIZE: f64 = 15.0;
 const FONT: &str = "sans-serif";
 
 /// The first lag series' colour, used nowhere else (tests look for it).
@@ -147,10 +151,10 @@ pub fn line_chart(summary: &Summary, spec: ChartSpec) -> Result<Option<String>> 
         let err = failed(spec.title);
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(spec.title, (FONT, 18))
             .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(76)
+            .margin_top(26)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
             .build_cartesian_2d(0.0..x_max, 0.0..y_max)
             .map_err(|e| err(e.to_string()))?;
         chart
@@ -158,15 +162,20 @@ pub fn line_chart(summary: &Summary, spec: ChartSpec) -> Result<Option<String>> 
             .x_desc("time since the start")
             .x_label_formatter(&|x| offset_text(*x))
             .y_label_formatter(&|y| spec.unit.format(*y))
+            .label_style((FONT, SMALL_TEXT_SIZE))
+            .axis_desc_style((FONT, SMALL_TEXT_SIZE))
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .draw()
             .map_err(|e| err(e.to_string()))?;
         for (id, at) in &summary.phase_marks {
             let x = secs(summary.began, *at);
             let line = PathElement::new(vec![(x, 0.0), (x, y_max)], MARK.stroke_width(1));
-            let label = Text::new(id.clone(), (x, y_max), (FONT, 13).into_font().color(&MARK));
             chart.draw_series([line]).map_err(|e| err(e.to_string()))?;
-            chart.draw_series([label]).map_err(|e| err(e.to_string()))?;
+            // Above the plot, where neither the lines nor the legend are.
+            let (px, py) = chart.backend_coord(&(x, y_max));
+            let style = TextStyle::from((FONT, TEXT_SIZE).into_font().style(FontStyle::Bold)).color(&MARK);
+            let label = Text::new(id.clone(), (px, py - 3), style.pos(anchor(HPos::Center, VPos::Bottom)));
+            root.draw(&label).map_err(|e| err(e.to_string()))?;
         }
         let colours = if spec.is_lag() { Some(LAG_COLOUR) } else { None }.into_iter().chain(PALETTE.iter().copied());
         for ((name, points), colour) in series.iter().zip(colours.cycle()) {
@@ -182,13 +191,17 @@ pub fn line_chart(summary: &Summary, spec: ChartSpec) -> Result<Option<String>> 
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.85))
             .border_style(MARK)
-            .label_font((FONT, 13))
+            .label_font((FONT, SMALL_TEXT_SIZE))
             .draw()
             .map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
     Ok(Some(svg))
 }
+
+/// What the timeline's colours mean.
+pub const TIMELINE_KEY: &str = "Grey: planned, from the actual start. Green: done; red: failed; orange: never seen to \
+                                finish. Yellow band: the write pause.";
 
 /// One row of the Gantt chart.
 struct Row {
@@ -252,18 +265,17 @@ pub fn timeline_chart(summary: &Summary) -> Result<Option<String>> {
     let x_max = secs(began, summary.ended).max(planned_end).max(1.0);
     #[allow(clippy::cast_precision_loss)]
     let n = rows.len() as f64;
-    let height = u32::try_from(rows.len()).unwrap_or(u32::MAX).saturating_mul(ROW_HEIGHT).saturating_add(90);
+    let height = u32::try_from(rows.len()).unwrap_or(u32::MAX).saturating_mul(ROW_HEIGHT).saturating_add(60);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         let err = failed("timeline");
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-        let root = root.titled("Timeline: planned (grey) and actual", (FONT, 18)).map_err(|e| err(e.to_string()))?;
         let (labels, bars) = root.split_horizontally(LABEL_WIDTH);
         let mut chart = ChartBuilder::on(&bars)
             .margin_right(16)
-            .margin_top(6)
-            .x_label_area_size(30)
+            .margin_top(22)
+            .x_label_area_size(34)
             .build_cartesian_2d(0.0..x_max, 0.0..n)
             .map_err(|e| err(e.to_string()))?;
         chart
@@ -271,15 +283,18 @@ pub fn timeline_chart(summary: &Summary) -> Result<Option<String>> {
             .disable_y_mesh()
             .y_labels(0)
             .x_label_formatter(&|x| offset_text(*x))
+            .label_style((FONT, SMALL_TEXT_SIZE))
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .draw()
             .map_err(|e| err(e.to_string()))?;
         if let Some(pause) = summary.write_pause {
             let (from, to) = (secs(began, pause.started), secs(began, pause.ended.unwrap_or(summary.ended)));
             let band = Rectangle::new([(from, 0.0), (to.max(from + x_max / 400.0), n)], PAUSE.filled());
-            let label = Text::new("write pause", (from, n), (FONT, 12).into_font().color(&MARK));
             chart.draw_series([band]).map_err(|e| err(e.to_string()))?;
-            chart.draw_series([label]).map_err(|e| err(e.to_string()))?;
+            let (px, py) = chart.backend_coord(&(from, n));
+            let style = TextStyle::from((FONT, SMALL_TEXT_SIZE).into_font()).color(&MARK);
+            let label = Text::new("write pause", (px, py - 3), style.pos(anchor(HPos::Left, VPos::Bottom)));
+            root.draw(&label).map_err(|e| err(e.to_string()))?;
         }
         let min_width = x_max / 500.0;
         for (i, row) in rows.iter().enumerate() {
@@ -312,8 +327,13 @@ pub fn timeline_chart(summary: &Summary) -> Result<Option<String>> {
             #[allow(clippy::cast_precision_loss)]
             let middle = n - i as f64 - 0.5;
             let (_, y) = chart.backend_coord(&(0.0, middle));
-            let font = if row.phase { (FONT, 13).into_font().style(FontStyle::Bold) } else { (FONT, 12).into_font() };
-            let text = Text::new(shorten(&row.label), (6, y - labels_top), TextStyle::from(font).pos(text_anchor()));
+            let font = if row.phase {
+                (FONT, TEXT_SIZE).into_font().style(FontStyle::Bold)
+            } else {
+                (FONT, SMALL_TEXT_SIZE).into_font()
+            };
+            let style = TextStyle::from(font).pos(anchor(HPos::Left, VPos::Center));
+            let text = Text::new(shorten(&row.label), (6, y - labels_top), style);
             labels.draw(&text).map_err(|e| err(e.to_string()))?;
         }
         root.present().map_err(|e| err(e.to_string()))?;
@@ -321,10 +341,8 @@ pub fn timeline_chart(summary: &Summary) -> Result<Option<String>> {
     Ok(Some(svg))
 }
 
-/// Labels sit left-aligned, centred on their row.
-fn text_anchor() -> plotters::style::text_anchor::Pos {
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
-    Pos::new(HPos::Left, VPos::Center)
+fn anchor(h: HPos, v: VPos) -> Pos {
+    Pos::new(h, v)
 }
 
 /// A gauge chart of the report: drawn, or why not.
