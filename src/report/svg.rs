@@ -24,6 +24,11 @@ const LABEL_CHARS: usize = 40;
 const TEXT_SIZE: f64 = 16.0;
 const SMALL_TEXT_SIZE: f64 = 15.0;
 const FONT: &str = "sans-serif";
+/// Phase markers closer than this share one label.
+const MARK_LABEL_GAP_PX: i32 = 24;
+/// When plans reach past this many times the run's length, the timeline
+/// shows the run and cuts the longer plans at its right edge.
+const PLAN_OVERRUN_FACTOR: f64 = 2.0;
 
 /// The first lag series' colour, used nowhere else (tests look for it).
 pub const LAG_COLOUR: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
@@ -57,6 +62,16 @@ impl Unit {
     pub fn format(self, value: f64) -> String {
         match self {
             Self::Bytes => crate::ui::format::bytes(value),
+            Self::Seconds if value > 0.0 && value < 1.0 => {
+                let ms = value * 1000.0;
+                if ms >= 10.0 {
+                    format!("{ms:.0} ms")
+                } else if ms >= 1.0 {
+                    format!("{ms:.1} ms")
+                } else {
+                    format!("{ms:.2} ms")
+                }
+            }
             Self::Seconds => crate::ui::format::seconds(value),
             Self::Percent => format!("{value:.0} %"),
             Self::Count => format!("{value:.0}"),
@@ -167,14 +182,22 @@ pub fn line_chart(summary: &Summary, spec: ChartSpec) -> Result<Option<String>> 
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .draw()
             .map_err(|e| err(e.to_string()))?;
+        // Phase ids above the plot, where neither the lines nor the legend
+        // are; phases that began within a few pixels of each other share one.
+        let mut labels: Vec<(i32, i32, String)> = Vec::new();
         for (id, at) in &summary.phase_marks {
             let x = secs(summary.began, *at);
             let line = PathElement::new(vec![(x, 0.0), (x, y_max)], MARK.stroke_width(1));
             chart.draw_series([line]).map_err(|e| err(e.to_string()))?;
-            // Above the plot, where neither the lines nor the legend are.
             let (px, py) = chart.backend_coord(&(x, y_max));
+            match labels.last_mut() {
+                Some((first, _, text)) if px - *first < MARK_LABEL_GAP_PX => text.push_str(&format!(",{id}")),
+                _ => labels.push((px, py, id.clone())),
+            }
+        }
+        for (px, py, text) in labels {
             let style = TextStyle::from((FONT, TEXT_SIZE).into_font().style(FontStyle::Bold)).color(&MARK);
-            let label = Text::new(id.clone(), (px, py - 3), style.pos(anchor(HPos::Center, VPos::Bottom)));
+            let label = Text::new(text, (px, py - 3), style.pos(anchor(HPos::Left, VPos::Bottom)));
             root.draw(&label).map_err(|e| err(e.to_string()))?;
         }
         let colours = if spec.is_lag() { Some(LAG_COLOUR) } else { None }.into_iter().chain(PALETTE.iter().copied());
@@ -201,7 +224,8 @@ pub fn line_chart(summary: &Summary, spec: ChartSpec) -> Result<Option<String>> 
 
 /// What the timeline's colours mean.
 pub const TIMELINE_KEY: &str = "Grey: planned, from the actual start. Green: done; red: failed; orange: never seen to \
-                                finish. Yellow band: the write pause.";
+                                finish. Yellow band: the write pause. A plan much longer than the run is cut at the \
+                                right edge and labelled with its length.";
 
 /// One row of the Gantt chart.
 struct Row {
@@ -262,7 +286,8 @@ pub fn timeline_chart(summary: &Summary) -> Result<Option<String>> {
         .iter()
         .filter_map(|r| Some(secs(began, r.started?) + secs(began, began + r.planned?)))
         .fold(0.0_f64, f64::max);
-    let x_max = secs(began, summary.ended).max(planned_end).max(1.0);
+    let span = secs(began, summary.ended).max(1.0);
+    let x_max = if planned_end > span * PLAN_OVERRUN_FACTOR { span * 1.15 } else { span.max(planned_end) };
     #[allow(clippy::cast_precision_loss)]
     let n = rows.len() as f64;
     let height = u32::try_from(rows.len()).unwrap_or(u32::MAX).saturating_mul(ROW_HEIGHT).saturating_add(60);
@@ -304,11 +329,20 @@ pub fn timeline_chart(summary: &Summary) -> Result<Option<String>> {
             let Some(start) = row.started.map(|at| secs(began, at)) else { continue };
             if let Some(planned) = row.planned {
                 let end = start + secs(began, began + planned);
+                let cut = end > x_max;
+                let end = end.min(x_max);
                 let bar = Rectangle::new(
                     [(start, top - pad), (end.max(start + min_width), top - pad - thick)],
                     PLANNED.filled(),
                 );
                 chart.draw_series([bar]).map_err(|e| err(e.to_string()))?;
+                if cut {
+                    let (px, py) = chart.backend_coord(&(x_max, top - pad - thick / 2.0));
+                    let text = format!("planned {} ▸", super::duration_text(planned));
+                    let style = TextStyle::from((FONT, SMALL_TEXT_SIZE).into_font()).color(&MARK);
+                    let label = Text::new(text, (px - 4, py), style.pos(anchor(HPos::Right, VPos::Center)));
+                    root.draw(&label).map_err(|e| err(e.to_string()))?;
+                }
             }
             let (end, colour) = match row.finished {
                 Some(at) if row.failed => (secs(began, at), FAILED),
