@@ -591,6 +591,13 @@ fn check_the_report(dir: &Path, journal: &Path, records: &[Value], pause: chrono
         page.contains(&format!("id=\"write-pause-length\">{length}<")),
         "the report does not say the write pause lasted {length}"
     );
+    assert!(page.contains(&format!("{} tables equal", TABLES.len())), "the verify steps' verdicts");
+    let typed =
+        records.iter().find(|r| r["event"] == "confirmed" && r["typed"] == "source").expect("a typed confirmation");
+    let by = cutover::report::html::escape(typed["operator"].as_str().unwrap());
+    assert!(by.contains("rehearsal-bot"), "{by}");
+    assert!(page.contains(&format!("<td>{by}</td><td>source</td>")), "the switch confirmed by typing the endpoint");
+    assert!(page.contains("completed"));
     let start = page.find("id=\"chart-lag-bytes\"").expect("a lag chart");
     let lag = &page[start..start + page[start..].find("</figure>").unwrap()];
     let c = cutover::report::svg::LAG_COLOUR;

@@ -307,3 +307,17 @@ fn markdown_escapes_what_would_be_markup() {
     assert!(md.contains("![Replication lag (bytes)](r-lag-bytes.svg)"));
     assert!(charts.iter().any(|c| c.file_name == "r-lag-bytes.svg" && c.svg.contains("<polyline")));
 }
+
+#[test]
+fn names_from_the_databases_are_escaped_inside_the_charts_too() {
+    let mut records = drill();
+    if let RunEvent::Sample { sample } = &mut records[11].event {
+        sample.endpoint = "<script>alert(1)</script>".into();
+    } else {
+        panic!("record 11 is a sample");
+    }
+    let s = Summary::from_records(&records, "j").unwrap();
+    let page = html::render(&s).unwrap();
+    assert!(!page.contains("<script"), "an endpoint's name reached a chart unescaped");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; · sub"));
+}
