@@ -57,6 +57,9 @@ pub enum Command {
     /// Compare source and target table by table, hashing primary-key ranges on the servers.
     /// Exit 0: everything matches; 1: differences found; 2: error.
     Verify(VerifyArgs),
+    /// Write a run's or session's report from its journal: timeline against plan, write pause,
+    /// confirmations, lag, pool and disk charts, checksum results. Exit 0: written; 2: error.
+    Report(ReportArgs),
     /// Check a runbook file; every problem as FILE:LINE:COL: message. Exit 0 only when valid.
     Check {
         /// The runbook file.
@@ -82,9 +85,6 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Play a run's journal back on the cockpit, read-only (no database): pause, speed, seek.
     Replay(ReplayArgs),
-    /// Write a run's or session's report from its journal: timeline against plan, write pause,
-    /// confirmations, lag, pool and disk charts, checksum results. Exit 0: written; 2: error.
-    Report(ReportArgs),
 }
 
 #[derive(Debug, Args, Clone)]

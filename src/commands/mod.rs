@@ -28,7 +28,6 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => Ok(run::run(&cli.display, args).await.unwrap_or_else(report)),
         Command::Resume(args) => Ok(run::resume(&cli.display, args).await.unwrap_or_else(report)),
         Command::Replay(args) => replay::run(&cli.display, &args).await,
-        Command::Report(args) => Ok(report::run(&args).unwrap_or_else(report)),
         Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
         Command::Status { inventory, json } => status::run(&inventory, json).await,
         Command::Verify(a) => Ok(verify::run(verify::Args {
@@ -45,6 +44,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             rows_per_fetch: a.rows_per_fetch,
         })
         .await),
+        Command::Report(args) => Ok(report::run(&args).unwrap_or_else(report)),
     }
 }
 
