@@ -65,6 +65,9 @@ pub enum Command {
     /// Compare source and target table by table, hashing primary-key ranges on the servers.
     /// Exit 0: everything matches; 1: differences found; 2: error.
     Verify(VerifyArgs),
+    /// Write a run's or session's report from its journal: timeline against plan, write pause,
+    /// confirmations, lag, pool and disk charts, checksum results. Exit 0: written; 2: error.
+    Report(ReportArgs),
     /// Check a runbook file; every problem as FILE:LINE:COL: message. Exit 0 only when valid.
     Check {
         /// The runbook file.
@@ -245,4 +248,22 @@ fn parse_scenario(name: &str) -> Result<String, String> {
 fn parse_speed(text: &str) -> Result<f64, String> {
     let speed: f64 = text.trim_end_matches('x').parse().map_err(|_| format!("\"{text}\" is not a number"))?;
     if (0.1..=1000.0).contains(&speed) { Ok(speed) } else { Err("speed must be between 0.1 and 1000".to_owned()) }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// The journal of a run, drill or recorded session.
+    pub journal: PathBuf,
+    /// Where to write the report (for md, its charts go beside it as STEM-*.svg).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// html: one self-contained page; md: Markdown with SVG charts beside it.
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
 }

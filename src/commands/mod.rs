@@ -5,6 +5,7 @@ mod demo;
 mod follow;
 mod plan;
 mod replay;
+mod report;
 mod run;
 mod status;
 mod verify;
@@ -47,6 +48,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             rows_per_fetch: a.rows_per_fetch,
         })
         .await),
+        Command::Report(args) => Ok(report::run(&args).unwrap_or_else(report)),
     }
 }
 
