@@ -93,8 +93,8 @@ async fn each_drill_journals_its_faults_when_they_strike() {
         ("pool-storm", 70, vec![(60, "pool-saturation")]),
         // Chunk 9 of public.orders, at ~90k rows a second from 118 s.
         ("checksum-mismatch", 140, vec![(129, "checksum-mismatch")]),
-        // 2 s into step 4.3 ("Wait for lag = 0"), started at 254 s.
-        ("switch-outage", 270, vec![(256, "target-unreachable")]),
+        // Half a second into step 4.4 ("Sync sequences", on the target), started at 261 s.
+        ("switch-outage", 270, vec![(262, "target-unreachable")]),
         ("lost-replica", 220, vec![(40, "replica-unreachable"), (200, "target-unreachable")]),
     ];
     for (name, seconds, want) in expect {
@@ -143,14 +143,14 @@ fn a_fault_tied_to_a_step_strikes_when_the_operator_starts_that_step() {
     let mut sim = Simulator::new(scenario::by_name("switch-outage").unwrap(), 7, common::start()).unscripted();
     sim.run_for(30, INTERVAL);
     assert_eq!(sim.down("target"), None);
-    sim.step_started("4.3");
-    sim.advance(Duration::from_secs(3));
-    assert!(sim.down("target").is_some(), "the target answers 3 s into the switch");
+    sim.step_started("4.4");
+    sim.advance(Duration::from_secs(1));
+    assert!(sim.down("target").is_some(), "the target answers 1 s into the switch");
     assert_eq!(sim.take_faults().len(), 1);
     sim.run_for(60, INTERVAL);
     assert_eq!(sim.down("target"), None, "the outage is over 50 s later");
-    sim.step_started("4.3");
-    sim.advance(Duration::from_secs(3));
+    sim.step_started("4.4");
+    sim.advance(Duration::from_secs(1));
     assert_eq!(sim.down("target"), None, "a fault strikes once");
 }
 

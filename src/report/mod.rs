@@ -379,9 +379,11 @@ fn reactions(records: &[Record]) -> Vec<Reaction> {
         .collect()
 }
 
-/// An operator's decision, in words.
+/// An operator's decision, in words. A rollback the runbook's own policy
+/// ordered (signed `cutover`) is no one's reaction: the drill waits for a person.
 fn decision(record: &Record) -> Option<(DateTime<Utc>, String)> {
     let text = match &record.event {
+        RunEvent::Rollback { operator, .. } if operator == "cutover" => return None,
         RunEvent::Confirmed { step, operator, .. } => format!("{operator} confirmed {step}"),
         RunEvent::Skipped { step, operator, .. } => format!("{operator} skipped {step}"),
         RunEvent::Rerun { step, operator } => format!("{operator} ran {step} again"),

@@ -291,9 +291,11 @@ pub fn switch_outage() -> Scenario {
         (295.0, "R.2", Done),
     ]);
     scenario.pooler_paused = Some(Window::new(250.0, 295.0));
+    // Writes are paused and lag is zero: the sequences are being synced on
+    // the target when it goes away.
     scenario.on_step = vec![StepFault {
-        step: "4.3",
-        after: 2.0,
+        step: "4.4",
+        after: 0.5,
         lasts: 50.0,
         outage: ("target", "connection to 10.0.2.13:5432 timed out"),
     }];
