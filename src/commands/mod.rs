@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod export;
 mod plan;
 mod replay;
 mod run;
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => Ok(run::run(&cli.display, args).await.unwrap_or_else(report)),
         Command::Resume(args) => Ok(run::resume(&cli.display, args).await.unwrap_or_else(report)),
         Command::Replay(args) => replay::run(&cli.display, &args).await,
+        Command::Export(args) => export::run(&cli.display, &args),
         Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
         Command::Status { inventory, json } => status::run(&inventory, json).await,
         Command::Verify(a) => Ok(verify::run(verify::Args {

@@ -69,7 +69,7 @@ pub async fn run(display: &DisplayArgs, args: &ReplayArgs) -> Result<i32> {
 /// inventory's thresholds when its file is still there. Samples are journalled
 /// at most every [`SAMPLE_EVERY`], so figures count as stale only after three
 /// of those, not after three live intervals.
-fn base_state(path: &std::path::Path, records: &[crate::events::Record]) -> State {
+pub(super) fn base_state(path: &std::path::Path, records: &[crate::events::Record]) -> State {
     let started = records.iter().find_map(|r| match &r.event {
         RunEvent::Started { outline, inventory, .. } => Some((outline.name.clone(), inventory.clone())),
         _ => None,
