@@ -68,7 +68,8 @@ pub fn asciicast(
 ) -> Result<Summary> {
     let start = timeline.start();
     let offset = |t: DateTime<Utc>| (t - start).to_std().unwrap_or_default();
-    let activity: Vec<Duration> = timeline.activity().iter().map(|t| offset(*t)).collect();
+    // The end too: a wait with nothing after it but the journal's last sample is a wait.
+    let activity: Vec<Duration> = timeline.activity().iter().chain([&timeline.end()]).map(|t| offset(*t)).collect();
     let pace = Pace::new(&activity, options.speed, options.idle_limit);
 
     let mut header = Header::new(options.cols, options.rows);

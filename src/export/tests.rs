@@ -148,3 +148,22 @@ fn without_an_idle_limit_the_recording_is_as_long_as_the_run_at_its_speed() {
     // One clock frame a journal second at most (4 a recording second), plus the records'.
     assert!(summary.frames <= 604 + 10, "{summary:?}");
 }
+
+#[test]
+fn a_wait_at_the_end_of_the_journal_is_shortened_too() {
+    // The run stopped answering at 604 s; only gauge samples follow, for an hour.
+    let mut records = records();
+    let sample = crate::events::Sample {
+        at: at(4204.0),
+        endpoint: "source".into(),
+        kind: crate::events::EndpointKind::Postgres,
+        reading: crate::events::Reading::Observed(crate::events::EndpointSample::default()),
+    };
+    records.push(Record { at: at(4204.0), event: RunEvent::Sample { sample } });
+    let timeline = Timeline::new(State::new("exported"), &records).unwrap();
+    let theme = Theme::load("dark", ColorMode::Ansi16, UNICODE).unwrap();
+    let summary = asciicast(&timeline, &theme, "exported", &options(), std::io::sink()).unwrap();
+    // 2 s more, not an hour; the last frame shows the end, within a frame's time of it.
+    let end = 8.38;
+    assert!((end - FRAME_MIN.as_secs_f64()..=end).contains(&summary.duration.as_secs_f64()), "{summary:?}");
+}
