@@ -161,8 +161,8 @@ fn main() -> Result<()> {
     let mut cast = Vec::new();
     let summary = cutover::export::asciicast(&timeline, &theme, "an hour", &options, &mut cast)?;
     println!(
-        "export: the 1-hour journal as an asciicast is {:.1} MB: {} frames, {} markers, {:.1} s of recording",
-        cast.len() as f64 / 1e6,
+        "export: the 1-hour journal as an asciicast is {} kB: {} frames, {} markers, {:.1} s of recording",
+        cast.len() / 1000,
         summary.frames,
         summary.markers,
         summary.duration.as_secs_f64()
