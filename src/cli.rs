@@ -250,8 +250,8 @@ pub struct ExportArgs {
     pub speed: f64,
     /// A wait longer than this many seconds of recording, with nothing but gauges moving, is
     /// played faster to last this long (0: keep every wait).
-    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_idle_limit)]
-    pub idle_limit: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_idle_limit)]
+    pub idle_limit: std::time::Duration,
 }
 
 fn parse_export_speed(text: &str) -> Result<f64, String> {
@@ -259,10 +259,10 @@ fn parse_export_speed(text: &str) -> Result<f64, String> {
     if (0.01..=10_000.0).contains(&speed) { Ok(speed) } else { Err("speed must be between 0.01 and 10000".to_owned()) }
 }
 
-fn parse_idle_limit(text: &str) -> Result<f64, String> {
+fn parse_idle_limit(text: &str) -> Result<std::time::Duration, String> {
     let seconds: f64 = text.trim_end_matches('s').parse().map_err(|_| format!("\"{text}\" is not a number"))?;
     if (0.0..=86_400.0).contains(&seconds) {
-        Ok(seconds)
+        Ok(std::time::Duration::from_secs_f64(seconds))
     } else {
         Err("the idle limit is 0 to 86400 seconds".to_owned())
     }

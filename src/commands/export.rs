@@ -6,7 +6,6 @@
 
 use std::io::BufWriter;
 use std::path::Path;
-use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
 
@@ -36,7 +35,7 @@ pub fn run(display: &DisplayArgs, args: &ExportArgs) -> Result<i32> {
         cols: args.cols,
         rows: args.rows,
         speed: args.speed,
-        idle_limit: (args.idle_limit > 0.0).then(|| Duration::from_secs_f64(args.idle_limit)),
+        idle_limit: Some(args.idle_limit).filter(|d| !d.is_zero()),
     };
     // Written beside FILE and renamed over it when whole: never half a recording.
     let dir = args.asciicast.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
