@@ -45,6 +45,14 @@ pub enum Command {
         /// The inventory file: endpoint names bound to real servers.
         #[arg(long, short)]
         inventory: PathBuf,
+        /// Record the session (JSON lines, mode 0600; must be new): a sample per endpoint
+        /// every 10 s, and at once when an endpoint stops or starts answering.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// An observer's cockpit (a second engineer beside the operator): the header
+        /// says read-only and keys that would act on a run are refused.
+        #[arg(long)]
+        read_only: bool,
     },
     /// One sample of every gauge of an inventory, then exit (0 unless the inventory is unusable).
     Status {
@@ -57,6 +65,9 @@ pub enum Command {
     /// Compare source and target table by table, hashing primary-key ranges on the servers.
     /// Exit 0: everything matches; 1: differences found; 2: error.
     Verify(VerifyArgs),
+    /// Write a run's or session's report from its journal: timeline against plan, write pause,
+    /// confirmations, lag, pool and disk charts, checksum results. Exit 0: written; 2: error.
+    Report(ReportArgs),
     /// Check a runbook file; every problem as FILE:LINE:COL: message. Exit 0 only when valid.
     Check {
         /// The runbook file.
@@ -82,6 +93,12 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Play a run's journal back on the cockpit, read-only (no database): pause, speed, seek.
     Replay(ReplayArgs),
+    /// Follow a run in progress from its journal, as the operator sees it, read-only
+    /// (no database; nothing pressed here reaches the run).
+    Follow {
+        /// The journal the run is writing.
+        journal: PathBuf,
+    },
     /// Write a run's journal as a recording to share: `--asciicast FILE` (asciinema's format).
     Export(ExportArgs),
 }
@@ -212,6 +229,10 @@ pub struct DemoArgs {
     /// Who confirms the steps (with --interactive).
     #[arg(long)]
     pub operator: Option<String>,
+    /// Record the drill here (JSON lines, mode 0600; must be new): replay it,
+    /// report on it, export it like any run's journal.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
     /// Gauge sampling interval in simulated milliseconds.
     #[arg(long = "interval-ms", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub interval_ms: u64,
@@ -229,6 +250,24 @@ fn parse_scenario(name: &str) -> Result<String, String> {
 fn parse_speed(text: &str) -> Result<f64, String> {
     let speed: f64 = text.trim_end_matches('x').parse().map_err(|_| format!("\"{text}\" is not a number"))?;
     if (0.1..=1000.0).contains(&speed) { Ok(speed) } else { Err("speed must be between 0.1 and 1000".to_owned()) }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// The journal of a run, drill or recorded session.
+    pub journal: PathBuf,
+    /// Where to write the report (for md, its charts go beside it as STEM-*.svg).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// html: one self-contained page; md: Markdown with SVG charts beside it.
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
 }
 
 #[derive(Debug, Args, Clone)]

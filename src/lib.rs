@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod journal;
 pub mod keymap;
 pub mod replay;
+pub mod report;
 pub mod runbook;
 pub mod sim;
 pub mod state;

@@ -4,6 +4,8 @@
 //!
 //! * the shipped logical-migration runbook moves a database between two
 //!   clusters while a writer keeps writing, until the source turns read-only;
+//!   its `cutover report` shows the phases, the write pause and a lag chart,
+//!   and opens in headless Chromium without errors, the chart visible;
 //! * a run killed (SIGKILL) during a wait resumes to completion; one killed
 //!   during a statement that writes holds that step until `--held skip` or
 //!   `--held rerun`; a torn last journal line is cut off on resume;
@@ -561,6 +563,54 @@ fn pg_logical_migration_moves_the_data_while_a_writer_writes() {
             );
         }
     }
+
+    // The run's report.
+    let pause = at(resumed_at) - at(paused_at);
+    check_the_report(dir.path(), &journal_path, &records, pause);
+}
+
+/// `cutover report` on the migration's journal shows the phases, the write
+/// pause's length and the lag as an SVG chart; the page loads in headless
+/// Chromium without a console message, and its screenshot shows the lag line.
+/// `CUTOVER_KEEP_TEST_DIRS=1` keeps the page and the screenshot.
+fn check_the_report(dir: &Path, journal: &Path, records: &[Value], pause: chrono::Duration) {
+    let out = support::scratch_dir("cutover-migration-report-");
+    let html = out.path().join("migration.html");
+    let args = ["report", journal.to_str().unwrap(), "-o", html.to_str().unwrap()];
+    let report = cutover(dir, "report", &args, &[], SMALL_RUN);
+    assert_eq!(report.code, Some(0), "cutover report failed:\n{}", report.describe());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h1>pg-logical-migration</h1>"), "{page}");
+    for phase in records[0]["outline"]["phases"].as_array().unwrap() {
+        let (id, name) = (phase["id"].as_str().unwrap(), phase["name"].as_str().unwrap());
+        let row = format!("{} {}", id, cutover::report::html::escape(name));
+        assert!(page.contains(&row), "the report has no phase {row}");
+    }
+    let length = cutover::report::duration_text(pause);
+    assert!(
+        page.contains(&format!("id=\"write-pause-length\">{length}<")),
+        "the report does not say the write pause lasted {length}"
+    );
+    assert!(page.contains(&format!("{} tables equal", TABLES.len())), "the verify steps' verdicts");
+    let typed =
+        records.iter().find(|r| r["event"] == "confirmed" && r["typed"] == "source").expect("a typed confirmation");
+    let by = cutover::report::html::escape(typed["operator"].as_str().unwrap());
+    assert!(by.contains("rehearsal-bot"), "{by}");
+    assert!(page.contains(&format!("<td>{by}</td><td>source</td>")), "the switch confirmed by typing the endpoint");
+    assert!(page.contains("completed"));
+    let start = page.find("id=\"chart-lag-bytes\"").expect("a lag chart");
+    let lag = &page[start..start + page[start..].find("</figure>").unwrap()];
+    let c = cutover::report::svg::LAG_COLOUR;
+    let colour = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+    assert!(lag.contains("<svg") && lag.contains("<polyline") && lag.contains(&colour), "{lag}");
+
+    let loaded = support::chromium::dump_dom(&html);
+    assert!(loaded.console().is_empty(), "the report's console is not clean:\n{}", loaded.stderr);
+    assert!(loaded.stdout.contains("pg-logical-migration") && loaded.stdout.contains("<polyline"));
+    let png = out.path().join("migration.png");
+    support::chromium::screenshot(&html, &png, (1100, 9000));
+    let image = support::chromium::Image::read(&png);
+    support::chromium::assert_lag_line_visible(&image, (c.0, c.1, c.2), 100);
 }
 
 // ---------------------------------------------------------------------------

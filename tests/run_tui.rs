@@ -136,6 +136,48 @@ fn the_operator_confirms_types_the_endpoint_and_sees_why_a_gate_is_locked() {
     assert!(text.contains("\"event\":\"resumed\",\"operator\":\"bob\""), "{text}");
 }
 
+/// A drill run by hand: the target goes away in the middle of the switch, the
+/// wait for lag times out, the runbook rolls back, the operator confirms the
+/// rollback's steps — and the drill's report says how long that took.
+#[test]
+fn a_recorded_switch_outage_drill_reports_the_operator_s_reaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("drill.jsonl");
+    let command = format!(
+        "env TERM=xterm-256color LANG=C.UTF-8 {} demo --interactive --scenario switch-outage --speed 200 --operator ann --journal {}",
+        env!("CARGO_BIN_EXE_cutover"),
+        journal.display()
+    );
+    let tmux = Tmux::start("outage-drill", 120, 40, &command);
+    for id in ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "3.1", "3.2"] {
+        confirm(&tmux, id, None);
+    }
+    confirm(&tmux, "4.1", Some("bouncer"));
+    confirm(&tmux, "4.2", Some("source"));
+    confirm(&tmux, "4.3", None);
+    confirm(&tmux, "4.4", None);
+    tmux.wait_for("the statement failing", |s| {
+        s.contains("(simulated) target: connection to 10.0.2.13:5432 timed out")
+    });
+    confirm(&tmux, "R.1", Some("source"));
+    confirm(&tmux, "R.2", Some("yes"));
+    tmux.wait_for("the run rolled back", |s| s.contains("run rolled back"));
+    tmux.send("q");
+    assert_eq!(tmux.wait_exit(), 0, "{}", tmux.stderr());
+
+    let report = dir.path().join("drill.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["report", journal.to_str().unwrap(), "-o", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&report).unwrap();
+    let reactions = &html[html.find("Drill: reaction times").expect("a reaction section")..];
+    let row = &reactions[..reactions.find("</tr>\n</table>").unwrap_or(reactions.len())];
+    assert!(row.contains("target-unreachable") && row.contains("confirmed R.1"), "{row}");
+    assert!(!row.contains("no reaction"), "{row}");
+}
+
 /// Confirm the step the run waits on (`next: ID`), typing `typed` when it is destructive.
 fn confirm(tmux: &Tmux, id: &str, typed: Option<&str>) {
     tmux.wait_for(&format!("step {id} waiting"), |s| s.contains(&format!("next: {id} ")));

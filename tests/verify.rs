@@ -1026,6 +1026,8 @@ fn chunk_done_lines(journal: &Path) -> Vec<Value> {
     let Ok(text) = std::fs::read_to_string(journal) else { return Vec::new() };
     text.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|record| record["event"] == "verify_chunk")
+        .map(|record| record["chunk"].clone())
         .filter(|event| event["event"] == "chunk_done")
         .collect()
 }
@@ -1201,7 +1203,7 @@ fn a_torn_last_journal_line_is_redone_and_the_journal_stays_usable() {
     let sixth = lines
         .iter()
         .enumerate()
-        .filter(|(_, line)| serde_json::from_str::<Value>(line).is_ok_and(|e| e["event"] == "chunk_done"))
+        .filter(|(_, line)| serde_json::from_str::<Value>(line).is_ok_and(|r| r["chunk"]["event"] == "chunk_done"))
         .nth(5)
         .unwrap_or_else(|| panic!("fewer than 6 chunk_done lines:\n{text}"))
         .0;

@@ -107,6 +107,8 @@ fn analyzed_tables_are_cut_at_histogram_bounds_and_still_compared_exactly() {
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["event"] == "verify_chunk")
+        .map(|r| r["chunk"].clone())
         .filter(|e| e["event"] == "chunk_planned")
         .collect();
     assert!(planned.len() >= 10, "{} chunks", planned.len());

@@ -33,13 +33,18 @@ fn watch_keeps_running_when_a_standby_goes_away_and_shows_it_coming_back() {
     let mut standby = Cluster::standby_of(&primary);
     let dir = tempfile::tempdir().unwrap();
     let inv = inventory(dir.path(), &primary, &standby);
+    let journal = dir.path().join("watch.jsonl");
     let command = format!(
-        "env TERM=xterm-256color LANG=C.UTF-8 CUTOVER_TEST_PW={PASSWORD} {} watch --inventory {}",
+        "env TERM=xterm-256color LANG=C.UTF-8 CUTOVER_TEST_PW={PASSWORD} {} watch --inventory {} --read-only --journal {}",
         env!("CARGO_BIN_EXE_cutover"),
-        inv.display()
+        inv.display(),
+        journal.display()
     );
     let tmux = Tmux::start("watch", 120, 36, &command);
-    tmux.wait_for("both replication rows", |s| s.contains("primary phys") && s.contains("standby phys"));
+    let screen = tmux.wait_for("both replication rows", |s| s.contains("primary phys") && s.contains("standby phys"));
+    assert!(screen.contains("WATCH · read-only"), "{screen}");
+    tmux.send("g");
+    tmux.wait_for("the refusal", |s| s.contains("read-only: this screen observes"));
 
     // The password is nowhere on screen, nor in the process list.
     let pid = tmux.program_pid().expect("cutover's pid");
@@ -54,6 +59,32 @@ fn watch_keeps_running_when_a_standby_goes_away_and_shows_it_coming_back() {
     tmux.wait_for("the standby answering again", |s| s.contains("standby answers again"));
     tmux.send("q");
     assert_eq!(tmux.wait_exit(), 0, "watch's exit code after q; stderr:\n{}", tmux.stderr());
+
+    // The session is recorded: who watched what, and the standby's samples —
+    // up, down the moment it went away (not 10 s later), up again — at a bounded rate.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(!text.contains(PASSWORD), "the password reached the journal");
+    let records = cutover::journal::read(&journal).unwrap().records;
+    assert!(
+        matches!(&records[0].event, cutover::events::RunEvent::Session { command, title, .. } if command == "watch" && title == "watch test"),
+        "{:?}",
+        records[0]
+    );
+    let standby: Vec<(chrono::DateTime<chrono::Utc>, bool)> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            cutover::events::RunEvent::Sample { sample } if sample.endpoint == "standby" => {
+                Some((sample.at, matches!(sample.reading, cutover::events::Reading::Observed(_))))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut ups: Vec<bool> = standby.iter().map(|s| s.1).collect();
+    ups.dedup();
+    assert_eq!(ups, [true, false, true], "standby samples {standby:?}");
+    for pair in standby.windows(2).filter(|w| w[0].1 == w[1].1) {
+        assert!((pair[1].0 - pair[0].0).num_milliseconds() >= 10_000, "samples closer than 10 s: {pair:?}");
+    }
 }
 
 #[test]

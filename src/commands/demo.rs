@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::{DemoArgs, DisplayArgs};
 use crate::events::Action;
+use crate::journal::{Feed, Recorder, Writer};
 use crate::sim::{self, Simulator};
 use crate::state::State;
 
@@ -20,21 +21,29 @@ pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
 
     let mut state = State::new(&outline.name);
     state.sample_interval = interval;
-    state.update(&Action::Runbook(outline));
+    state.update(&Action::Runbook(outline.clone()));
 
+    // Every sample and every progress report is kept: the sampling interval
+    // is the drill's rate bound, and the replay shows what the operator saw.
+    let journal = match &args.journal {
+        Some(path) => Some(Recorder::new(Writer::create(path)?, interval, interval)),
+        None => None,
+    };
     let (tx, rx) = mpsc::channel(256);
+    let feed = Feed::new(tx, journal);
     let simulator = Simulator::new(scenario, args.seed, Utc::now());
-    if args.interactive {
+    let (producer, commands) = if args.interactive {
         let operator = args.operator.clone().unwrap_or_else(crate::runbook::runner::default_operator);
-        let drive = sim::Drive::new(simulator.unscripted(), runbook, operator, tx)?;
+        let drive = sim::Drive::new(simulator.unscripted(), runbook, operator, feed)?;
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        let producer = tokio::spawn(drive.run(interval, args.speed, cmd_rx));
-        let result = crate::app::run(state, theme, rx, Some(cmd_tx)).await;
-        producer.abort();
-        return result.map(|()| 0);
-    }
-    let producer = tokio::spawn(sim::run(simulator, interval, args.speed, tx));
-    let result = crate::app::run(state, theme, rx, None).await;
+        (tokio::spawn(drive.run(interval, args.speed, cmd_rx)), Some(cmd_tx))
+    } else {
+        (tokio::spawn(sim::run(simulator, outline, interval, args.speed, feed)), None)
+    };
+    let result = crate::app::run(state, theme, rx, commands).await;
     producer.abort();
+    if let Some(path) = &args.journal {
+        eprintln!("drill recorded in {}: `cutover replay {}` plays it back", path.display(), path.display());
+    }
     result.map(|()| 0)
 }

@@ -25,7 +25,7 @@ pub fn run(display: &DisplayArgs, args: &ExportArgs) -> Result<i32> {
     let theme = Theme::load(&display.theme, colours, symbols)?;
 
     let journal = crate::journal::read(&args.journal)?;
-    let mut base = super::replay::base_state(&args.journal, &journal.records);
+    let mut base = crate::replay::base_state(&args.journal, &journal.records);
     base.update(&Action::Resize { cols: args.cols, rows: args.rows });
     let title = base.title.clone();
     let timeline =

@@ -3,8 +3,10 @@
 mod check;
 mod demo;
 mod export;
+mod follow;
 mod plan;
 mod replay;
+mod report;
 mod run;
 mod status;
 mod verify;
@@ -29,7 +31,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Resume(args) => Ok(run::resume(&cli.display, args).await.unwrap_or_else(report)),
         Command::Replay(args) => replay::run(&cli.display, &args).await,
         Command::Export(args) => export::run(&cli.display, &args),
-        Command::Watch { inventory } => watch::run(&cli.display, &inventory).await,
+        Command::Follow { journal } => follow::run(&cli.display, &journal).await,
+        Command::Watch { inventory, journal, read_only } => {
+            watch::run(&cli.display, &inventory, journal.as_deref(), read_only).await
+        }
         Command::Status { inventory, json } => status::run(&inventory, json).await,
         Command::Verify(a) => Ok(verify::run(verify::Args {
             inventory: a.inventory,
@@ -45,6 +50,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             rows_per_fetch: a.rows_per_fetch,
         })
         .await),
+        Command::Report(args) => Ok(report::run(&args).unwrap_or_else(report)),
     }
 }
 

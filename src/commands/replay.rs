@@ -9,11 +9,9 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::cli::{DisplayArgs, ReplayArgs};
-use crate::events::{Action, RunEvent};
+use crate::events::Action;
 use crate::keymap;
-use crate::replay::{Player, Timeline, keys};
-use crate::runbook::runner::SAMPLE_EVERY;
-use crate::state::State;
+use crate::replay::{Player, Timeline, base_state, keys};
 use crate::terminal::TerminalGuard;
 use crate::ui;
 
@@ -63,24 +61,4 @@ pub async fn run(display: &DisplayArgs, args: &ReplayArgs) -> Result<i32> {
         last = now;
     }
     Ok(0)
-}
-
-/// The state a replay folds into: titled after the runbook, with the
-/// inventory's thresholds when its file is still there. Samples are journalled
-/// at most every [`SAMPLE_EVERY`], so figures count as stale only after three
-/// of those, not after three live intervals.
-pub(super) fn base_state(path: &std::path::Path, records: &[crate::events::Record]) -> State {
-    let started = records.iter().find_map(|r| match &r.event {
-        RunEvent::Started { outline, inventory, .. } => Some((outline.name.clone(), inventory.clone())),
-        _ => None,
-    });
-    let title = started.as_ref().map_or_else(|| path.display().to_string(), |(name, _)| name.clone());
-    let mut state = State::new(title);
-    state.sample_interval = SAMPLE_EVERY;
-    let inventory = started.and_then(|(_, inventory)| inventory);
-    if let Some(inventory) = inventory.and_then(|p| crate::inventory::load(std::path::Path::new(&p)).ok()) {
-        state.thresholds = inventory.thresholds;
-        state.sample_interval = inventory.interval.max(SAMPLE_EVERY);
-    }
-    state
 }

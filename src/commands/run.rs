@@ -15,7 +15,6 @@ pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
         let stem = args.runbook.file_stem().map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
         format!("cutover-{stem}-{}.jsonl", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")).into()
     });
-    runner::journal_dir(&journal)?;
     let start = Start { runbook: args.runbook, inventory: args.inventory, journal, operator, vars: args.vars.vars };
     let runner = Runner::start(&start, args.yes)?;
     eprintln!("cutover: journal {}", start.journal.display());

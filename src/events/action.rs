@@ -136,6 +136,9 @@ pub enum Action {
     ForceQuit,
     /// A replay's transport (playing or paused, speed) for the header; `cutover replay` only.
     Replay(ReplayStatus),
+    /// The screen only observes (`follow`, `watch --read-only`): the header
+    /// says so with this label, and keys that would act on a run are refused.
+    Observe(String),
 }
 
 /// Where a replay stands, as the header shows it. A replay is read-only.

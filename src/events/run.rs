@@ -59,6 +59,18 @@ pub enum RunEvent {
         /// What happens, in words.
         text: String,
     },
+    /// A line for the event log that is no step's output: a collector's
+    /// warning, a server's complaint (the simulator's, in a drill).
+    Log {
+        who: String,
+        level: super::LogLevel,
+        text: String,
+    },
+    /// A chunk of a recorded `cutover verify` (planned or finished), as the
+    /// verification engine writes and reads it to skip finished chunks.
+    VerifyChunk {
+        chunk: serde_json::Value,
+    },
     /// The run continues in a new process.
     Resumed {
         operator: String,
@@ -144,7 +156,13 @@ impl RunEvent {
     pub fn is_boundary(&self) -> bool {
         !matches!(
             self,
-            Self::Output { .. } | Self::Sample { .. } | Self::Checksum { .. } | Self::Gate { .. } | Self::Fault { .. }
+            Self::Output { .. }
+                | Self::Sample { .. }
+                | Self::Checksum { .. }
+                | Self::Gate { .. }
+                | Self::Fault { .. }
+                | Self::Log { .. }
+                | Self::VerifyChunk { .. }
         )
     }
 }

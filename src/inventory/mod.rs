@@ -76,6 +76,16 @@ pub struct Inventory {
     pub warnings: Vec<String>,
 }
 
+impl Inventory {
+    /// Every endpoint's password: what a journal of this inventory's session must never hold.
+    #[must_use]
+    pub fn secrets(&self) -> Vec<String> {
+        let passwords =
+            self.endpoints.iter().flat_map(|e| [e.dsn.password(), e.mongo.as_ref().and_then(|m| m.password())]);
+        passwords.flatten().map(str::to_owned).collect()
+    }
+}
+
 /// Read an inventory file, with passwords from the process environment.
 ///
 /// # Errors

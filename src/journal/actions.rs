@@ -23,7 +23,8 @@ pub fn actions(record: &Record) -> Vec<Action> {
             ]
         }
         // The operator must notice a drill's fault on the gauges, live and in replay alike.
-        RunEvent::Fault { .. } => Vec::new(),
+        RunEvent::Fault { .. } | RunEvent::VerifyChunk { .. } => Vec::new(),
+        RunEvent::Log { who, level, text } => vec![log(who, *level, text.clone())],
         RunEvent::Resumed { operator, host, .. } => {
             vec![log(operator, LogLevel::Info, format!("run resumed on {host}"))]
         }

@@ -5,6 +5,9 @@
 //! anything else that is not a record is an error naming its line.
 
 mod actions;
+mod feed;
+mod recorder;
+mod tail;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -15,6 +18,9 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 pub use actions::actions;
+pub use feed::Feed;
+pub use recorder::{CHECKSUM_EVERY, Recorder, SAMPLE_EVERY};
+pub use tail::Tail;
 
 use crate::events::{Record, RunEvent};
 
@@ -106,6 +112,25 @@ impl Writer {
                 .wrap_err_with(|| format!("cannot cut the torn line of {}", path.display()))?;
         }
         Ok(Self { file, path: path.to_owned(), secrets: Vec::new() })
+    }
+
+    /// A new journal (its directory made if need be): one that already holds
+    /// records is refused — a recording is never appended to another.
+    ///
+    /// # Errors
+    /// The journal holds records already; the file or directory cannot be made.
+    pub fn create(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot make {}", dir.display()))?;
+        }
+        if path.exists() && !read(path)?.records.is_empty() {
+            return Err(eyre!(
+                "{} already holds a recording: choose another --journal (a run's journal continues with `cutover resume {}`)",
+                path.display(),
+                path.display()
+            ));
+        }
+        Self::open(path)
     }
 
     /// Strings to scrub from every record written from now on.

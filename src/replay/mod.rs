@@ -9,7 +9,10 @@
 //! folding "up to `t`" always folds a prefix of the file, in file order — the
 //! order the operator saw.
 
+mod base;
 pub mod keys;
+
+pub use base::base_state;
 
 use std::time::Duration;
 
@@ -45,7 +48,8 @@ pub struct Timeline {
     step_marks: Vec<DateTime<Utc>>,
     phase_marks: Vec<DateTime<Utc>>,
     marks: Vec<Mark>,
-    /// Times of the records of the run itself (not samples or checksum progress).
+    /// Times of the records of the run itself (not samples, checksum progress,
+    /// or what the screen does not show: a drill's faults, verify's chunks).
     activity: Vec<DateTime<Utc>>,
 }
 
@@ -108,7 +112,14 @@ impl Timeline {
                 }
                 _ => {}
             }
-            if !matches!(record.event, RunEvent::Sample { .. } | RunEvent::Checksum { .. }) {
+            let of_the_run = !matches!(
+                record.event,
+                RunEvent::Sample { .. }
+                    | RunEvent::Checksum { .. }
+                    | RunEvent::Fault { .. }
+                    | RunEvent::VerifyChunk { .. }
+            );
+            if of_the_run {
                 activity.push(latest);
             }
             entries.push((latest, journal::actions(record)));
@@ -178,8 +189,9 @@ impl Timeline {
         self.entries.iter().map(|(at, _)| *at)
     }
 
-    /// The times of the records of the run itself (steps, output, decisions),
-    /// not of gauge samples or checksum progress: what a viewer waits for.
+    /// The times of the records of the run itself (steps, output, decisions,
+    /// log lines), not of gauge samples, checksum progress, or what the screen
+    /// does not show (a drill's faults, verify's chunks): what a viewer waits for.
     #[must_use]
     pub fn activity(&self) -> &[DateTime<Utc>] {
         &self.activity

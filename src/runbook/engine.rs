@@ -110,6 +110,8 @@ impl Engine {
             RunEvent::Started { .. }
             | RunEvent::Session { .. }
             | RunEvent::Fault { .. }
+            | RunEvent::Log { .. }
+            | RunEvent::VerifyChunk { .. }
             | RunEvent::Resumed { .. }
             | RunEvent::Planned { .. }
             | RunEvent::Gate { .. }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::{Result, eyre};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
@@ -22,14 +22,10 @@ use super::sink::Sink;
 use super::{Runbook, StepDef};
 use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome};
 use crate::inventory::Inventory;
-use crate::journal::{self, Writer};
+use crate::journal::{self, Recorder, Writer};
 use crate::state::State;
 
-/// Gauge samples are journaled at most this often per endpoint (and whenever
-/// an endpoint stops or starts answering): a 12-hour window stays small.
-pub const SAMPLE_EVERY: Duration = Duration::from_secs(10);
-/// Verification progress is journaled at most this often.
-pub const CHECKSUM_EVERY: Duration = Duration::from_secs(5);
+pub use crate::journal::SAMPLE_EVERY;
 /// How long a run waits for every endpoint's first sample before starting.
 pub const FIRST_SAMPLES: Duration = Duration::from_secs(15);
 /// How long an unattended run waits for a closed gate to open (unless the
@@ -83,7 +79,9 @@ fn sha256(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn host() -> String {
+/// This machine's name, as journals record it.
+#[must_use]
+pub fn hostname() -> String {
     sysinfo::System::host_name().unwrap_or_else(|| "unknown".to_owned())
 }
 
@@ -138,13 +136,11 @@ impl Runner {
         let engine = Engine::replay(&runbook.steps, history.iter().map(|r| &r.event));
         let exec = Executor::new(inventory, scope, gauges.clone(), out);
         let sink = Sink {
-            journal,
+            journal: Recorder::new(journal, SAMPLE_EVERY, journal::CHECKSUM_EVERY),
             gauges,
             ui: None,
             names: runbook.steps.iter().map(|s| (s.id.clone(), s.name.clone())).collect(),
             title: runbook.name.clone(),
-            last_sample: HashMap::new(),
-            last_checksum: None,
         };
         Self {
             planned: planned.into_iter().map(|p| (p.id.clone(), p)).collect(),
@@ -168,14 +164,7 @@ impl Runner {
     pub fn start(start: &Start, headless: bool) -> Result<Self> {
         let (runbook, inventory, scope, planned) =
             prepare(&start.runbook, &start.inventory, &start.operator, &start.vars)?;
-        if start.journal.exists() && !journal::read(&start.journal)?.records.is_empty() {
-            return Err(eyre!(
-                "{} already holds a run: continue it with `cutover resume {}`, or choose another --journal",
-                start.journal.display(),
-                start.journal.display()
-            ));
-        }
-        let journal = Writer::open(&start.journal)?;
+        let journal = Writer::create(&start.journal)?;
         let mut runner = Self::build(runbook, inventory, scope, planned, journal, start.operator.clone(), Vec::new());
         runner.record(RunEvent::Started {
             runbook: absolute(&start.runbook),
@@ -183,7 +172,7 @@ impl Runner {
             inventory: Some(absolute(&start.inventory)),
             vars: start.vars.clone(),
             operator: start.operator.clone(),
-            host: host(),
+            host: hostname(),
             pid: std::process::id(),
             headless,
             outline: runner.runbook.outline.clone(),
@@ -225,7 +214,7 @@ impl Runner {
         if let Next::Over(outcome) = runner.engine.next() {
             return Err(eyre!("the run in {} is over ({})", path.display(), crate::events::name_of(&outcome)));
         }
-        runner.record(RunEvent::Resumed { operator, host: host(), pid: std::process::id(), headless })?;
+        runner.record(RunEvent::Resumed { operator, host: hostname(), pid: std::process::id(), headless })?;
         for step in runner.engine.running() {
             runner.record(RunEvent::Interrupted { step })?;
         }
@@ -539,15 +528,4 @@ impl Runner {
         }
         Ok(outcome)
     }
-}
-
-/// Open the journal path for a new run, making its directory.
-///
-/// # Errors
-/// The directory cannot be made.
-pub fn journal_dir(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot make {}", dir.display()))?;
-    }
-    Ok(())
 }

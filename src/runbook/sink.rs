@@ -11,21 +11,18 @@ use color_eyre::eyre::Result;
 use tokio::sync::mpsc;
 
 use super::exec::Emitted;
-use super::runner::{CHECKSUM_EVERY, SAMPLE_EVERY};
-use crate::events::{Action, Reading, RunEvent};
-use crate::journal::{self, Writer};
+use crate::events::{Action, RunEvent};
+use crate::journal::{self, Recorder};
 use crate::state::State;
 
 /// Where a run's events go: the journal first, then the gauges, the screen
 /// (a live cockpit) or stdout (unattended).
 pub(super) struct Sink {
-    pub(super) journal: Writer,
+    pub(super) journal: Recorder,
     pub(super) gauges: Arc<Mutex<State>>,
     pub(super) ui: Option<mpsc::Sender<Action>>,
     pub(super) names: HashMap<String, String>,
     pub(super) title: String,
-    pub(super) last_sample: HashMap<String, (DateTime<Utc>, bool)>,
-    pub(super) last_checksum: Option<std::time::Instant>,
 }
 
 impl Sink {
@@ -65,15 +62,7 @@ impl Sink {
     pub(super) fn take(&mut self, action: Action) -> Result<()> {
         self.fold(&action);
         if let Action::Sample(sample) = &action {
-            let up = matches!(sample.reading, Reading::Observed(_));
-            let due = match self.last_sample.get(&sample.endpoint) {
-                None => true,
-                Some((at, was_up)) => *was_up != up || (sample.at - *at).to_std().unwrap_or_default() >= SAMPLE_EVERY,
-            };
-            if due {
-                self.last_sample.insert(sample.endpoint.clone(), (sample.at, up));
-                self.journal.append(sample.at, RunEvent::Sample { sample: sample.clone() })?;
-            }
+            self.journal.sample(sample)?;
         }
         self.to_screen(action);
         Ok(())
@@ -85,11 +74,7 @@ impl Sink {
             Emitted::Checksum(p) => {
                 self.fold(&Action::Checksum(p.clone()));
                 self.to_screen(Action::Checksum(p.clone()));
-                let finished = p.tables.iter().all(|t| t.state != crate::events::TableState::Running);
-                if self.last_checksum.is_none_or(|t| t.elapsed() >= CHECKSUM_EVERY) || finished {
-                    self.last_checksum = Some(std::time::Instant::now());
-                    self.journal.append(p.at, RunEvent::Checksum { progress: p })?;
-                }
+                self.journal.checksum(&p)?;
                 Ok(())
             }
         }
@@ -120,12 +105,14 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
         RunEvent::Skipped { step, operator, reason } => format!("[{time}] {step} skipped by {operator}: {reason}"),
         RunEvent::Rollback { operator, reason } => format!("[{time}] ROLLBACK ({operator}): {reason}"),
         RunEvent::Paused { reason } => format!("[{time}] stopped: {reason}"),
+        RunEvent::Log { who, level, text } => format!("[{time}] {who} {}: {text}", crate::events::name_of(level)),
         RunEvent::Finished { outcome } => format!("[{time}] run {}", crate::events::name_of(outcome).replace('_', " ")),
         RunEvent::Planned { .. }
         | RunEvent::Confirmed { .. }
         | RunEvent::Sample { .. }
         | RunEvent::Checksum { .. }
-        | RunEvent::Fault { .. } => {
+        | RunEvent::Fault { .. }
+        | RunEvent::VerifyChunk { .. } => {
             return;
         }
     };

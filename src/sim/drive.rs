@@ -9,13 +9,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Simulator;
-use crate::events::{Action, Awaiting, Record, RunCommand, RunEvent};
-use crate::journal;
+use crate::events::{Action, Awaiting, RunCommand, RunEvent};
+use crate::journal::Feed;
 use crate::runbook::condition::Gauges;
 use crate::runbook::engine::{Engine, Hold, Next};
 use crate::runbook::plan::Resolved;
 use crate::runbook::{Runbook, StepDef, plan};
-use crate::state::State;
 
 /// How long a simulated statement, command or manual step takes.
 const STEP_SECONDS: f64 = 2.0;
@@ -34,11 +33,10 @@ pub struct Drive {
     shows: HashMap<String, Vec<String>>,
     actions: HashMap<String, Resolved>,
     engine: Engine,
-    gauges: State,
     operator: String,
     running: Option<Running>,
     awaiting: Option<Awaiting>,
-    ui: mpsc::Sender<Action>,
+    feed: Feed,
 }
 
 /// The inventory the demo runbook is resolved against: the simulator's servers.
@@ -57,12 +55,7 @@ fn inventory(runbook: &Runbook) -> color_eyre::Result<crate::inventory::Inventor
 impl Drive {
     /// # Errors
     /// The runbook does not resolve against the simulator's servers.
-    pub fn new(
-        sim: Simulator,
-        runbook: Runbook,
-        operator: String,
-        ui: mpsc::Sender<Action>,
-    ) -> color_eyre::Result<Self> {
+    pub fn new(sim: Simulator, runbook: Runbook, operator: String, feed: Feed) -> color_eyre::Result<Self> {
         let inv = inventory(&runbook)?;
         let env = |_: &str| None;
         let bindings = plan::Bindings { inventory: &inv, overrides: &[], operator: &operator, env: &env };
@@ -76,28 +69,19 @@ impl Drive {
             actions: planned.into_iter().map(|p| (p.id, p.action)).collect(),
             runbook,
             engine,
-            gauges: State::new("simulator"),
             operator,
             running: None,
             awaiting: None,
-            ui,
+            feed,
         })
-    }
-
-    async fn show(&mut self, action: Action) -> bool {
-        self.gauges.update(&action);
-        self.ui.send(action).await.is_ok()
     }
 
     async fn record(&mut self, event: RunEvent) -> bool {
         self.engine.apply(&event);
-        let record = Record { at: self.sim.now(), event };
-        for action in journal::actions(&record) {
-            if !self.show(action).await {
-                return false;
-            }
+        if let RunEvent::StepStarted { step, .. } = &event {
+            self.sim.step_started(step);
         }
-        true
+        self.feed.event(self.sim.now(), event).await
     }
 
     /// Play until the screen goes away.
@@ -105,19 +89,9 @@ impl Drive {
         let mut ticker = tokio::time::interval(interval.div_f64(speed.max(0.01)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         for action in self.sim.begin() {
-            self.show(action).await;
+            self.feed.show(action).await;
         }
-        let started = RunEvent::Started {
-            runbook: crate::runbook::DEMO_RUNBOOK.0.to_owned(),
-            runbook_sha256: String::new(),
-            inventory: None,
-            vars: Vec::new(),
-            operator: self.operator.clone(),
-            host: "simulator".to_owned(),
-            pid: std::process::id(),
-            headless: false,
-            outline: self.runbook.outline.clone(),
-        };
+        let started = super::started(&self.runbook.outline, &self.operator, false);
         let planned: Vec<(String, Vec<String>)> = self.shows.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         if !self.record(started).await {
             return;
@@ -141,12 +115,7 @@ impl Drive {
     }
 
     async fn tick(&mut self, interval: Duration) -> bool {
-        for action in self.sim.advance(interval) {
-            if !self.show(action).await {
-                return false;
-            }
-        }
-        self.progress().await
+        super::tick(&mut self.sim, interval, &mut self.feed).await && self.progress().await
     }
 
     /// Tell the screen what the run waits for, when that changed.
@@ -166,7 +135,7 @@ impl Drive {
                 self.record(RunEvent::Finished { outcome }).await;
             }
             self.awaiting = Some(awaiting.clone());
-            self.show(Action::Awaiting(awaiting)).await;
+            self.feed.show(Action::Awaiting(awaiting)).await;
         }
     }
 
@@ -176,7 +145,7 @@ impl Drive {
             (RunCommand::Confirm { step, typed }, Next::Run(next)) if step == next && self.running.is_none() => {
                 let Some(def) = self.runbook.step(&step).cloned() else { return true };
                 if let Some(gate) = &def.gate {
-                    let verdict = gate.eval(&self.gauges);
+                    let verdict = gate.eval(&self.feed.gauges);
                     let holds = verdict.holds;
                     self.record(RunEvent::Gate { step: step.clone(), holds, reason: verdict.reason }).await;
                     if !holds {
@@ -224,7 +193,7 @@ impl Drive {
         let timed_out = running.step.timeout.is_some_and(|limit| age >= limit.as_secs_f64());
         let finished: Option<(bool, String)> = match self.actions.get(&running.step.id) {
             Some(Resolved::WaitCondition { until, hold_for }) => {
-                let verdict = until.eval(&self.gauges);
+                let verdict = until.eval(&self.feed.gauges);
                 if verdict.holds {
                     let since = *running.held_since.get_or_insert(t);
                     (t - since >= hold_for.as_secs_f64()).then_some((true, verdict.reason))
@@ -234,19 +203,27 @@ impl Drive {
                 }
             }
             Some(Resolved::CheckCondition(c)) => {
-                let verdict = c.eval(&self.gauges);
+                let verdict = c.eval(&self.feed.gauges);
                 Some((verdict.holds, verdict.reason))
             }
-            Some(Resolved::Verify { .. }) => match self
-                .gauges
-                .value(crate::runbook::condition::Gauge::VerifyDifferences, None)
-            {
-                Ok(0.0) => Some((true, "every table equal".to_owned())),
-                Ok(n) => Some((false, format!("{n} differences"))),
-                Err(_) if self.gauges.checksum.is_none() && age >= 5.0 => Some((true, "(simulated) equal".to_owned())),
-                Err(_) => None,
-            },
-            _ => (age >= STEP_SECONDS).then(|| (true, "done (simulated)".to_owned())),
+            Some(Resolved::Verify { .. }) => {
+                match self.feed.gauges.value(crate::runbook::condition::Gauge::VerifyDifferences, None) {
+                    Ok(0.0) => Some((true, "every table equal".to_owned())),
+                    Ok(n) => Some((false, format!("{n} differences"))),
+                    Err(_) if self.feed.gauges.checksum.is_none() && age >= 5.0 => {
+                        Some((true, "(simulated) equal".to_owned()))
+                    }
+                    Err(_) => None,
+                }
+            }
+            // A statement on a server that does not answer fails, as it would for real.
+            _ => (age >= STEP_SECONDS).then(|| {
+                let down = running.step.action.endpoints().into_iter().find_map(|e| Some((e, self.sim.down(e)?)));
+                match down {
+                    Some((endpoint, error)) => (false, format!("(simulated) {endpoint}: {error}")),
+                    None => (true, "done (simulated)".to_owned()),
+                }
+            }),
         };
         let Some((ok, summary)) = finished else { return true };
         let Some(r) = self.running.take() else { return true };

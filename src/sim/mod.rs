@@ -9,13 +9,13 @@ mod world;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
 
 pub use drive::Drive;
 pub use scenario::Scenario;
 pub use world::TABLES;
 
-use crate::events::{Action, LogEntry, LogLevel, StepUpdate};
+use crate::events::{Action, LogEntry, LogLevel, RunEvent, StepStatus, StepUpdate};
+use crate::journal::Feed;
 use world::World;
 
 /// A scenario being played.
@@ -25,12 +25,23 @@ pub struct Simulator {
     start: DateTime<Utc>,
     next_step: usize,
     stall_reported: bool,
+    mismatch_reported: bool,
+    /// Faults begun in the last [`advance`](Self::advance), not yet taken.
+    faults: Vec<(String, String)>,
 }
 
 impl Simulator {
     #[must_use]
     pub fn new(scenario: Scenario, seed: u64, start: DateTime<Utc>) -> Self {
-        Self { scenario, world: World::new(seed), start, next_step: 0, stall_reported: false }
+        Self {
+            scenario,
+            world: World::new(seed),
+            start,
+            next_step: 0,
+            stall_reported: false,
+            mismatch_reported: false,
+            faults: Vec::new(),
+        }
     }
 
     /// Leave the runbook to the operator: the scenario's scripted step moves
@@ -55,6 +66,70 @@ impl Simulator {
         self.start + chrono::Duration::milliseconds(ms)
     }
 
+    /// The scenario being played.
+    #[must_use]
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The error a simulated endpoint answers with right now, if it is down.
+    #[must_use]
+    pub fn down(&self, endpoint: &str) -> Option<&'static str> {
+        self.world.down(&self.scenario, endpoint)
+    }
+
+    /// A runbook step started (scripted, or confirmed by the operator): the
+    /// faults the scenario ties to it are set off.
+    pub fn step_started(&mut self, step: &str) {
+        let t = self.world.t;
+        for fault in self.scenario.on_step.iter().filter(|f| f.step == step) {
+            // Strictly after now, so the next advance sees it begin.
+            let start = t + fault.after.max(1e-3);
+            let (endpoint, error) = fault.outage;
+            self.scenario.outages.push((endpoint, scenario::Window::new(start, start + fault.lasts), error));
+        }
+        self.scenario.on_step.retain(|f| f.step != step);
+    }
+
+    /// The faults that began in the last [`advance`](Self::advance): (name, what happens).
+    pub fn take_faults(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.faults)
+    }
+
+    /// Faults whose window began in `(from, to]`.
+    fn begun(&self, from: f64, to: f64) -> Vec<(String, String)> {
+        let begins = |w: &scenario::Window| w.start > from && w.start <= to;
+        let s = &self.scenario;
+        let windows = [
+            (
+                s.slot_stall,
+                "slot-stall",
+                "the subscriber's apply worker exited: the slot stops advancing, WAL fills the source's disk",
+            ),
+            (
+                s.apply_stall,
+                "replication-stall",
+                "the subscriber's apply worker waits on a lock on the target: nothing is applied, lag climbs",
+            ),
+            (
+                s.pool_pressure,
+                "pool-saturation",
+                "clients pile up: the pooler's server connections are all busy, sessions wait on locks",
+            ),
+        ];
+        let mut faults: Vec<(String, String)> = windows
+            .into_iter()
+            .filter(|(w, ..)| w.as_ref().is_some_and(begins))
+            .map(|(_, name, text)| (name.to_owned(), text.to_owned()))
+            .collect();
+        for (endpoint, window, error) in &s.outages {
+            if begins(window) {
+                faults.push((format!("{endpoint}-unreachable"), format!("{endpoint} stops answering: {error}")));
+            }
+        }
+        faults
+    }
+
     /// The first actions: the clock at the start.
     #[must_use]
     pub fn begin(&self) -> Vec<Action> {
@@ -64,16 +139,22 @@ impl Simulator {
     /// Move simulated time forward by `dt` and return everything observed: a
     /// tick, one sample per endpoint, verification progress and step moves.
     pub fn advance(&mut self, dt: Duration) -> Vec<Action> {
+        let from = self.world.t;
         self.world.advance(&self.scenario, dt.as_secs_f64());
         let now = self.now();
         let mut actions = vec![Action::Tick { now }];
-        while let Some((t, step, status)) = self.scenario.steps.get(self.next_step) {
-            if *t > self.world.t {
+        while let Some(&(t, step, status)) = self.scenario.steps.get(self.next_step) {
+            if t > self.world.t {
                 break;
             }
-            actions.push(Action::Step(StepUpdate { at: now, step: (*step).to_owned(), status: *status }));
+            actions.push(Action::Step(StepUpdate { at: now, step: step.to_owned(), status }));
+            if status == StepStatus::Running {
+                self.step_started(step);
+            }
             self.next_step += 1;
         }
+        let begun = self.begun(from, self.world.t);
+        self.faults.extend(begun);
         if let Some(stall) = self.scenario.slot_stall {
             if stall.contains(self.world.t) && !self.stall_reported {
                 self.stall_reported = true;
@@ -87,6 +168,13 @@ impl Simulator {
         }
         actions.extend(self.world.samples(&self.scenario, now).into_iter().map(Action::Sample));
         if let Some(progress) = self.world.checksum(&self.scenario, now) {
+            if !self.mismatch_reported {
+                if let Some(table) = progress.tables.iter().find(|t| t.differences > 0) {
+                    self.mismatch_reported = true;
+                    let text = format!("rows differ between source and target in {}", table.table);
+                    self.faults.push(("checksum-mismatch".to_owned(), text));
+                }
+            }
             actions.push(Action::Checksum(progress));
         }
         actions
@@ -104,24 +192,65 @@ impl Simulator {
     }
 }
 
-/// Run the simulator in real time until the receiver goes away: every
+/// The event that opens a simulated run's journal: the demo runbook, played
+/// by the simulator (`headless`) or by an operator.
+#[must_use]
+pub fn started(outline: &crate::events::Outline, operator: &str, headless: bool) -> RunEvent {
+    RunEvent::Started {
+        runbook: crate::runbook::DEMO_RUNBOOK.0.to_owned(),
+        runbook_sha256: String::new(),
+        inventory: None,
+        vars: Vec::new(),
+        operator: operator.to_owned(),
+        host: "simulator".to_owned(),
+        pid: std::process::id(),
+        headless,
+        outline: outline.clone(),
+    }
+}
+
+/// Play the scenario's script in real time until the screen goes away: every
 /// `interval / speed` of wall time, `interval` of simulated time passes.
-pub async fn run(mut sim: Simulator, interval: Duration, speed: f64, tx: mpsc::Sender<Action>) {
+pub async fn run(mut sim: Simulator, outline: crate::events::Outline, interval: Duration, speed: f64, mut feed: Feed) {
     let wall = interval.div_f64(speed.max(0.01));
     let mut ticker = tokio::time::interval(wall);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for action in sim.begin() {
-        if tx.send(action).await.is_err() {
-            return;
-        }
+    if !begin(&sim, &outline, &mut feed).await {
+        return;
     }
     loop {
         // The first tick is immediate: figures are on screen from the start.
         ticker.tick().await;
-        for action in sim.advance(interval) {
-            if tx.send(action).await.is_err() {
-                return;
-            }
+        if !tick(&mut sim, interval, &mut feed).await {
+            return;
         }
     }
+}
+
+/// The start of a scripted session: the clock, and the run's first event.
+/// `false`: the screen is gone.
+pub async fn begin(sim: &Simulator, outline: &crate::events::Outline, feed: &mut Feed) -> bool {
+    for action in sim.begin() {
+        if !feed.show(action).await {
+            return false;
+        }
+    }
+    feed.event(sim.now(), started(outline, "simulator", true)).await
+}
+
+/// One interval of a scripted session: what the simulator observed, and the
+/// faults that began. `false`: the screen is gone.
+pub async fn tick(sim: &mut Simulator, interval: Duration, feed: &mut Feed) -> bool {
+    for action in sim.advance(interval) {
+        if !feed.observed(action).await {
+            return false;
+        }
+    }
+    let now = sim.now();
+    for (fault, text) in sim.take_faults() {
+        if !feed.fault(now, fault, text).await {
+            return false;
+        }
+    }
+    true
 }

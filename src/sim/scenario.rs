@@ -45,6 +45,9 @@ pub struct Scenario {
     pub bursts: Vec<Burst>,
     /// The subscriber's apply worker stops: the slot stops advancing.
     pub slot_stall: Option<Window>,
+    /// The subscriber's apply worker is stuck (waiting on a lock on the
+    /// target): the slot stays active, but nothing is applied and lag grows.
+    pub apply_stall: Option<Window>,
     /// Clients pile up in the pooler and on the source.
     pub pool_pressure: Option<Window>,
     /// When the checksum run starts, and in which chunk of the first table
@@ -55,11 +58,23 @@ pub struct Scenario {
     pub pooler_paused: Option<Window>,
     /// Endpoints that stop answering.
     pub outages: Vec<(&'static str, Window, &'static str)>,
+    /// Faults that strike when a step starts, wherever the operator is in time.
+    pub on_step: Vec<StepFault>,
     /// Runbook step moves: (simulated second, step id, status).
     pub steps: Vec<(f64, &'static str, StepStatus)>,
 }
 
-use StepStatus::{Done, Running};
+/// A fault that begins `after` seconds into a step and lasts `lasts` seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepFault {
+    pub step: &'static str,
+    pub after: f64,
+    pub lasts: f64,
+    /// The endpoint that stops answering, and the error it answers with.
+    pub outage: (&'static str, &'static str),
+}
+
+use StepStatus::{Done, Failed, Running};
 
 /// Steps the scenarios share: pre-flight and replication setup.
 fn setup_steps(copy_done: f64) -> Vec<(f64, &'static str, StepStatus)> {
@@ -93,12 +108,14 @@ pub fn full() -> Scenario {
             Burst { window: Window::new(160.0, 195.0), wal_bytes_per_s: 38.0e6 },
             Burst { window: Window::new(280.0, 420.0), wal_bytes_per_s: 24.0e6 },
         ],
+        apply_stall: None,
         slot_stall: Some(Window::new(290.0, 420.0)),
         pool_pressure: Some(Window::new(205.0, 265.0)),
         checksum_start: Some(150.0),
         checksum_mismatch: Some(13),
         pooler_paused: None,
         outages: Vec::new(),
+        on_step: Vec::new(),
         steps,
     }
 }
@@ -130,12 +147,14 @@ pub fn calm() -> Scenario {
         summary: "a healthy cutover: copy, catch-up, clean checksums, switch, short write pause",
         initial_copy: Window::new(15.0, 80.0),
         bursts: Vec::new(),
+        apply_stall: None,
         slot_stall: None,
         pool_pressure: None,
         checksum_start: Some(118.0),
         checksum_mismatch: None,
         pooler_paused: Some(Window::new(250.0, 271.0)),
         outages: Vec::new(),
+        on_step: Vec::new(),
         steps,
     }
 }
@@ -150,12 +169,14 @@ pub fn stuck_slot() -> Scenario {
         summary: "the subscriber stops; its slot holds WAL and the source's disk fills up",
         initial_copy: Window::new(15.0, 80.0),
         bursts: vec![Burst { window: Window::from(120.0), wal_bytes_per_s: 14.0e6 }],
+        apply_stall: None,
         slot_stall: Some(Window::from(120.0)),
         pool_pressure: None,
         checksum_start: None,
         checksum_mismatch: None,
         pooler_paused: None,
         outages: Vec::new(),
+        on_step: Vec::new(),
         steps,
     }
 }
@@ -170,12 +191,14 @@ pub fn pool_storm() -> Scenario {
         summary: "the pooler saturates: clients queue, sessions wait on locks",
         initial_copy: Window::new(15.0, 80.0),
         bursts: Vec::new(),
+        apply_stall: None,
         slot_stall: None,
         pool_pressure: Some(Window::from(60.0)),
         checksum_start: None,
         checksum_mismatch: None,
         pooler_paused: None,
         outages: Vec::new(),
+        on_step: Vec::new(),
         steps,
     }
 }
@@ -190,6 +213,7 @@ pub fn lost_replica() -> Scenario {
         summary: "the replica stops answering (last figures kept, greyed), then returns",
         initial_copy: Window::new(15.0, 80.0),
         bursts: Vec::new(),
+        apply_stall: None,
         slot_stall: None,
         pool_pressure: None,
         checksum_start: None,
@@ -199,14 +223,98 @@ pub fn lost_replica() -> Scenario {
             ("replica", Window::new(40.0, 160.0), "connection to 10.0.2.12:5432 refused"),
             ("target", Window::new(200.0, 215.0), "timeout: no answer in 2s"),
         ],
+        on_step: Vec::new(),
         steps,
     }
+}
+
+/// A drill: during catch-up the subscriber's apply worker gets stuck behind a
+/// lock on the target while a batch job writes: the slot stays active, lag
+/// climbs in bytes and seconds, then drains once the worker moves again.
+#[must_use]
+pub fn replication_stall() -> Scenario {
+    let mut steps = setup_steps(80.0);
+    steps.push((260.0, "3.1", Done));
+    Scenario {
+        name: "replication-stall",
+        summary: "drill: apply stalls behind a lock on the target during catch-up; lag climbs",
+        initial_copy: Window::new(15.0, 80.0),
+        bursts: vec![Burst { window: Window::new(120.0, 200.0), wal_bytes_per_s: 9.0e6 }],
+        slot_stall: None,
+        apply_stall: Some(Window::new(120.0, 210.0)),
+        pool_pressure: None,
+        checksum_start: None,
+        checksum_mismatch: None,
+        pooler_paused: None,
+        outages: Vec::new(),
+        on_step: Vec::new(),
+        steps,
+    }
+}
+
+/// A drill: verification finds rows that differ in the first table.
+#[must_use]
+pub fn checksum_mismatch() -> Scenario {
+    let mut steps = setup_steps(80.0);
+    steps.extend([(115.0, "3.1", Done), (118.0, "3.2", Running), (240.0, "3.2", Failed)]);
+    Scenario {
+        name: "checksum-mismatch",
+        summary: "drill: verification finds rows that differ; the switch stays locked",
+        initial_copy: Window::new(15.0, 80.0),
+        bursts: Vec::new(),
+        slot_stall: None,
+        apply_stall: None,
+        pool_pressure: None,
+        checksum_start: Some(118.0),
+        checksum_mismatch: Some(9),
+        pooler_paused: None,
+        outages: Vec::new(),
+        on_step: Vec::new(),
+        steps,
+    }
+}
+
+/// A drill: the target stops answering in the middle of the switch, while
+/// writes are paused — go on, wait, or roll back?
+#[must_use]
+pub fn switch_outage() -> Scenario {
+    let mut scenario = calm();
+    scenario.name = "switch-outage";
+    scenario.summary = "drill: the target stops answering in the middle of the switch";
+    scenario.steps.retain(|(t, ..)| *t < 261.0);
+    scenario.steps.extend([
+        (261.0, "4.4", Running),
+        (263.0, "4.4", Failed),
+        (290.0, "R.1", Running),
+        (292.0, "R.1", Done),
+        (293.0, "R.2", Running),
+        (295.0, "R.2", Done),
+    ]);
+    scenario.pooler_paused = Some(Window::new(250.0, 295.0));
+    // Writes are paused and lag is zero: the sequences are being synced on
+    // the target when it goes away.
+    scenario.on_step = vec![StepFault {
+        step: "4.4",
+        after: 0.5,
+        lasts: 50.0,
+        outage: ("target", "connection to 10.0.2.13:5432 timed out"),
+    }];
+    scenario
 }
 
 /// Every scenario, the default first.
 #[must_use]
 pub fn all() -> Vec<Scenario> {
-    vec![full(), calm(), stuck_slot(), pool_storm(), lost_replica()]
+    vec![
+        full(),
+        calm(),
+        stuck_slot(),
+        pool_storm(),
+        lost_replica(),
+        replication_stall(),
+        checksum_mismatch(),
+        switch_outage(),
+    ]
 }
 
 /// The scenario with this name.
@@ -220,7 +328,7 @@ pub fn by_name(name: &str) -> Option<Scenario> {
 pub fn help_text() -> String {
     let mut out = String::from("Scenarios:\n");
     for s in all() {
-        out.push_str(&format!("  {:<13} {}\n", s.name, s.summary));
+        out.push_str(&format!("  {:<18} {}\n", s.name, s.summary));
     }
     out
 }

@@ -82,7 +82,8 @@ impl World {
         }
 
         let copying = scenario.initial_copy.contains(t);
-        let stalled = scenario.slot_stall.is_some_and(|w| w.contains(t));
+        let stalled =
+            scenario.slot_stall.is_some_and(|w| w.contains(t)) || scenario.apply_stall.is_some_and(|w| w.contains(t));
         if copying {
             let copy_len = scenario.initial_copy.end.unwrap_or(t + 1.0) - scenario.initial_copy.start;
             self.target_data += SOURCE_DATA_BYTES / copy_len * dt * self.noise(0.2);
@@ -247,6 +248,7 @@ impl World {
         let lag = self.wal - self.slot_confirmed;
         let copying = scenario.initial_copy.contains(self.t);
         let stalled = scenario.slot_stall.is_some_and(|w| w.contains(self.t));
+        let apply_stalled = scenario.apply_stall.is_some_and(|w| w.contains(self.t));
         let mut replication = Vec::new();
         if self.t >= scenario.initial_copy.start {
             let state = if copying {
@@ -279,9 +281,13 @@ impl World {
                 max_connections: MAX_CONNECTIONS,
                 active: 3,
                 idle: 0,
-                idle_in_transaction: 0,
-                waiting: 0,
-                oldest_xact_seconds: Some(0.2),
+                idle_in_transaction: u32::from(apply_stalled),
+                // The apply worker waits on the lock a forgotten transaction holds.
+                waiting: u32::from(apply_stalled),
+                oldest_xact_seconds: Some(match scenario.apply_stall {
+                    Some(w) if apply_stalled => (self.t - w.start + 40.0).round(),
+                    _ => 0.2,
+                }),
                 outgoing: None,
             }),
             bouncer: Vec::new(),

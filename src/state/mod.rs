@@ -20,7 +20,7 @@ pub use history::History;
 pub use run::{Prompt, RunView};
 pub use series::{Metric, Point, SeriesId, bucket_max};
 pub use thresholds::{Level, Limits, Thresholds};
-pub use update::Effect;
+pub use update::{Effect, READ_ONLY};
 
 use crate::events::{Action, ChecksumProgress, LogEntry, Outline, Pane, StepStatus};
 
@@ -82,6 +82,8 @@ pub struct State {
     pub sample_interval: Duration,
     /// Set when the screen plays a journal back (`cutover replay`): read-only.
     pub replay: Option<crate::events::ReplayStatus>,
+    /// Set when the screen only observes (`follow`, `watch --read-only`): the header's label.
+    pub observer: Option<String>,
 }
 
 impl State {
@@ -104,6 +106,7 @@ impl State {
             thresholds: Thresholds::default(),
             sample_interval: DEFAULT_SAMPLE_INTERVAL,
             replay: None,
+            observer: None,
         }
     }
 

@@ -18,12 +18,21 @@ pub enum Effect {
     Command(crate::events::RunCommand),
 }
 
+/// What an observing screen answers a key that would act on a run.
+pub const READ_ONLY: &str = "read-only: this screen observes, it acts on nothing";
+
 /// Who the cockpit itself signs its own log lines as.
 const SELF_NAME: &str = "cutover";
 
 impl State {
     /// Apply one action. Returns what the loop must do next.
     pub fn update(&mut self, action: &Action) -> Vec<Effect> {
+        if self.observer.is_some()
+            && matches!(action, Action::Go | Action::RollbackAsk | Action::CancelAsk | Action::Prompt(_))
+        {
+            self.run.notice = Some(READ_ONLY.to_owned());
+            return Vec::new();
+        }
         match action {
             Action::Tick { now } => self.tick(*now),
             Action::Sample(sample) => self.apply_sample(sample),
@@ -46,6 +55,7 @@ impl State {
             Action::Log(entry) => self.log.push(entry.clone()),
             Action::Resize { cols, rows } => self.ui.size = (*cols, *rows),
             Action::Replay(status) => self.replay = Some(status.clone()),
+            Action::Observe(label) => self.observer = Some(label.clone()),
             Action::FocusNext => self.ui.focus = self.ui.focus.next(),
             Action::FocusPrev => self.ui.focus = self.ui.focus.prev(),
             Action::FocusLeft | Action::FocusRight | Action::FocusUp | Action::FocusDown => {

@@ -32,6 +32,11 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
         let notice = r.notice.as_ref().map(|n| format!(" {sep} {n}")).unwrap_or_default();
         format!(" REPLAY {word} x{}{notice} {sep}", speed(r.speed))
     });
+    // So does an observer, with its answer to a key it refused.
+    let replay = replay.or_else(|| {
+        let notice = state.run.notice.as_ref().map(|n| format!(" {sep} {n}")).unwrap_or_default();
+        state.observer.as_ref().map(|label| format!(" {label}{notice} {sep}"))
+    });
     let total = usize::from(area.width).saturating_sub(replay.as_ref().map_or(0, |r| r.chars().count()));
     let phase = state.outline.as_ref().zip(state.current_phase()).map(|(outline, (i, phase))| {
         let count = outline.phases.iter().filter(|p| !p.rollback).count();

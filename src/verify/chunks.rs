@@ -92,31 +92,42 @@ impl Acc {
 /// Progress for whoever shows it: the finished tables, then the current one.
 pub struct Progress<'a> {
     tx: Option<&'a mpsc::Sender<ChecksumProgress>>,
+    journal: Option<&'a Mutex<Writer>>,
     finished: Mutex<Vec<TableProgress>>,
 }
 
 impl<'a> Progress<'a> {
+    /// Progress to `tx`, and to the journal (at its bounded rate).
     #[must_use]
-    pub fn new(tx: Option<&'a mpsc::Sender<ChecksumProgress>>) -> Self {
-        Self { tx, finished: Mutex::new(Vec::new()) }
+    pub fn new(tx: Option<&'a mpsc::Sender<ChecksumProgress>>, journal: Option<&'a Mutex<Writer>>) -> Self {
+        Self { tx, journal, finished: Mutex::new(Vec::new()) }
+    }
+
+    fn send(&self, progress: ChecksumProgress) {
+        if let Some(journal) = self.journal {
+            // A journal that cannot be written fails the next chunk's entry, loudly.
+            let _ = journal.lock().map(|mut j| j.progress(&progress));
+        }
+        if let Some(tx) = self.tx {
+            let _ = tx.try_send(progress);
+        }
     }
 
     /// The table is under way; about `estimated_rows` rows in chunks of `chunk_rows`.
     pub fn running(&self, table: &str, acc: &Acc, estimated_rows: u64, chunk_rows: u64) {
-        let Some(tx) = self.tx else { return };
         let estimated_chunks = estimated_rows.div_ceil(chunk_rows.max(1));
         let mut tables = self.finished.lock().map(|f| f.clone()).unwrap_or_default();
         tables.push(acc.progress(table, estimated_chunks.max(acc.chunks + 1), TableState::Running));
-        let _ = tx.try_send(ChecksumProgress { at: Utc::now(), tables });
+        self.send(ChecksumProgress { at: Utc::now(), tables });
     }
 
     /// The table is done.
     pub fn done(&self, table: &str, acc: &Acc) {
         if let Ok(mut finished) = self.finished.lock() {
             finished.push(acc.progress(table, acc.chunks, TableState::Done));
-            if let Some(tx) = self.tx {
-                let _ = tx.try_send(ChecksumProgress { at: Utc::now(), tables: finished.clone() });
-            }
+            let tables = finished.clone();
+            drop(finished);
+            self.send(ChecksumProgress { at: Utc::now(), tables });
         }
     }
 }
@@ -139,7 +150,7 @@ pub fn open_journal(
         let previous = name_of(&previous);
         return Err(eyre!("the journal was written in {previous} mode; run with --mode {previous} or a new journal"));
     }
-    let mut writer = Writer::open(path)?;
+    let mut writer = Writer::open(path, source, target)?;
     writer.append(&Entry::VerifyStarted { mode, source: source.to_owned(), target: target.to_owned() })?;
     Ok((resume, Some(Mutex::new(writer))))
 }
@@ -180,7 +191,7 @@ mod tests {
     #[test]
     fn progress_lists_finished_tables_then_the_current_one() {
         let (tx, mut rx) = mpsc::channel(8);
-        let progress = Progress::new(Some(&tx));
+        let progress = Progress::new(Some(&tx), None);
         let mut a = Acc::new();
         a.add(10, 9, []);
         progress.running("a", &a, 100, 10);

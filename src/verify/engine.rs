@@ -257,7 +257,7 @@ pub async fn run(
     } else {
         options.tables.clone()
     };
-    let progress = Progress::new(progress.as_ref());
+    let progress = Progress::new(progress.as_ref(), journal.as_ref());
     let ctx = Ctx {
         source: &src,
         target: &dst,

@@ -1,18 +1,21 @@
-//! The verification journal: every planned chunk and every finished one, as
-//! JSON lines, flushed and synced per finished chunk. A re-run with the same
-//! journal reuses the planned boundaries and skips finished chunks. A torn
-//! last line (a kill mid-write) is ignored.
+//! The verification journal: a journal like a run's (`cutover replay`,
+//! `report` and `follow` read it) whose chunk records — every planned chunk
+//! and every finished one, synced per finished chunk — let a re-run with the
+//! same journal reuse the planned boundaries and skip finished chunks.
+//! Progress is kept at a bounded rate beside them. A torn last line (a kill
+//! mid-write) is cut off; that chunk is simply done again.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
+use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde::{Deserialize, Serialize};
 
 use super::sql::Range;
 use super::{Difference, Mode};
+use crate::events::{ChecksumProgress, RunEvent};
+use crate::journal::{self, CHECKSUM_EVERY, Recorder, SAMPLE_EVERY};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -57,26 +60,17 @@ impl Resume {
     /// Read a journal (missing: nothing to resume).
     ///
     /// # Errors
-    /// An unreadable file, or a line in the middle that is not an entry.
+    /// An unreadable file, a line in the middle that is not a record, or a
+    /// chunk record that is not a verification entry.
     pub fn load(path: &Path) -> Result<Self> {
         let mut resume = Self::default();
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(resume),
-            Err(e) => return Err(e).wrap_err_with(|| format!("cannot read journal {}", path.display())),
-        };
-        let lines: Vec<String> = BufReader::new(file).lines().collect::<Result<_, _>>()?;
-        let last = lines.len().saturating_sub(1);
-        for (n, line) in lines.iter().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let entry: Entry = match serde_json::from_str(line) {
-                Ok(e) => e,
-                // A kill during the last write leaves half a line: that chunk is simply redone.
-                Err(_) if n == last => break,
-                Err(e) => return Err(eyre!("{}:{}: not a journal entry: {e}", path.display(), n + 1)),
-            };
+        if !path.exists() {
+            return Ok(resume);
+        }
+        for (n, record) in journal::read(path)?.records.into_iter().enumerate() {
+            let RunEvent::VerifyChunk { chunk } = record.event else { continue };
+            let entry: Entry = serde_json::from_value(chunk)
+                .map_err(|e| eyre!("{}: record {}: not a verification entry: {e}", path.display(), n + 1))?;
             match entry {
                 Entry::VerifyStarted { mode, .. } => resume.mode = Some(mode),
                 Entry::ChunkPlanned { table, index, range } => {
@@ -99,45 +93,31 @@ impl Resume {
     }
 }
 
-/// A kill mid-write leaves half a line at the end: cut it off, so the next
-/// entry starts on a line of its own. (That chunk is simply done again.)
-fn drop_torn_tail(file: &File) -> std::io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(());
-    }
-    let mut reader = file;
-    let tail_start = len.saturating_sub(64 * 1024);
-    reader.seek(SeekFrom::Start(tail_start))?;
-    let mut tail = Vec::new();
-    reader.read_to_end(&mut tail)?;
-    if tail.last() == Some(&b'\n') {
-        return Ok(());
-    }
-    let keep = tail.iter().rposition(|b| *b == b'\n').map_or(tail_start, |i| tail_start + i as u64 + 1);
-    file.set_len(keep)?;
-    file.sync_data()
-}
-
-/// Appends entries; syncs to disk after each finished chunk.
+/// Appends entries and progress; syncs to disk after each finished chunk.
 pub struct Writer {
-    file: File,
+    recorder: Recorder,
 }
 
 impl Writer {
-    /// Open (create, mode 0600) a journal for appending.
+    /// Open (create, mode 0600) a journal for appending: a new one starts with
+    /// the session (who verifies what, from where), a re-run says it resumed.
     ///
     /// # Errors
-    /// The file cannot be opened.
-    pub fn open(path: &Path) -> Result<Self> {
-        let mut options = OpenOptions::new();
-        options.create(true).append(true).read(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).wrap_err_with(|| format!("cannot open journal {}", path.display()))?;
-        drop_torn_tail(&file).wrap_err_with(|| format!("cannot repair journal {}", path.display()))?;
-        Ok(Self { file })
+    /// The file cannot be read or opened.
+    pub fn open(path: &Path, source: &str, target: &str) -> Result<Self> {
+        let fresh = !path.exists() || journal::read(path)?.records.is_empty();
+        let mut recorder = Recorder::new(journal::Writer::open(path)?, SAMPLE_EVERY, CHECKSUM_EVERY);
+        let operator = crate::runbook::runner::default_operator();
+        let host = crate::runbook::runner::hostname();
+        let pid = std::process::id();
+        let event = if fresh {
+            let title = format!("verify {source} → {target}");
+            RunEvent::Session { command: "verify".to_owned(), title, operator, host, pid }
+        } else {
+            RunEvent::Resumed { operator, host, pid, headless: true }
+        };
+        recorder.append(Utc::now(), event)?;
+        Ok(Self { recorder })
     }
 
     /// Append one entry.
@@ -145,13 +125,20 @@ impl Writer {
     /// # Errors
     /// The write failed (disk full: the operator must know).
     pub fn append(&mut self, entry: &Entry) -> Result<()> {
-        let mut line = serde_json::to_string(entry)?;
-        line.push('\n');
-        self.file.write_all(line.as_bytes()).wrap_err("write to the journal")?;
+        let chunk = serde_json::to_value(entry).wrap_err("encode a verification entry")?;
+        self.recorder.append(Utc::now(), RunEvent::VerifyChunk { chunk })?;
         if matches!(entry, Entry::ChunkDone { .. }) {
-            self.file.sync_data().wrap_err("sync the journal")?;
+            self.recorder.sync()?;
         }
         Ok(())
+    }
+
+    /// Progress, when due (see [`Recorder::checksum`]).
+    ///
+    /// # Errors
+    /// The write failed.
+    pub fn progress(&mut self, progress: &ChecksumProgress) -> Result<()> {
+        self.recorder.checksum(progress).map(drop)
     }
 }
 
@@ -163,7 +150,7 @@ mod tests {
     fn resumes_planned_and_done_chunks_and_ignores_a_torn_last_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
-        let mut w = Writer::open(&path).unwrap();
+        let mut w = Writer::open(&path, "s", "t").unwrap();
         w.append(&Entry::VerifyStarted { mode: Mode::Typed, source: "s".into(), target: "t".into() }).unwrap();
         let r0 = Range { lo: None, hi: Some(vec!["10".into()]) };
         let r1 = Range { lo: Some(vec!["10".into()]), hi: None };
@@ -178,14 +165,21 @@ mod tests {
             differences: vec![],
         })
         .unwrap();
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"event\":\"chunk_do").unwrap();
+        std::io::Write::write_all(
+            &mut std::fs::OpenOptions::new().append(true).open(&path).unwrap(),
+            b"{\"at\":\"2026-11-21T10:00:00Z\",\"event\":\"verify_chunk\",\"chunk\":{\"event\":\"chunk_do",
+        )
+        .unwrap();
         let resume = Resume::load(&path).unwrap();
         assert_eq!(resume.mode, Some(Mode::Typed));
         // Reopening cuts the torn line off; the next entry stands on its own line.
-        let mut again = Writer::open(&path).unwrap();
+        let mut again = Writer::open(&path, "s", "t").unwrap();
         again.append(&Entry::ChunkPlanned { table: "public.t".into(), index: 2, range: r1.clone() }).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.lines().all(|l| serde_json::from_str::<Entry>(l).is_ok()), "{text}");
+        let records = journal::read(&path).unwrap();
+        assert!(!records.torn);
+        assert!(matches!(records.records[0].event, RunEvent::Session { .. }), "{:?}", records.records[0]);
+        assert!(matches!(records.records[5].event, RunEvent::Resumed { .. }), "{:?}", records.records[5]);
+        assert_eq!(records.records.len(), 7);
         let chunks = &resume.tables["public.t"];
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0].done, Some((10, 10, vec![])));

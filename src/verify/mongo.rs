@@ -219,7 +219,7 @@ pub async fn run(
     } else {
         options.tables.iter().map(|t| collection_name(t, &existing)).collect()
     };
-    let progress = Progress::new(progress.as_ref());
+    let progress = Progress::new(progress.as_ref(), journal.as_ref());
     let ctx = Ctx {
         source: &src,
         target: &dst,

@@ -38,6 +38,7 @@
 
 pub mod bouncer;
 pub mod certs;
+pub mod chromium;
 pub mod mongo;
 pub mod mongo_verify;
 pub mod pg;
