@@ -13,9 +13,13 @@
 //!   built, the state folded to the last record — what `cutover replay`
 //!   does before its first frame, and what replaying to the end costs;
 //! - `replay/seek_back_to_start_then_end`: a backward seek (a refold from the
-//!   start) to the middle, then forward to the end.
+//!   start) to the middle, then forward to the end;
+//! - `export/asciicast`: the timeline written as an asciicast recording at
+//!   120x36 with the defaults of `cutover export` (speed 1, idle limit 2 s),
+//!   into memory.
 //!
-//! The journal's size per hour is printed with the results.
+//! The journal's size per hour, and the recording's size, frames and length,
+//! are printed with the results.
 
 use std::hint::black_box;
 
@@ -140,6 +144,36 @@ fn main() -> Result<()> {
             player.seek(middle);
             player.seek(end);
             black_box(player.state().now)
+        });
+    });
+    group.finish();
+
+    let theme = cutover::theme::Theme::load("dark", cutover::theme::ColorMode::TrueColor, cutover::theme::UNICODE)?;
+    let options = cutover::export::Options {
+        cols: 120,
+        rows: 36,
+        speed: 1.0,
+        idle_limit: Some(std::time::Duration::from_secs(2)),
+    };
+    let mut base = State::new("an hour");
+    base.update(&cutover::events::Action::Resize { cols: options.cols, rows: options.rows });
+    let timeline = Timeline::new(base, &records)?;
+    let mut cast = Vec::new();
+    let summary = cutover::export::asciicast(&timeline, &theme, "an hour", &options, &mut cast)?;
+    println!(
+        "export: the 1-hour journal as an asciicast is {} kB: {} frames, {} markers, {:.1} s of recording",
+        cast.len() / 1000,
+        summary.frames,
+        summary.markers,
+        summary.duration.as_secs_f64()
+    );
+    let mut group = c.benchmark_group("export");
+    group.sample_size(10);
+    group.bench_function("asciicast", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(cast.len());
+            let summary = cutover::export::asciicast(&timeline, &theme, "an hour", &options, &mut out).ok();
+            black_box((summary, out.len()))
         });
     });
     group.finish();

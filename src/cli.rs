@@ -99,6 +99,8 @@ pub enum Command {
         /// The journal the run is writing.
         journal: PathBuf,
     },
+    /// Write a run's journal as a recording to share: `--asciicast FILE` (asciinema's format).
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -266,4 +268,41 @@ pub struct ReportArgs {
 pub enum ReportFormat {
     Html,
     Md,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// The journal of a run or drill.
+    pub journal: PathBuf,
+    /// Write an asciicast v2 recording here (play it with `asciinema play FILE`): the replay's
+    /// screens, with a marker at every phase and step boundary.
+    #[arg(long, value_name = "FILE")]
+    pub asciicast: PathBuf,
+    /// Columns of the recorded screen.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(20..=1000))]
+    pub cols: u16,
+    /// Rows of the recorded screen.
+    #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u16).range(5..=500))]
+    pub rows: u16,
+    /// Journal seconds per second of recording.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_export_speed)]
+    pub speed: f64,
+    /// A wait longer than this many seconds of recording, with nothing but gauges moving, is
+    /// played faster to last this long (0: keep every wait).
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_idle_limit)]
+    pub idle_limit: std::time::Duration,
+}
+
+fn parse_export_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text.trim_end_matches('x').parse().map_err(|_| format!("\"{text}\" is not a number"))?;
+    if (0.01..=10_000.0).contains(&speed) { Ok(speed) } else { Err("speed must be between 0.01 and 10000".to_owned()) }
+}
+
+fn parse_idle_limit(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text.trim_end_matches('s').parse().map_err(|_| format!("\"{text}\" is not a number"))?;
+    if (0.0..=86_400.0).contains(&seconds) {
+        Ok(std::time::Duration::from_secs_f64(seconds))
+    } else {
+        Err("the idle limit is 0 to 86400 seconds".to_owned())
+    }
 }

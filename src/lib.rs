@@ -11,6 +11,7 @@ pub mod collect;
 pub mod commands;
 pub mod diagnostic;
 pub mod events;
+pub mod export;
 pub mod inventory;
 pub mod journal;
 pub mod keymap;

@@ -93,6 +93,37 @@ fn help_lists_every_key() {
 }
 
 #[test]
+fn replay_help_lists_the_replay_keys() {
+    let mut state = sim_state("full", 30);
+    state.update(&Action::Replay(cutover::events::ReplayStatus { playing: false, speed: 1.0, notice: None }));
+    state.update(&Action::ToggleHelp);
+    let text = screen(&state, &dark(), 120, 40);
+    assert!(text.contains("Replay keys"), "{text}");
+    for (.., help, _) in cutover::replay::keys::BINDINGS {
+        assert!(text.contains(help), "replay help is missing \"{help}\":\n{text}");
+    }
+    // The cockpit's keys that still work, without the arrows a replay seeks with…
+    let row = |help: &str| {
+        let line = text.lines().find(|l| l.contains(help)).unwrap_or_else(|| panic!("no \"{help}\":\n{text}"));
+        let inside = line.split('│').nth(1).unwrap_or_default();
+        inside.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(row("focus the next pane"), "Tab focus the next pane");
+    assert_eq!(row("focus the pane to the left"), "h focus the pane to the left");
+    assert_eq!(row("focus the pane to the right"), "l focus the pane to the right");
+    assert_eq!(row("next step boundary"), "Shift-Right ] next step boundary");
+    // …and none that would act on a run, except as refused.
+    assert!(!text.contains("run: confirm the next step"), "{text}");
+    assert_eq!(row("refused"), "g x R refused: a replay is read-only");
+    insta::assert_snapshot!(text);
+
+    // The live cockpit's help is unchanged.
+    state.replay = None;
+    let live = screen(&state, &dark(), 120, 40);
+    assert!(live.contains(" Keys — Esc") && live.contains("run: confirm the next step"), "{live}");
+}
+
+#[test]
 fn zoomed_lag_pane_charts_its_history() {
     let mut state = sim_state("full", 350);
     state.update(&Action::Zoom { pane: Some(Pane::Lag) });

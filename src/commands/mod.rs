@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod export;
 mod follow;
 mod plan;
 mod replay;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => Ok(run::run(&cli.display, args).await.unwrap_or_else(report)),
         Command::Resume(args) => Ok(run::resume(&cli.display, args).await.unwrap_or_else(report)),
         Command::Replay(args) => replay::run(&cli.display, &args).await,
+        Command::Export(args) => export::run(&cli.display, &args),
         Command::Follow { journal } => follow::run(&cli.display, &journal).await,
         Command::Watch { inventory, journal, read_only } => {
             watch::run(&cli.display, &inventory, journal.as_deref(), read_only).await

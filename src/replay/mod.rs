@@ -32,6 +32,13 @@ pub const SEEK_LONG: Duration = Duration::from_secs(60);
 /// What a key the replay refuses answers.
 pub const READ_ONLY: &str = "replay: read-only";
 
+/// Whether a replay refuses this action of the cockpit's keymap: it would
+/// act on a run (confirm, cancel, roll back, answer a prompt).
+#[must_use]
+pub fn refuses(action: &Action) -> bool {
+    matches!(action, Action::Go | Action::RollbackAsk | Action::CancelAsk | Action::Prompt(_))
+}
+
 /// A journal as a timeline of actions.
 #[derive(Debug)]
 pub struct Timeline {
@@ -40,6 +47,26 @@ pub struct Timeline {
     entries: Vec<(DateTime<Utc>, Vec<Action>)>,
     step_marks: Vec<DateTime<Utc>>,
     phase_marks: Vec<DateTime<Utc>>,
+    marks: Vec<Mark>,
+    /// Times of the records of the run itself (not samples, checksum progress,
+    /// or what the screen does not show: a drill's faults, verify's chunks).
+    activity: Vec<DateTime<Utc>>,
+}
+
+/// A phase or step boundary on the timeline, named for a viewer (an
+/// asciicast marker, a chapter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub at: DateTime<Utc>,
+    pub kind: MarkKind,
+    /// `phase 3 Catch-up`, `3.1 Wait for the subscriber: started` / `: done` / `: FAILED`.
+    pub label: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    Phase,
+    Step,
 }
 
 impl Timeline {
@@ -55,7 +82,9 @@ impl Timeline {
         let mut entries = Vec::with_capacity(records.len());
         let mut step_marks = Vec::new();
         let mut phase_marks = Vec::new();
-        let mut outline = None;
+        let mut marks = Vec::new();
+        let mut activity = Vec::new();
+        let mut outline: Option<crate::events::Outline> = None;
         let mut last_phase: Option<usize> = None;
         let mut latest = records[0].at;
         for record in records {
@@ -64,22 +93,40 @@ impl Timeline {
                 RunEvent::Started { outline: o, .. } => outline = Some(o.clone()),
                 RunEvent::StepStarted { step, .. } => {
                     step_marks.push(latest);
-                    let phase = outline.as_ref().and_then(|o: &crate::events::Outline| {
-                        o.phases.iter().position(|p| p.steps.iter().any(|s| &s.id == step))
-                    });
+                    let phase = outline
+                        .as_ref()
+                        .and_then(|o| o.phases.iter().position(|p| p.steps.iter().any(|s| &s.id == step)));
                     if phase.is_some() && phase != last_phase {
                         phase_marks.push(latest);
                         last_phase = phase;
+                        if let Some(p) = phase.and_then(|i| outline.as_ref().and_then(|o| o.phases.get(i))) {
+                            let label = format!("phase {} {}", p.id, p.name);
+                            marks.push(Mark { at: latest, kind: MarkKind::Phase, label });
+                        }
                     }
+                    marks.push(step_mark(latest, outline.as_ref(), step, "started"));
                 }
-                RunEvent::StepFinished { .. } => step_marks.push(latest),
+                RunEvent::StepFinished { step, ok, .. } => {
+                    step_marks.push(latest);
+                    marks.push(step_mark(latest, outline.as_ref(), step, if *ok { "done" } else { "FAILED" }));
+                }
                 _ => {}
+            }
+            let of_the_run = !matches!(
+                record.event,
+                RunEvent::Sample { .. }
+                    | RunEvent::Checksum { .. }
+                    | RunEvent::Fault { .. }
+                    | RunEvent::VerifyChunk { .. }
+            );
+            if of_the_run {
+                activity.push(latest);
             }
             entries.push((latest, journal::actions(record)));
         }
         step_marks.dedup();
         phase_marks.dedup();
-        Ok(Self { base, entries, step_marks, phase_marks })
+        Ok(Self { base, entries, step_marks, phase_marks, marks, activity })
     }
 
     #[must_use]
@@ -128,6 +175,66 @@ impl Timeline {
     pub fn phase_marks(&self) -> &[DateTime<Utc>] {
         &self.phase_marks
     }
+
+    /// Every phase boundary and every step boundary, named, in order: the
+    /// same boundaries as [`Self::phase_marks`] and [`Self::step_marks`], one
+    /// each (a phase's before its first step's), even when two share a time.
+    #[must_use]
+    pub fn marks(&self) -> &[Mark] {
+        &self.marks
+    }
+
+    /// Every record's time on the timeline, in order (repeats kept).
+    pub fn times(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        self.entries.iter().map(|(at, _)| *at)
+    }
+
+    /// The times of the records of the run itself (steps, output, decisions,
+    /// log lines), not of gauge samples, checksum progress, or what the screen
+    /// does not show (a drill's faults, verify's chunks): what a viewer waits for.
+    #[must_use]
+    pub fn activity(&self) -> &[DateTime<Utc>] {
+        &self.activity
+    }
+
+    /// A walk forward through the timeline that folds each record once.
+    #[must_use]
+    pub fn sweep(&self) -> Sweep<'_> {
+        Sweep { timeline: self, state: self.base.clone(), folded: 0, at: self.start() }
+    }
+}
+
+/// The states of a timeline at increasing times, each record folded once
+/// (a time earlier than the last refolds from the start). No replay banner:
+/// the state is the screen as it was live.
+#[derive(Debug)]
+pub struct Sweep<'a> {
+    timeline: &'a Timeline,
+    state: State,
+    folded: usize,
+    at: DateTime<Utc>,
+}
+
+impl Sweep<'_> {
+    /// The state at `t` (clamped to the journal).
+    pub fn state_at(&mut self, t: DateTime<Utc>) -> &State {
+        let t = t.clamp(self.timeline.start(), self.timeline.end());
+        if t < self.at {
+            self.state = self.timeline.base.clone();
+            self.folded = 0;
+        }
+        self.folded = self.timeline.fold(&mut self.state, self.folded, t);
+        self.at = t;
+        &self.state
+    }
+}
+
+fn step_mark(at: DateTime<Utc>, outline: Option<&crate::events::Outline>, step: &str, what: &str) -> Mark {
+    let label = match outline.and_then(|o| o.step(step)) {
+        Some(s) => format!("{} {}: {what}", s.id, s.name),
+        None => format!("{step}: {what}"),
+    };
+    Mark { at, kind: MarkKind::Step, label }
 }
 
 /// What a replay key asks for.
@@ -267,7 +374,7 @@ impl Player {
     pub fn view(&mut self, action: &Action) -> bool {
         self.notice = None;
         let quit = match action {
-            Action::Go | Action::RollbackAsk | Action::CancelAsk | Action::Prompt(_) => {
+            action if refuses(action) => {
                 self.notice = Some(READ_ONLY.to_owned());
                 false
             }

@@ -249,3 +249,57 @@ fn an_empty_journal_is_an_error() {
     let err = Timeline::new(State::new("x"), &[]).unwrap_err().to_string();
     assert!(err.contains("no records"), "{err}");
 }
+
+#[test]
+fn marks_name_every_phase_and_step_boundary_at_its_record() {
+    let mut records = records();
+    // 2.1 fails once and is re-run: two more boundaries, the phase entered once.
+    let failed = RunEvent::StepFinished { step: "2.1".into(), attempt: 1, ok: false, summary: "no".into() };
+    let at_80 = records.iter().position(|r| r.at >= at(80)).unwrap();
+    records.insert(at_80, record(80, failed));
+    records.insert(at_80 + 1, record(85, RunEvent::StepStarted { step: "2.1".into(), attempt: 2 }));
+    let timeline = Timeline::new(State::new("replay"), &records).unwrap();
+    let marks: Vec<(i64, MarkKind, &str)> =
+        timeline.marks().iter().map(|m| ((m.at - t0()).num_seconds(), m.kind, m.label.as_str())).collect();
+    assert_eq!(
+        marks,
+        [
+            (5, MarkKind::Phase, "phase 1 Prepare"),
+            (5, MarkKind::Step, "1.1 Look: started"),
+            (20, MarkKind::Step, "1.1 Look: done"),
+            (30, MarkKind::Step, "1.2 Leap: started"),
+            (50, MarkKind::Step, "1.2 Leap: done"),
+            (70, MarkKind::Phase, "phase 2 Switch"),
+            (70, MarkKind::Step, "2.1 Flip: started"),
+            (80, MarkKind::Step, "2.1 Flip: FAILED"),
+            (85, MarkKind::Step, "2.1 Flip: started"),
+            (95, MarkKind::Step, "2.1 Flip: done"),
+        ]
+    );
+    // The same boundaries as the seek marks.
+    let phases: Vec<_> = timeline.marks().iter().filter(|m| m.kind == MarkKind::Phase).map(|m| m.at).collect();
+    assert_eq!(phases, timeline.phase_marks());
+    let mut steps: Vec<_> = timeline.marks().iter().filter(|m| m.kind == MarkKind::Step).map(|m| m.at).collect();
+    steps.dedup();
+    assert_eq!(steps, timeline.step_marks());
+}
+
+#[test]
+fn activity_is_the_run_records_not_the_samples() {
+    let timeline = timeline();
+    assert_eq!(timeline.activity(), [0, 5, 20, 30, 50, 70, 95, 100, 101].map(at));
+    assert_eq!(timeline.times().count(), records().len());
+}
+
+#[test]
+fn a_sweep_gives_the_state_of_folding_straight_there_without_a_banner() {
+    let timeline = timeline();
+    let mut sweep = timeline.sweep();
+    for seconds in [0, 5, 5, 21, 60, 101, 30, 200] {
+        let want = at(seconds).clamp(at(0), at(101));
+        let state = sweep.state_at(at(seconds));
+        assert!(state.replay.is_none(), "no replay banner");
+        let straight = timeline.state_at(want);
+        assert_same(state, &straight, &format!("at {seconds}s"));
+    }
+}
