@@ -2,7 +2,7 @@
 //!
 //! The journal is built once: a 3-step run whose three endpoints are sampled
 //! every second for an hour (ten times the rate a run journals samples at,
-//! `runner::SAMPLE_EVERY`), plus a line of output a minute. It is written to a
+//! `journal::SAMPLE_EVERY`), plus a line of output a minute. It is written to a
 //! file as the journal writer does, then:
 //!
 //! ```text

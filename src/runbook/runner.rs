@@ -25,7 +25,7 @@ use crate::inventory::Inventory;
 use crate::journal::{self, Recorder, Writer};
 use crate::state::State;
 
-pub use crate::journal::SAMPLE_EVERY;
+use crate::journal::SAMPLE_EVERY;
 /// How long a run waits for every endpoint's first sample before starting.
 pub const FIRST_SAMPLES: Duration = Duration::from_secs(15);
 /// How long an unattended run waits for a closed gate to open (unless the
