@@ -162,6 +162,13 @@ pub enum PromptKey {
 }
 
 impl Action {
+    /// Whether this key's action would act on a run (confirm, cancel, roll
+    /// back, answer a prompt): what a replay or an observer refuses.
+    #[must_use]
+    pub fn acts_on_a_run(&self) -> bool {
+        matches!(self, Self::Go | Self::RollbackAsk | Self::CancelAsk | Self::Prompt(_))
+    }
+
     /// Whether this action comes from the operator's keyboard (and so deserves
     /// an immediate redraw) rather than from data.
     #[must_use]

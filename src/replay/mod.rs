@@ -32,13 +32,6 @@ pub const SEEK_LONG: Duration = Duration::from_secs(60);
 /// What a key the replay refuses answers.
 pub const READ_ONLY: &str = "replay: read-only";
 
-/// Whether a replay refuses this action of the cockpit's keymap: it would
-/// act on a run (confirm, cancel, roll back, answer a prompt).
-#[must_use]
-pub fn refuses(action: &Action) -> bool {
-    matches!(action, Action::Go | Action::RollbackAsk | Action::CancelAsk | Action::Prompt(_))
-}
-
 /// A journal as a timeline of actions.
 #[derive(Debug)]
 pub struct Timeline {
@@ -374,7 +367,7 @@ impl Player {
     pub fn view(&mut self, action: &Action) -> bool {
         self.notice = None;
         let quit = match action {
-            action if refuses(action) => {
+            action if action.acts_on_a_run() => {
                 self.notice = Some(READ_ONLY.to_owned());
                 false
             }

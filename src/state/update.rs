@@ -27,9 +27,7 @@ const SELF_NAME: &str = "cutover";
 impl State {
     /// Apply one action. Returns what the loop must do next.
     pub fn update(&mut self, action: &Action) -> Vec<Effect> {
-        if self.observer.is_some()
-            && matches!(action, Action::Go | Action::RollbackAsk | Action::CancelAsk | Action::Prompt(_))
-        {
+        if self.observer.is_some() && action.acts_on_a_run() {
             self.run.notice = Some(READ_ONLY.to_owned());
             return Vec::new();
         }

@@ -49,7 +49,7 @@ pub fn replay_lines(theme: &Theme) -> Vec<Line<'static>> {
     rows.push(None);
     let mut refused = Vec::new();
     for binding in BINDINGS {
-        if replay::refuses(&(binding.action)()) {
+        if (binding.action)().acts_on_a_run() {
             refused.push(binding.label);
             continue;
         }
