@@ -95,9 +95,16 @@ fn help_lists_every_key() {
 #[test]
 fn replay_help_lists_the_replay_keys() {
     let mut state = sim_state("full", 30);
-    state.update(&Action::Replay(cutover::events::ReplayStatus { playing: false, speed: 1.0, notice: None }));
+    state.update(&Action::Replay(cutover::events::ReplayStatus {
+        playing: false,
+        speed: 1.0,
+        notice: None,
+        position_secs: 754,
+        length_secs: 2830,
+    }));
     state.update(&Action::ToggleHelp);
     let text = screen(&state, &dark(), 120, 40);
+    assert!(text.contains("REPLAY PAUSED x1 12:34/47:10"), "where the replay stands:\n{text}");
     assert!(text.contains("Replay keys"), "{text}");
     for (.., help, _) in cutover::replay::keys::BINDINGS {
         assert!(text.contains(help), "replay help is missing \"{help}\":\n{text}");

@@ -149,6 +149,11 @@ pub struct ReplayStatus {
     pub speed: f64,
     /// A one-line answer to a key the replay refuses (e.g. "replay: read-only").
     pub notice: Option<String>,
+    /// Where the replay stands and how long the journal is, in seconds from its start.
+    #[serde(default)]
+    pub position_secs: u64,
+    #[serde(default)]
+    pub length_secs: u64,
 }
 
 /// Keys an open prompt takes.

@@ -384,7 +384,14 @@ impl Player {
     }
 
     fn banner(&mut self) {
-        let status = ReplayStatus { playing: self.playing, speed: self.speed, notice: self.notice.clone() };
+        let secs = |t: DateTime<Utc>| u64::try_from((t - self.timeline.start()).num_seconds()).unwrap_or(0);
+        let status = ReplayStatus {
+            playing: self.playing,
+            speed: self.speed,
+            notice: self.notice.clone(),
+            position_secs: secs(self.cursor),
+            length_secs: secs(self.timeline.end()),
+        };
         self.state.update(&Action::Replay(status));
     }
 }

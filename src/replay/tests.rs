@@ -161,6 +161,8 @@ fn playing_folds_forward_and_pauses_at_the_end() {
     assert!(player.playing());
     player.advance(Duration::from_secs(5));
     assert_eq!(player.cursor(), at(20));
+    let banner = player.state().replay.clone().unwrap();
+    assert_eq!((banner.position_secs, banner.length_secs), (20, 101), "where it stands, how long it is");
     assert_eq!(player.state().step_status("1.1"), crate::events::StepStatus::Done);
     assert_same(player.state(), &with_banner(&player, at(20)), "after 5 s at x4");
     player.control(Control::PlayPause);

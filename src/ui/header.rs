@@ -30,7 +30,8 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
     let replay = state.replay.as_ref().map(|r| {
         let word = if r.playing { "playing" } else { "PAUSED" };
         let notice = r.notice.as_ref().map(|n| format!(" {sep} {n}")).unwrap_or_default();
-        format!(" REPLAY {word} x{}{notice} {sep}", speed(r.speed))
+        let at = format!("{}/{}", clock(r.position_secs), clock(r.length_secs));
+        format!(" REPLAY {word} x{} {at}{notice} {sep}", speed(r.speed))
     });
     // So does an observer, with its answer to a key it refused.
     let replay = replay.or_else(|| {
@@ -100,6 +101,12 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
     spans.push(Span::styled(theme.symbols.border.horizontal_top.repeat(width.saturating_sub(used)), theme.border));
     spans.extend(right.into_iter().flatten().map(|p| Span::styled(p.text, p.style)));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A place in a replay: `12:34`, `1:02:03`.
+fn clock(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
 }
 
 /// A replay's speed: `4`, `2.5`, `1/4`.
