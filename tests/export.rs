@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,23 +16,6 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 const COLS: u16 = 100;
 const ROWS: u16 = 30;
-
-/// Run tests/fixtures/run/replay-drill.toml headless (as tests/replay.rs does); its journal's path.
-fn drill(dir: &Path) -> PathBuf {
-    let inventory = dir.join("inventory.toml");
-    // Port 9 (discard) on loopback: nothing listens, the endpoint is unreachable.
-    let inv = "name = \"drill\"\ninterval = \"500ms\"\n[endpoints.db]\nkind = \"postgres\"\ndsn = \"postgres://ops@127.0.0.1:9/app\"\n";
-    std::fs::write(&inventory, inv).unwrap();
-    let journal = dir.join("drill.jsonl");
-    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run/replay-drill.toml");
-    let out = Command::new(BIN)
-        .args(["run", runbook, "--inventory", inventory.to_str().unwrap(), "--yes", "--journal"])
-        .arg(&journal)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    journal
-}
 
 fn export(journal: &Path, cast: &Path) -> String {
     let out = Command::new(BIN)
@@ -94,7 +79,7 @@ fn asciinema() -> PathBuf {
 #[test]
 fn a_run_exports_to_a_recording_asciinema_plays_with_a_marker_at_every_boundary() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = drill(dir.path());
+    let journal = support::headless::run(dir.path(), "replay-drill.toml");
     let cast = dir.path().join("drill.cast");
     let said = export(&journal, &cast);
     assert!(said.contains("asciinema play"), "{said}");

@@ -16,10 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 #[test]
 fn follow_shows_a_live_run_s_steps_as_they_happen_and_acts_on_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("inventory.toml");
-    // Port 9 (discard) on loopback: nothing listens; the run needs no database.
-    let inv = "name = \"follow\"\ninterval = \"500ms\"\n[endpoints.db]\nkind = \"postgres\"\ndsn = \"postgres://ops@127.0.0.1:9/app\"\n";
-    std::fs::write(&inventory, inv).unwrap();
+    let inventory = support::headless::unreachable_inventory(dir.path());
     let journal = dir.path().join("run.jsonl");
     let flag = dir.path().join("flag");
     let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run/follow-flag.toml");

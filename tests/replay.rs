@@ -7,7 +7,7 @@
 mod common;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use cutover::events::{Action, RunEvent};
@@ -18,27 +18,10 @@ use support::tmux::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
-/// Run tests/fixtures/run/replay-drill.toml headless; its journal's path.
-fn drill(dir: &Path) -> PathBuf {
-    let inventory = dir.join("inventory.toml");
-    // Port 9 (discard) on loopback: nothing listens, the endpoint is unreachable.
-    let inv = "name = \"drill\"\ninterval = \"500ms\"\n[endpoints.db]\nkind = \"postgres\"\ndsn = \"postgres://ops@127.0.0.1:9/app\"\n";
-    std::fs::write(&inventory, inv).unwrap();
-    let journal = dir.join("drill.jsonl");
-    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run/replay-drill.toml");
-    let out = Command::new(BIN)
-        .args(["run", runbook, "--inventory", inventory.to_str().unwrap(), "--yes", "--journal"])
-        .arg(&journal)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    journal
-}
-
 #[test]
 fn the_final_screen_of_a_replay_is_the_screen_resume_rebuilds() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = cutover::journal::read(&drill(dir.path())).unwrap();
+    let journal = cutover::journal::read(&support::headless::run(dir.path(), "replay-drill.toml")).unwrap();
     let Some(RunEvent::Started { outline, inventory, .. }) = journal.records.first().map(|r| r.event.clone()) else {
         panic!("the journal starts with a run")
     };
@@ -87,7 +70,7 @@ fn the_final_screen_of_a_replay_is_the_screen_resume_rebuilds() {
 #[test]
 fn replay_plays_pauses_jumps_and_quits_in_a_real_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = drill(dir.path());
+    let journal = support::headless::run(dir.path(), "replay-drill.toml");
     let stty = dir.path().join("stty");
     let command = format!(
         "{{ env TERM=xterm-256color LANG=C.UTF-8 {BIN} replay {} --speed 50; c=$?; stty -a >{}; echo REPLAY-EXITED; sleep 3; (exit $c); }}",
@@ -132,7 +115,7 @@ fn replay_plays_pauses_jumps_and_quits_in_a_real_terminal() {
 #[test]
 fn a_bad_journal_line_is_named_and_a_missing_journal_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = drill(dir.path());
+    let journal = support::headless::run(dir.path(), "replay-drill.toml");
     let mut text = std::fs::read_to_string(&journal).unwrap();
     text.insert_str(text.find('\n').unwrap() + 1, "not json\n");
     let bad = dir.path().join("bad.jsonl");

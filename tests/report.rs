@@ -314,18 +314,8 @@ fn a_watch_session_report_is_its_charts() {
 #[test]
 fn a_real_headless_run_without_gauges_says_no_figures_instead_of_empty_charts() {
     let dir = tempfile::tempdir().unwrap();
-    // Port 9 (discard) on loopback: the endpoint is unreachable, samples hold no figures.
-    let inventory = dir.path().join("inventory.toml");
-    let inv = "name = \"drill\"\ninterval = \"500ms\"\n[endpoints.db]\nkind = \"postgres\"\ndsn = \"postgres://ops@127.0.0.1:9/app\"\n";
-    std::fs::write(&inventory, inv).unwrap();
-    let journal = dir.path().join("drill.jsonl");
-    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run/replay-drill.toml");
-    let out = Command::new(BIN)
-        .args(["run", runbook, "--inventory", inventory.to_str().unwrap(), "--yes", "--journal"])
-        .arg(&journal)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The endpoint is unreachable: its samples hold no figures.
+    let journal = support::headless::run(dir.path(), "replay-drill.toml");
     let page = report_ok(&journal, &dir.path().join("r.html"), &[]);
     assert_self_contained(&page);
     for text in ["<h1>replay-drill</h1>", "1 Prepare", "2 Switch", "2.1 Flip the switch", "completed"] {

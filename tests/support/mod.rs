@@ -39,6 +39,7 @@
 pub mod bouncer;
 pub mod certs;
 pub mod chromium;
+pub mod headless;
 pub mod mongo;
 pub mod mongo_verify;
 pub mod pg;
