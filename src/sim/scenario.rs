@@ -95,28 +95,42 @@ fn setup_steps(copy_done: f64) -> Vec<(f64, &'static str, StepStatus)> {
     ]
 }
 
+/// A scenario where nothing goes wrong: the initial copy from 15 s to 80 s,
+/// then quiet (the others say what they add).
+fn quiet(name: &'static str, summary: &'static str, steps: Vec<(f64, &'static str, StepStatus)>) -> Scenario {
+    Scenario {
+        name,
+        summary,
+        initial_copy: Window::new(15.0, 80.0),
+        bursts: Vec::new(),
+        slot_stall: None,
+        apply_stall: None,
+        pool_pressure: None,
+        checksum_start: None,
+        checksum_mismatch: None,
+        pooler_paused: None,
+        outages: Vec::new(),
+        on_step: Vec::new(),
+        steps,
+    }
+}
+
 /// The tour: every kind of trouble, one after another.
 #[must_use]
 pub fn full() -> Scenario {
     let mut steps = setup_steps(100.0);
     steps.extend([(140.0, "3.1", Done), (150.0, "3.2", Running), (272.0, "3.2", Done)]);
     Scenario {
-        name: "full",
-        summary: "every trouble in turn: lag spike, pool pressure, stuck slot, checksum mismatch",
         initial_copy: Window::new(15.0, 100.0),
         bursts: vec![
             Burst { window: Window::new(160.0, 195.0), wal_bytes_per_s: 38.0e6 },
             Burst { window: Window::new(280.0, 420.0), wal_bytes_per_s: 24.0e6 },
         ],
-        apply_stall: None,
         slot_stall: Some(Window::new(290.0, 420.0)),
         pool_pressure: Some(Window::new(205.0, 265.0)),
         checksum_start: Some(150.0),
         checksum_mismatch: Some(13),
-        pooler_paused: None,
-        outages: Vec::new(),
-        on_step: Vec::new(),
-        steps,
+        ..quiet("full", "every trouble in turn: lag spike, pool pressure, stuck slot, checksum mismatch", steps)
     }
 }
 
@@ -143,19 +157,9 @@ pub fn calm() -> Scenario {
         (277.0, "5.2", Running),
     ]);
     Scenario {
-        name: "calm",
-        summary: "a healthy cutover: copy, catch-up, clean checksums, switch, short write pause",
-        initial_copy: Window::new(15.0, 80.0),
-        bursts: Vec::new(),
-        apply_stall: None,
-        slot_stall: None,
-        pool_pressure: None,
         checksum_start: Some(118.0),
-        checksum_mismatch: None,
         pooler_paused: Some(Window::new(250.0, 271.0)),
-        outages: Vec::new(),
-        on_step: Vec::new(),
-        steps,
+        ..quiet("calm", "a healthy cutover: copy, catch-up, clean checksums, switch, short write pause", steps)
     }
 }
 
@@ -165,19 +169,9 @@ pub fn stuck_slot() -> Scenario {
     let mut steps = setup_steps(80.0);
     steps.push((110.0, "3.1", Done));
     Scenario {
-        name: "stuck-slot",
-        summary: "the subscriber stops; its slot holds WAL and the source's disk fills up",
-        initial_copy: Window::new(15.0, 80.0),
         bursts: vec![Burst { window: Window::from(120.0), wal_bytes_per_s: 14.0e6 }],
-        apply_stall: None,
         slot_stall: Some(Window::from(120.0)),
-        pool_pressure: None,
-        checksum_start: None,
-        checksum_mismatch: None,
-        pooler_paused: None,
-        outages: Vec::new(),
-        on_step: Vec::new(),
-        steps,
+        ..quiet("stuck-slot", "the subscriber stops; its slot holds WAL and the source's disk fills up", steps)
     }
 }
 
@@ -187,19 +181,8 @@ pub fn pool_storm() -> Scenario {
     let mut steps = setup_steps(80.0);
     steps.push((110.0, "3.1", Done));
     Scenario {
-        name: "pool-storm",
-        summary: "the pooler saturates: clients queue, sessions wait on locks",
-        initial_copy: Window::new(15.0, 80.0),
-        bursts: Vec::new(),
-        apply_stall: None,
-        slot_stall: None,
         pool_pressure: Some(Window::from(60.0)),
-        checksum_start: None,
-        checksum_mismatch: None,
-        pooler_paused: None,
-        outages: Vec::new(),
-        on_step: Vec::new(),
-        steps,
+        ..quiet("pool-storm", "the pooler saturates: clients queue, sessions wait on locks", steps)
     }
 }
 
@@ -209,22 +192,11 @@ pub fn lost_replica() -> Scenario {
     let mut steps = setup_steps(80.0);
     steps.push((110.0, "3.1", Done));
     Scenario {
-        name: "lost-replica",
-        summary: "the replica stops answering (last figures kept, greyed), then returns",
-        initial_copy: Window::new(15.0, 80.0),
-        bursts: Vec::new(),
-        apply_stall: None,
-        slot_stall: None,
-        pool_pressure: None,
-        checksum_start: None,
-        checksum_mismatch: None,
-        pooler_paused: None,
         outages: vec![
             ("replica", Window::new(40.0, 160.0), "connection to 10.0.2.12:5432 refused"),
             ("target", Window::new(200.0, 215.0), "timeout: no answer in 2s"),
         ],
-        on_step: Vec::new(),
-        steps,
+        ..quiet("lost-replica", "the replica stops answering (last figures kept, greyed), then returns", steps)
     }
 }
 
@@ -236,19 +208,13 @@ pub fn replication_stall() -> Scenario {
     let mut steps = setup_steps(80.0);
     steps.push((260.0, "3.1", Done));
     Scenario {
-        name: "replication-stall",
-        summary: "drill: apply stalls behind a lock on the target during catch-up; lag climbs",
-        initial_copy: Window::new(15.0, 80.0),
         bursts: vec![Burst { window: Window::new(120.0, 200.0), wal_bytes_per_s: 9.0e6 }],
-        slot_stall: None,
         apply_stall: Some(Window::new(120.0, 210.0)),
-        pool_pressure: None,
-        checksum_start: None,
-        checksum_mismatch: None,
-        pooler_paused: None,
-        outages: Vec::new(),
-        on_step: Vec::new(),
-        steps,
+        ..quiet(
+            "replication-stall",
+            "drill: apply stalls behind a lock on the target during catch-up; lag climbs",
+            steps,
+        )
     }
 }
 
@@ -258,19 +224,9 @@ pub fn checksum_mismatch() -> Scenario {
     let mut steps = setup_steps(80.0);
     steps.extend([(115.0, "3.1", Done), (118.0, "3.2", Running), (240.0, "3.2", Failed)]);
     Scenario {
-        name: "checksum-mismatch",
-        summary: "drill: verification finds rows that differ; the switch stays locked",
-        initial_copy: Window::new(15.0, 80.0),
-        bursts: Vec::new(),
-        slot_stall: None,
-        apply_stall: None,
-        pool_pressure: None,
         checksum_start: Some(118.0),
         checksum_mismatch: Some(9),
-        pooler_paused: None,
-        outages: Vec::new(),
-        on_step: Vec::new(),
-        steps,
+        ..quiet("checksum-mismatch", "drill: verification finds rows that differ; the switch stays locked", steps)
     }
 }
 
