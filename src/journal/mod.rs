@@ -6,6 +6,7 @@
 
 mod actions;
 mod feed;
+mod lock;
 mod recorder;
 mod tail;
 
@@ -83,27 +84,38 @@ pub fn read(path: &Path) -> Result<Journal> {
     parse(&path.display().to_string(), &bytes)
 }
 
-/// Appends records to a journal file.
+/// Appends records to a journal file; the only one that does while it lives
+/// (it holds the journal's exclusive lock, see [`lock`]).
 pub struct Writer {
-    file: File,
+    file: nix::fcntl::Flock<File>,
     path: PathBuf,
     /// Strings never to write, with their JSON-escaped forms.
     secrets: Vec<String>,
 }
 
 impl Writer {
-    /// Open (or create) a journal for appending, mode 0600. A torn last line
-    /// left by a killed process is cut off first, so the file stays readable.
+    /// Open (or create) a journal for appending, mode 0600, and take its lock.
+    /// A torn last line left by a killed process is cut off first (only once
+    /// the lock is held: a live writer's half-written line is never cut).
     ///
     /// # Errors
-    /// The file cannot be created, read or opened.
+    /// Another process writes the journal; the file cannot be created, read or opened.
     pub fn open(path: &Path) -> Result<Self> {
+        Ok(Self::open_read(path)?.0)
+    }
+
+    /// [`Writer::open`], and what the journal held once the lock was taken.
+    ///
+    /// # Errors
+    /// As [`Writer::open`].
+    pub fn open_read(path: &Path) -> Result<(Self, Journal)> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .open(path)
             .wrap_err_with(|| format!("cannot open journal {}", path.display()))?;
+        let file = lock::exclusive(file, path)?;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
             .wrap_err_with(|| format!("cannot make journal {} private", path.display()))?;
         let journal = read(path)?;
@@ -111,26 +123,28 @@ impl Writer {
             file.set_len(journal.good_len)
                 .wrap_err_with(|| format!("cannot cut the torn line of {}", path.display()))?;
         }
-        Ok(Self { file, path: path.to_owned(), secrets: Vec::new() })
+        Ok((Self { file, path: path.to_owned(), secrets: Vec::new() }, journal))
     }
 
     /// A new journal (its directory made if need be): one that already holds
     /// records is refused — a recording is never appended to another.
     ///
     /// # Errors
-    /// The journal holds records already; the file or directory cannot be made.
+    /// The journal holds records already or another process writes it; the
+    /// file or directory cannot be made.
     pub fn create(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot make {}", dir.display()))?;
         }
-        if path.exists() && !read(path)?.records.is_empty() {
+        let (writer, journal) = Self::open_read(path)?;
+        if !journal.records.is_empty() {
             return Err(eyre!(
                 "{} already holds a recording: choose another --journal (a run's journal continues with `cutover resume {}`)",
                 path.display(),
                 path.display()
             ));
         }
-        Self::open(path)
+        Ok(writer)
     }
 
     /// Strings to scrub from every record written from now on.
@@ -161,7 +175,7 @@ impl Writer {
         }
         line.push('\n');
         // One write per line, so a kill tears at most the last line.
-        self.file
+        (&*self.file)
             .write_all(line.as_bytes())
             .wrap_err_with(|| format!("cannot write journal {}", self.path.display()))?;
         if boundary {
@@ -206,6 +220,33 @@ mod tests {
         assert!(!j.torn);
         assert_eq!(j.records.len(), 2);
         assert_eq!(j.records[1].event, RunEvent::Interrupted { step: "1.1".into() });
+    }
+
+    #[test]
+    fn one_writer_at_a_time_and_readers_are_never_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let mut first = Writer::create(&path).unwrap();
+        first
+            .append(
+                at(),
+                RunEvent::Resumed { operator: "ann".into(), host: "jump7".into(), pid: 4242, headless: true },
+            )
+            .unwrap();
+        // Half a line, as a live writer between two writes could leave it.
+        (&*first.file).write_all(b"{\"at\":\"2026-11-21T1").unwrap();
+        for second in [Writer::open(&path).err(), Writer::create(&path).err()] {
+            let err = second.expect("a second writer is refused").to_string();
+            assert!(err.contains("pid 4242 on host jump7") && err.contains("resumed by ann"), "{err}");
+            assert!(err.contains("cutover follow"), "{err}");
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("{\"at\":\"2026-11-21T1"), "the live writer's line was cut: {text}");
+        let journal = read(&path).unwrap();
+        assert_eq!((journal.records.len(), journal.torn), (1, true), "a reader reads while the writer writes");
+        drop(first);
+        let _again = Writer::open(&path).expect("the lock goes with its writer");
+        assert!(!read(&path).unwrap().torn, "the next writer cuts the torn line");
     }
 
     #[test]

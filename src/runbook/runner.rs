@@ -195,7 +195,8 @@ impl Runner {
     /// # Errors
     /// An unreadable journal, a changed runbook, a bad inventory.
     pub fn resume(path: &Path, operator: Option<String>, headless: bool) -> Result<Self> {
-        let read = journal::read(path)?;
+        // The lock first: what is read is then what no other process writes to.
+        let (journal, read) = Writer::open_read(path)?;
         let Some(RunEvent::Started { runbook, runbook_sha256, inventory, vars, operator: first, .. }) =
             read.records.first().map(|r| r.event.clone())
         else {
@@ -209,7 +210,6 @@ impl Runner {
                 "{runbook} changed since the run started (its SHA-256 differs): resume with the runbook as it was"
             ));
         }
-        let journal = Writer::open(path)?;
         let mut runner = Self::build(rb, inv, scope, planned, journal, operator.clone(), read.records);
         if let Next::Over(outcome) = runner.engine.next() {
             return Err(eyre!("the run in {} is over ({})", path.display(), crate::events::name_of(&outcome)));

@@ -105,8 +105,9 @@ impl Writer {
     /// # Errors
     /// The file cannot be read or opened.
     pub fn open(path: &Path, source: &str, target: &str) -> Result<Self> {
-        let fresh = !path.exists() || journal::read(path)?.records.is_empty();
-        let mut recorder = Recorder::new(journal::Writer::open(path)?, SAMPLE_EVERY, CHECKSUM_EVERY);
+        let (writer, held) = journal::Writer::open_read(path)?;
+        let fresh = held.records.is_empty();
+        let mut recorder = Recorder::new(writer, SAMPLE_EVERY, CHECKSUM_EVERY);
         let operator = crate::runbook::runner::default_operator();
         let host = crate::runbook::runner::hostname();
         let pid = std::process::id();
@@ -170,6 +171,7 @@ mod tests {
             b"{\"at\":\"2026-11-21T10:00:00Z\",\"event\":\"verify_chunk\",\"chunk\":{\"event\":\"chunk_do",
         )
         .unwrap();
+        drop(w);
         let resume = Resume::load(&path).unwrap();
         assert_eq!(resume.mode, Some(Mode::Typed));
         // Reopening cuts the torn line off; the next entry stands on its own line.

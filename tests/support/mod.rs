@@ -43,6 +43,7 @@ pub mod headless;
 pub mod mongo;
 pub mod mongo_verify;
 pub mod pg;
+pub mod run;
 pub mod tmux;
 
 use std::collections::{BTreeMap, HashSet};
