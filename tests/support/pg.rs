@@ -26,7 +26,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use super::{ScratchDir, chown_to_server_user, free_port, run, scratch_dir, server_command, tail, write_server_file};
@@ -452,6 +452,18 @@ impl Cluster {
         }
     }
 
+    /// [`Cluster::psql`] in database `dbname`.
+    pub fn psql_in(&self, dbname: &str, sql: &str) -> String {
+        let conninfo = format!("host={} port={} user=postgres dbname={dbname}", self.socket_dir.display(), self.port);
+        self.psql_conninfo(&conninfo, sql)
+            .unwrap_or_else(|e| panic!("psql on port {} (database {dbname}) failed: {e}\n--- sql\n{sql}", self.port))
+    }
+
+    /// A new database of this name (for tests that share a cluster).
+    pub fn create_database(&self, dbname: &str) {
+        self.psql(&format!("CREATE DATABASE {}", quote_ident(dbname)));
+    }
+
     /// Whether a postmaster runs on this data directory (its
     /// `postmaster.pid` exists).
     pub fn is_running(&self) -> bool {
@@ -573,6 +585,20 @@ impl Drop for Cluster {
 /// and every table has finished its initial copy (`pg_subscription_rel` all
 /// `r`). Rows inserted on the publisher afterwards show up on the subscriber
 /// within milliseconds.
+/// A default cluster shared by the tests of one test binary that run at the
+/// same time (each in a database of its own); stopped when the last of them
+/// drops its handle.
+pub fn shared_cluster() -> Arc<Cluster> {
+    static SHARED: Mutex<Weak<Cluster>> = Mutex::new(Weak::new());
+    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(cluster) = shared.upgrade() {
+        return cluster;
+    }
+    let cluster = Arc::new(Cluster::start(ClusterOptions::default()));
+    *shared = Arc::downgrade(&cluster);
+    cluster
+}
+
 pub fn publish_and_subscribe(publisher: &Cluster, subscriber: &Cluster, tables_sql: &str) {
     publish_and_subscribe_as(publisher, subscriber, tables_sql, "p", "s");
 }
