@@ -4,6 +4,9 @@
 //!
 //! * one writer per journal: a second `resume --yes` beside a live run is
 //!   refused, names the live run's pid and host, and changes nothing;
+//! * a check or wait that is not destructive cannot write (a READ ONLY
+//!   transaction, one statement); a destructive check killed mid-run is held
+//!   on resume, never rerun by itself;
 //!
 //! The runbooks are in `tests/fixtures/run/`.
 
@@ -29,7 +32,8 @@ fn a_second_writer_beside_a_live_run_is_refused_and_changes_nothing() {
     let journal_path = dir.path().join("run.jsonl");
     let journal_arg = journal_path.to_str().unwrap();
 
-    let mut live = spawn(dir.path(), "live", &run_args(&fixture("wait-for-flag.toml"), &inv, &journal_path, "ann"), &[]);
+    let mut live =
+        spawn(dir.path(), "live", &run_args(&fixture("wait-for-flag.toml"), &inv, &journal_path, "ann"), &[]);
     live.wait_for_record(&journal_path, "step 1.2 started", |r| is(r, "step_started", "1.2"));
     let before = journal_so_far(&journal_path);
 
@@ -60,4 +64,64 @@ fn a_second_writer_beside_a_live_run_is_refused_and_changes_nothing() {
         assert_eq!(indexes(&records, "step_started", step).len(), 1, "{step}: {:?}", events(&records));
     }
     assert_eq!(cluster.psql_in("lock", "SELECT count(*) FROM done"), "1");
+}
+
+#[test]
+fn read_only_checks_cannot_write_and_a_destructive_check_is_held_on_resume() {
+    let cluster = shared_cluster();
+    cluster.create_database("readonly");
+    let db = |sql: &str| cluster.psql_in("readonly", sql);
+    db("CREATE TABLE writes (x int); CREATE TABLE keep (x int); INSERT INTO keep VALUES (1); CREATE SEQUENCE seq;");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &[("db", cluster.dsn_as("postgres", "readonly"), None)]);
+    let journal_path = dir.path().join("run.jsonl");
+    let journal_arg = journal_path.to_str().unwrap();
+    let finished = |step: &str| {
+        let records = journal(&journal_path);
+        records.iter().rev().find(|r| is(r, "step_finished", step)).cloned().unwrap_or_else(|| {
+            panic!("{step} did not finish: {:?}", events(&records));
+        })
+    };
+
+    // 1.1: the INSERT of a check fails, read-only.
+    let run = cutover(
+        dir.path(),
+        "run",
+        &run_args(&fixture("read-only-checks.toml"), &inv, &journal_path, "ann"),
+        &[],
+        SMALL_RUN,
+    );
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    let f = finished("1.1");
+    assert_eq!(f["ok"], false, "{f}");
+    assert!(f["summary"].as_str().unwrap().contains("read-only transaction"), "{f}");
+    // 1.2: a second statement is refused before anything runs.
+    let skip = ["resume", journal_arg, "--yes", "--held", "skip"];
+    let again = cutover(dir.path(), "skip-1", &skip, &[], SMALL_RUN);
+    assert_eq!(again.code, Some(1), "{}", again.describe());
+    let f = finished("1.2");
+    assert_eq!(f["ok"], false, "{f}");
+    assert!(f["summary"].as_str().unwrap().contains("one statement"), "{f}");
+    // 1.3: nextval() in a wait is refused at every poll until the timeout.
+    let again = cutover(dir.path(), "skip-2", &skip, &[], SMALL_RUN);
+    assert_eq!(again.code, Some(1), "{}", again.describe());
+    assert_eq!(finished("1.3")["ok"], false);
+    assert!(
+        output_of(&journal(&journal_path), "1.3").iter().any(|l| l.contains("read-only transaction")),
+        "{:?}",
+        output_of(&journal(&journal_path), "1.3")
+    );
+    assert_eq!(db("SELECT count(*) FROM writes"), "0", "a check wrote");
+    assert_eq!(db("SELECT count(*) FROM keep"), "1", "a check deleted");
+    assert_eq!(db("SELECT is_called FROM seq"), "f", "a wait called nextval()");
+
+    // 1.4, destructive, is killed while it runs: resume holds it.
+    let mut run = spawn(dir.path(), "skip-3", &skip, &[]);
+    run.wait_for_record(&journal_path, "step 1.4 started", |r| is(r, "step_started", "1.4"));
+    run.kill();
+    let held = cutover(dir.path(), "held", &["resume", journal_arg, "--yes"], &[], SMALL_RUN);
+    assert_eq!(held.code, Some(1), "{}", held.describe());
+    assert!(held.stderr.contains("step 1.4 was interrupted"), "{}", held.describe());
+    let records = journal(&journal_path);
+    assert_eq!(indexes(&records, "step_started", "1.4").len(), 1, "1.4 ran again: {:?}", events(&records));
 }

@@ -50,7 +50,7 @@ impl Engine {
     #[must_use]
     pub fn new(steps: &[StepDef]) -> Self {
         Self {
-            steps: steps.iter().map(|s| (s.id.clone(), s.rollback, s.on_failure, s.action.reads_only())).collect(),
+            steps: steps.iter().map(|s| (s.id.clone(), s.rollback, s.on_failure, s.reads_only())).collect(),
             runs: HashMap::new(),
             rolling_back: false,
             outcome: None,
@@ -203,6 +203,10 @@ on_failure = "rollback"
 [[phase.step]]
 name = "last"
 sql = { on = "db", run = ["select 1"] }
+[[phase.step]]
+name = "promote"
+check = { on = "db", sql = "SELECT pg_promote(true, 60)", expect = "t" }
+destructive = true
 [[phase]]
 name = "Back"
 rollback = true
@@ -226,7 +230,7 @@ sql = { on = "db", run = ["create table t ()"] }
     #[test]
     fn steps_run_in_order_and_the_run_completes() {
         let mut e = Engine::new(&steps());
-        for id in ["1.1", "1.2", "1.3", "1.4", "1.5"] {
+        for id in ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6"] {
             assert_eq!(e.next(), Next::Run(id.into()));
             e.apply(&started(id, 1));
             assert_eq!(e.next(), Next::Running(id.into()));
@@ -285,6 +289,19 @@ sql = { on = "db", run = ["create table t ()"] }
         assert_eq!(e.next(), Next::Decide("1.4".into(), Hold::Interrupted));
         e.apply(&RunEvent::Skipped { step: "1.4".into(), operator: "ann".into(), reason: "done by hand".into() });
         assert_eq!(e.next(), Next::Run("1.5".into()));
+    }
+
+    #[test]
+    fn an_interrupted_destructive_check_is_held_like_any_change() {
+        let done: Vec<RunEvent> =
+            ["1.1", "1.2", "1.3", "1.4", "1.5"].iter().flat_map(|id| [started(id, 1), finished(id, 1, true)]).collect();
+        let mut e = Engine::replay(&steps(), &done);
+        e.apply(&started("1.6", 1));
+        e.apply(&RunEvent::Interrupted { step: "1.6".into() });
+        assert_eq!(e.next(), Next::Decide("1.6".into(), Hold::Interrupted), "pg_promote() is not a read");
+        e.apply(&started("1.1", 2));
+        e.apply(&RunEvent::Interrupted { step: "1.1".into() });
+        assert_eq!(e.next(), Next::Run("1.1".into()), "a check that is not destructive only reads");
     }
 
     #[test]

@@ -147,7 +147,9 @@ impl Executor {
     }
 
     /// Run one step to its end. Manual steps are done once confirmed.
-    pub async fn run(&mut self, action: &Resolved) -> Outcome {
+    /// `read_only`: the step is read-only (see [`super::StepDef::reads_only`]),
+    /// so its SQL runs as one statement in a `READ ONLY` transaction.
+    pub async fn run(&mut self, action: &Resolved, read_only: bool) -> Outcome {
         let outcome = match action {
             Resolved::Sql { on, run } => {
                 let statements: Vec<String> = run.iter().map(|v| v.plain.clone()).collect();
@@ -160,7 +162,7 @@ impl Executor {
                 Ok(statements) => self.statements(on, &statements).await,
                 Err(e) => Err(e),
             },
-            Resolved::CheckSql { on, sql, expect } => match self.first_value(on, &sql.plain).await {
+            Resolved::CheckSql { on, sql, expect } => match self.check_value(on, &sql.plain, read_only).await {
                 Ok(got) if got.as_deref().map(str::trim) == Some(expect.plain.trim()) => {
                     Ok(Outcome::ok(format!("reads {}", expect.shown)))
                 }
@@ -177,7 +179,7 @@ impl Executor {
                 verdict.map(|v| if v.holds { Outcome::ok(v.reason) } else { Outcome::failed(v.reason) })
             }
             Resolved::WaitCondition { until, hold_for } => Ok(self.wait_condition(until, *hold_for).await),
-            Resolved::WaitSql { on, sql, expect } => self.wait_sql(on, &sql.plain, &expect.plain).await,
+            Resolved::WaitSql { on, sql, expect } => self.wait_sql(on, &sql.plain, &expect.plain, read_only).await,
             Resolved::Shell { run } => self.shell(&run.plain).await,
             Resolved::Verify { source, target, tables } => self.verify(source, target, tables).await,
             Resolved::Manual { instructions } => {
@@ -373,10 +375,31 @@ impl Executor {
         }
     }
 
-    async fn wait_sql(&mut self, on: &str, sql: &str, expect: &str) -> Result<Outcome, String> {
+    /// A check's value: read-only checks run as one statement in a `READ ONLY`
+    /// transaction that is rolled back, so they cannot write.
+    async fn check_value(&mut self, on: &str, sql: &str, read_only: bool) -> Result<Option<String>, String> {
+        if !read_only {
+            return self.first_value(on, sql).await;
+        }
+        let client = self.client(on).await?;
+        let fail = |e: &tokio_postgres::Error| format!("{on}: {}", short_error(e));
+        // Whatever an earlier, cut-off step left open ends here.
+        client.batch_execute("ROLLBACK").await.map_err(|e| fail(&e))?;
+        client.batch_execute("BEGIN TRANSACTION READ ONLY").await.map_err(|e| fail(&e))?;
+        // The extended protocol parses one statement only: no `COMMIT;` or
+        // `SET TRANSACTION READ WRITE;` can ride along in a read-only check.
+        let value = match client.prepare(sql).await {
+            Ok(_) => self.first_value(on, sql).await,
+            Err(e) => Err(format!("{} (a check that is not destructive runs read-only, as one statement)", fail(&e))),
+        };
+        client.batch_execute("ROLLBACK").await.map_err(|e| fail(&e))?;
+        value
+    }
+
+    async fn wait_sql(&mut self, on: &str, sql: &str, expect: &str, read_only: bool) -> Result<Outcome, String> {
         let mut last: Option<Option<String>> = None;
         loop {
-            let got = match self.first_value(on, sql).await {
+            let got = match self.check_value(on, sql, read_only).await {
                 Ok(v) => v,
                 // The endpoint may come back: keep waiting until the timeout.
                 Err(e) => {

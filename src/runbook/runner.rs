@@ -497,7 +497,7 @@ impl Runner {
         let deadline = tokio::time::Instant::now() + limit;
         let mut commands = self.commands.take();
         let stopped = {
-            let run = self.exec.run(&planned.action);
+            let run = self.exec.run(&planned.action, step.reads_only());
             tokio::pin!(run);
             loop {
                 tokio::select! {

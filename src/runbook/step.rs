@@ -59,8 +59,8 @@ impl ActionDef {
         }
     }
 
-    /// Whether the step only reads (so running it again after an
-    /// interruption changes nothing).
+    /// Whether the step's kind only reads. A step is read-only only if it is
+    /// also not destructive: see [`StepDef::reads_only`].
     #[must_use]
     pub fn reads_only(&self) -> bool {
         matches!(
@@ -150,6 +150,17 @@ pub struct StepDef {
     pub on_failure: OnFailure,
     /// `None`: no limit (manual steps, verification).
     pub timeout: Option<Duration>,
+}
+
+impl StepDef {
+    /// Whether the step only reads, so running it again after an interruption
+    /// changes nothing: a check, wait or verification that is not marked
+    /// destructive (a check may call `pg_promote()`). Read-only SQL runs in a
+    /// `READ ONLY` transaction, so it cannot write either.
+    #[must_use]
+    pub fn reads_only(&self) -> bool {
+        !self.destructive && self.action.reads_only()
+    }
 }
 
 /// Default time limits.
