@@ -125,3 +125,49 @@ fn read_only_checks_cannot_write_and_a_destructive_check_is_held_on_resume() {
     let records = journal(&journal_path);
     assert_eq!(indexes(&records, "step_started", "1.4").len(), 1, "1.4 ran again: {:?}", events(&records));
 }
+
+#[test]
+fn a_resumed_run_knows_the_verification_result_its_journal_holds() {
+    let cluster = shared_cluster();
+    let table = "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g;";
+    cluster.create_database("known_src");
+    cluster.psql_in("known_src", table);
+    cluster.create_database("known_dst");
+    cluster.psql_in("known_dst", table);
+    cluster.psql_in(
+        "known_dst",
+        "CREATE TABLE gate_flag (x int); CREATE TABLE done (x int); CREATE TABLE rolled_back (x int);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(
+        dir.path(),
+        &[
+            ("source", cluster.dsn_as("postgres", "known_src"), None),
+            ("target", cluster.dsn_as("postgres", "known_dst"), None),
+        ],
+    );
+    let journal_path = dir.path().join("run.jsonl");
+    let journal_arg = journal_path.to_str().unwrap();
+
+    // Killed while 1.2 waits, after the verification found nothing.
+    let mut run =
+        spawn(dir.path(), "run", &run_args(&fixture("resume-after-verify.toml"), &inv, &journal_path, "ann"), &[]);
+    run.wait_for_record(&journal_path, "step 1.2 started", |r| is(r, "step_started", "1.2"));
+    let records = journal_so_far(&journal_path);
+    let verified = records.iter().rev().find(|r| is(r, "step_finished", "1.1")).expect("1.1 finished");
+    assert_eq!(verified["ok"], true, "{verified}");
+    run.kill();
+
+    cluster.psql_in("known_dst", "INSERT INTO gate_flag VALUES (1)");
+    let resumed = cutover(dir.path(), "resume", &["resume", journal_arg, "--yes"], &[], SMALL_RUN);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.describe());
+    let records = journal(&journal_path);
+    let check = records.iter().rev().find(|r| is(r, "step_finished", "1.3")).expect("1.3 finished");
+    assert_eq!(check["ok"], true, "the check forgot the verification: {check}");
+    let gate = records.iter().rev().find(|r| is(r, "gate", "1.4")).expect("1.4's gate was evaluated");
+    assert_eq!(gate["holds"], true, "{gate}");
+    assert!(!records.iter().any(|r| r["event"] == "rollback"), "rolled back: {:?}", events(&records));
+    assert_eq!(indexes(&records, "step_started", "1.1").len(), 1, "verified again: {:?}", events(&records));
+    assert_eq!(cluster.psql_in("known_dst", "SELECT count(*) FROM done"), "1");
+    assert_eq!(cluster.psql_in("known_dst", "SELECT count(*) FROM rolled_back"), "0");
+}

@@ -23,7 +23,7 @@ pub struct Recorder {
     sample_every: Duration,
     checksum_every: Duration,
     last_sample: HashMap<String, (DateTime<Utc>, bool)>,
-    last_checksum: Option<(DateTime<Utc>, usize)>,
+    last_checksum: Option<(DateTime<Utc>, usize, u64)>,
 }
 
 impl Recorder {
@@ -61,18 +61,23 @@ impl Recorder {
     }
 
     /// Keep verification progress if it is due: `checksum_every` after the
-    /// last kept, or when another table finished. `true` when it was written.
+    /// last kept, or when another table finished or the differences found
+    /// changed — so the journal always holds the verification's last word,
+    /// which a resumed run's gates read. `true` when it was written.
     ///
     /// # Errors
     /// The disk refused the write.
     pub fn checksum(&mut self, progress: &ChecksumProgress) -> Result<bool> {
         let finished =
             progress.tables.iter().filter(|t| t.state != TableState::Running && t.state != TableState::Pending).count();
-        let due = self.last_checksum.is_none_or(|(at, done)| {
-            done != finished || (progress.at - at).to_std().unwrap_or_default() >= self.checksum_every
+        let differences: u64 = progress.tables.iter().map(|t| t.differences).sum();
+        let due = self.last_checksum.is_none_or(|(at, done, found)| {
+            done != finished
+                || found != differences
+                || (progress.at - at).to_std().unwrap_or_default() >= self.checksum_every
         });
         if due {
-            self.last_checksum = Some((progress.at, finished));
+            self.last_checksum = Some((progress.at, finished, differences));
             self.writer.append(progress.at, RunEvent::Checksum { progress: progress.clone() })?;
         }
         Ok(due)
@@ -152,5 +157,8 @@ mod tests {
         assert!(r.checksum(&at(2, TableState::Done)).unwrap(), "a table finished");
         assert!(!r.checksum(&at(3, TableState::Done)).unwrap());
         assert!(r.checksum(&at(8, TableState::Done)).unwrap());
+        let mut found = at(9, TableState::Done);
+        found.tables[0].differences = 2;
+        assert!(r.checksum(&found).unwrap(), "the differences found changed");
     }
 }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use color_eyre::eyre::{Result, eyre};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -70,9 +69,6 @@ pub struct Runner {
     collectors: Vec<tokio::task::JoinHandle<()>>,
     held: Held,
     commands: Option<mpsc::Receiver<RunCommand>>,
-    /// Every record so far, for a cockpit attached before the run goes
-    /// (`None` once it goes: nothing needs it then).
-    history: Option<Vec<crate::events::Record>>,
 }
 
 fn sha256(text: &str) -> String {
@@ -128,9 +124,16 @@ impl Runner {
         history: Vec<crate::events::Record>,
     ) -> Self {
         journal.scrub(scope.secrets());
+        // What the run knew: the journal's fold, the same the screen shows
+        // (a resumed run's verification result, its last figures, its steps).
         let mut state = State::new(runbook.name.clone());
         state.thresholds = inventory.thresholds;
         state.sample_interval = inventory.interval;
+        for record in &history {
+            for action in journal::actions(record) {
+                state.update(&action);
+            }
+        }
         let gauges = Arc::new(Mutex::new(state));
         let (out, emitted) = mpsc::unbounded_channel();
         let engine = Engine::replay(&runbook.steps, history.iter().map(|r| &r.event));
@@ -153,7 +156,6 @@ impl Runner {
             collectors: Vec::new(),
             held: Held::Stop,
             commands: None,
-            history: Some(history),
         }
     }
 
@@ -230,16 +232,8 @@ impl Runner {
     /// then every event is shown as it happens; the operator's commands come back.
     #[must_use]
     pub fn attach(mut self, ui: mpsc::Sender<Action>, commands: mpsc::Receiver<RunCommand>) -> (Self, State) {
-        let mut state = State::new(self.runbook.name.clone());
-        if let Ok(gauges) = self.sink.gauges.lock() {
-            state.thresholds = gauges.thresholds;
-            state.sample_interval = gauges.sample_interval;
-        }
-        for record in self.history.take().into_iter().flatten() {
-            for action in journal::actions(&record) {
-                state.update(&action);
-            }
-        }
+        // The screen starts from the run's own fold of the journal.
+        let state = self.sink.gauges.lock().map(|s| s.clone()).unwrap_or_else(|e| e.into_inner().clone());
         self.sink.ui = Some(ui);
         self.commands = Some(commands);
         (self, state)
@@ -248,9 +242,6 @@ impl Runner {
     /// Journal an event, show it, fold it.
     fn record(&mut self, event: RunEvent) -> Result<()> {
         self.sink.record(&event)?;
-        if let Some(history) = &mut self.history {
-            history.push(crate::events::Record { at: Utc::now(), event: event.clone() });
-        }
         self.engine.apply(&event);
         Ok(())
     }
@@ -300,7 +291,6 @@ impl Runner {
     /// # Errors
     /// The journal could not be written.
     pub async fn run(mut self) -> Result<i32> {
-        self.history = None;
         let mut samples = self.start_gauges().await?;
         let interactive = self.commands.is_some();
         let code = loop {

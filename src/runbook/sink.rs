@@ -26,23 +26,25 @@ pub(super) struct Sink {
 }
 
 impl Sink {
-    /// Journal an event and show it. The engine folds it too (the caller's job).
+    /// Journal an event, fold it into the run's state (so the run knows what
+    /// its journal says, as a resume will) and show it. The engine folds it
+    /// too (the caller's job).
     pub(super) fn record(&mut self, event: &RunEvent) -> Result<()> {
         let at = Utc::now();
         self.journal.append(at, event.clone())?;
-        self.show(at, event);
-        Ok(())
-    }
-
-    fn show(&self, at: DateTime<Utc>, event: &RunEvent) {
+        let actions = journal::actions(&crate::events::Record { at, event: event.clone() });
+        for action in &actions {
+            self.fold(action);
+        }
         match &self.ui {
             Some(ui) => {
-                for action in journal::actions(&crate::events::Record { at, event: event.clone() }) {
+                for action in actions {
                     let _ = ui.try_send(action);
                 }
             }
             None => print_event(at, event, &self.title, &self.names),
         }
+        Ok(())
     }
 
     pub(super) fn to_screen(&self, action: Action) {
