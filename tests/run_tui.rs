@@ -222,3 +222,39 @@ fn the_demo_runbook_is_run_by_the_operator_against_the_simulator_and_rolled_back
     tmux.send("q");
     assert_eq!(tmux.wait_exit(), 0, "{}", tmux.stderr());
 }
+
+/// `q` while a step runs: the step's whole process group is stopped, the
+/// stop is journaled, and the terminal comes back.
+#[test]
+fn quitting_the_cockpit_mid_step_stops_the_step_s_processes() {
+    let db = support::pg::shared_cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.toml");
+    let inv =
+        format!("name = \"tui\"\ninterval = \"500ms\"\n[endpoints.db]\nkind = \"postgres\"\ndsn = \"{}\"\n", db.dsn());
+    std::fs::write(&inventory, inv).unwrap();
+    let journal = dir.path().join("run.jsonl");
+    let command = format!(
+        "env TERM=xterm-256color LANG=C.UTF-8 CUTOVER_TEST_DIR={} {} run {}/tests/fixtures/run/quit-mid-step.toml --inventory {} --journal {} --operator ann",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_cutover"),
+        env!("CARGO_MANIFEST_DIR"),
+        inventory.display(),
+        journal.display()
+    );
+    let tmux = Tmux::start("quit", 120, 40, &command);
+    confirm(&tmux, "1.1", None);
+    let pids = dir.path().join("child.pid");
+    support::wait_until("the pipeline started", std::time::Duration::from_secs(30), || pids.exists());
+    let group: i32 = std::fs::read_to_string(dir.path().join("sh.pid")).unwrap().trim().parse().unwrap();
+    assert!(cutover::runbook::stop::group_alive(group));
+    tmux.send("q");
+    assert_eq!(tmux.wait_exit(), 1, "{}", tmux.stderr());
+    assert!(!cutover::runbook::stop::group_alive(group), "the step's processes outlived the quit");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let stopped = events.iter().find(|e| e["event"] == "step_stopped").unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(stopped["step"], "1.1");
+    assert_eq!(stopped["why"], "quit");
+    assert_eq!(stopped["state"], "stopped");
+}

@@ -105,7 +105,9 @@ fn read_only_checks_cannot_write_and_a_destructive_check_is_held_on_resume() {
     // 1.3: nextval() in a wait is refused at every poll until the timeout.
     let again = cutover(dir.path(), "skip-2", &skip, &[], SMALL_RUN);
     assert_eq!(again.code, Some(1), "{}", again.describe());
-    assert_eq!(finished("1.3")["ok"], false);
+    let records = journal(&journal_path);
+    let timed_out = records.iter().find(|r| is(r, "step_stopped", "1.3")).expect("1.3 timed out");
+    assert_eq!((timed_out["why"].as_str(), timed_out["state"].as_str()), (Some("timeout"), Some("stopped")));
     assert!(
         output_of(&journal(&journal_path), "1.3").iter().any(|l| l.contains("read-only transaction")),
         "{:?}",
@@ -170,4 +172,81 @@ fn a_resumed_run_knows_the_verification_result_its_journal_holds() {
     assert_eq!(indexes(&records, "step_started", "1.1").len(), 1, "verified again: {:?}", events(&records));
     assert_eq!(cluster.psql_in("known_dst", "SELECT count(*) FROM done"), "1");
     assert_eq!(cluster.psql_in("known_dst", "SELECT count(*) FROM rolled_back"), "0");
+}
+
+/// Whether any process of the group led by `leader` still runs (zombies,
+/// which init has not reaped yet, do not count).
+fn group_alive(leader: i32) -> bool {
+    std::fs::read_dir("/proc").unwrap().filter_map(Result::ok).any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { return false };
+        let Some((_, rest)) = stat.rsplit_once(')') else { return false };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(leader) && fields.first() != Some(&"Z")
+    })
+}
+
+fn read_pid(path: &std::path::Path) -> i32 {
+    std::fs::read_to_string(path).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn quitting_stops_the_running_step_for_real_and_resume_holds_it() {
+    use nix::sys::signal::Signal;
+    let cluster = shared_cluster();
+    cluster.create_database("quit");
+    cluster.psql_in("quit", "CREATE TABLE t (x int)");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &[("db", cluster.dsn_as("postgres", "quit"), None)]);
+    let journal_path = dir.path().join("run.jsonl");
+    let journal_arg = journal_path.to_str().unwrap();
+    let test_dir = ("CUTOVER_TEST_DIR", dir.path().to_str().unwrap());
+    let stopped = |step: &str| {
+        let records = journal(&journal_path);
+        records.iter().rev().find(|r| is(r, "step_stopped", step)).cloned().unwrap_or_else(|| {
+            panic!("{step} was not journaled as stopped: {:?}", events(&records));
+        })
+    };
+
+    // SIGTERM while a shell pipeline runs: the whole process group goes.
+    let mut run =
+        spawn(dir.path(), "run", &run_args(&fixture("quit-mid-step.toml"), &inv, &journal_path, "ann"), &[test_dir]);
+    run.wait_for_record(&journal_path, "the pipeline started", |r| is(r, "output", "1.1") && r["text"] == "started");
+    let group = read_pid(&dir.path().join("sh.pid"));
+    let child = read_pid(&dir.path().join("child.pid"));
+    assert!(group_alive(group));
+    run.signal(Signal::SIGTERM);
+    let ended = run.wait(SMALL_RUN);
+    assert_eq!(ended.code, Some(1), "{}", ended.describe());
+    assert!(!group_alive(group), "the step's processes outlived the quit (sh's group {group})");
+    let cat_state = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+    assert!(cat_state.is_empty() || cat_state.contains(") Z"), "`cat` (pid {child}) outlived the quit: {cat_state}");
+    let s = stopped("1.1");
+    assert_eq!((s["why"].as_str(), s["state"].as_str()), (Some("quit"), Some("stopped")), "{s}");
+    assert!(s["summary"].as_str().unwrap().contains("SIGTERM"), "{s}");
+    assert!(ended.stderr.contains("stopping step 1.1"), "{}", ended.describe());
+    // Resume holds it for the operator: it is never run again by itself.
+    let held = cutover(dir.path(), "held", &["resume", journal_arg, "--yes"], &[test_dir], SMALL_RUN);
+    assert_eq!(held.code, Some(1), "{}", held.describe());
+    assert!(held.stderr.contains("step 1.1 was stopped when cutover quit"), "{}", held.describe());
+    assert_eq!(indexes(&journal(&journal_path), "step_started", "1.1").len(), 1);
+
+    // SIGINT while a statement runs: it is cancelled on the server, and the
+    // step's next statement never runs.
+    let mut run = spawn(dir.path(), "skip", &["resume", journal_arg, "--yes", "--held", "skip"], &[test_dir]);
+    run.wait_for_record(&journal_path, "step 1.2 started", |r| is(r, "step_started", "1.2"));
+    let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(300)' AND state = 'active'";
+    support::wait_until("pg_sleep runs on the server", REACH, || cluster.psql_in("quit", sleeping) == "1");
+    run.signal(Signal::SIGINT);
+    let ended = run.wait(SMALL_RUN);
+    assert_eq!(ended.code, Some(1), "{}", ended.describe());
+    assert_eq!(cluster.psql_in("quit", sleeping), "0", "the statement still runs on the server");
+    let s = stopped("1.2");
+    assert_eq!((s["why"].as_str(), s["state"].as_str()), (Some("quit"), Some("stopped")), "{s}");
+    assert!(s["summary"].as_str().unwrap().contains("canceling statement"), "{s}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(cluster.psql_in("quit", "SELECT count(*) FROM t"), "0", "the step went on to its INSERT");
+    let held = cutover(dir.path(), "held-2", &["resume", journal_arg, "--yes"], &[test_dir], SMALL_RUN);
+    assert_eq!(held.code, Some(1), "{}", held.describe());
+    assert!(held.stderr.contains("step 1.2 was stopped when cutover quit"), "{}", held.describe());
+    assert_eq!(indexes(&journal(&journal_path), "step_started", "1.2").len(), 1);
 }

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use color_eyre::eyre::{Result, eyre};
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cli::{DisplayArgs, ResumeArgs, RunArgs};
@@ -18,7 +19,30 @@ pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
     let start = Start { runbook: args.runbook, inventory: args.inventory, journal, operator, vars: args.vars.vars };
     let runner = Runner::start(&start, args.yes)?;
     eprintln!("cutover: journal {}", start.journal.display());
-    if args.yes { runner.run().await } else { cockpit(display, runner, &start.journal).await }
+    if args.yes { headless(runner).await } else { cockpit(display, runner, &start.journal).await }
+}
+
+/// Unattended: SIGINT, SIGTERM and SIGHUP stop the running step for real
+/// (see [`Runner::quitter`]) and pause the run, which can resume.
+async fn headless(mut runner: Runner) -> Result<i32> {
+    let quit = runner.quitter();
+    let mut signals = Vec::new();
+    for (kind, name) in
+        [(SignalKind::interrupt(), "SIGINT"), (SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")]
+    {
+        let mut signal = signal(kind).wrap_err_with(|| format!("cannot handle {name}"))?;
+        let quit = quit.clone();
+        signals.push(tokio::spawn(async move {
+            if signal.recv().await.is_some() {
+                let _ = quit.send(Some(name.to_owned()));
+            }
+        }));
+    }
+    let code = runner.run().await;
+    for task in signals {
+        task.abort();
+    }
+    code
 }
 
 pub async fn resume(display: &DisplayArgs, args: ResumeArgs) -> Result<i32> {
@@ -28,30 +52,30 @@ pub async fn resume(display: &DisplayArgs, args: ResumeArgs) -> Result<i32> {
         if args.rollback {
             runner.roll_back("the operator chose to roll back (resume --rollback)")?;
         }
-        runner.run().await
+        headless(runner).await
     } else {
         cockpit(display, runner, &args.journal).await
     }
 }
 
 /// The cockpit with the run live: the runner in a task, the screen here.
-async fn cockpit(display: &DisplayArgs, runner: Runner, journal: &Path) -> Result<i32> {
+/// When the screen ends (`q`, SIGTERM, SIGHUP), the run is told to quit: a
+/// running step is stopped for real and journaled, within a bound.
+async fn cockpit(display: &DisplayArgs, mut runner: Runner, journal: &Path) -> Result<i32> {
     let theme = super::theme_for(display)?;
     let (ui_tx, ui_rx) = mpsc::channel(4096);
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    let quit = runner.quitter();
     let (runner, state) = runner.attach(ui_tx, cmd_rx);
     let task = tokio::spawn(runner.run());
     let screen = crate::app::run(state, theme, ui_rx, Some(cmd_tx)).await;
-    // The operator left. A run waiting for them records the pause itself; a
-    // step still running is cut off and comes back as interrupted on resume.
-    let code = if task.is_finished() {
-        task.await.map_err(|e| eyre!("the run's task failed: {e}"))??
-    } else {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        if task.is_finished() {
-            task.await.map_err(|e| eyre!("the run's task failed: {e}"))??
-        } else {
-            task.abort();
+    let _ = quit.send(Some("the operator left the cockpit".to_owned()));
+    // The stop's own bounds, and a margin for the journal.
+    let bound = crate::runbook::stop::GRACE + crate::runbook::stop::KILL_GRACE + std::time::Duration::from_secs(15);
+    let code = match tokio::time::timeout(bound, task).await {
+        Ok(ended) => ended.map_err(|e| eyre!("the run's task failed: {e}"))??,
+        Err(_) => {
+            eprintln!("cutover: the run did not stop within {}s; its step may still be running", bound.as_secs());
             runner::EXIT_STOPPED
         }
     };

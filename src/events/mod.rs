@@ -14,7 +14,7 @@ mod sample;
 
 pub use action::{Action, LogEntry, LogLevel, Pane, PromptKey, ReplayStatus};
 pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};
-pub use run::{Awaiting, Record, RunCommand, RunEvent, RunOutcome};
+pub use run::{Awaiting, Record, RunCommand, RunEvent, RunOutcome, StopReason, StopState};
 pub use sample::{
     BouncerPool, ChecksumProgress, DiskReading, EndpointKind, EndpointSample, LinkKind, MemberSelf, OutgoingPool,
     PoolReading, Reading, ReplicationLink, Role, Sample, TableProgress, TableState,

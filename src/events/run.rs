@@ -16,6 +16,33 @@ pub enum RunOutcome {
     RolledBack,
 }
 
+/// Why cutover stopped a running step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Its timeout passed.
+    Timeout,
+    /// The operator cancelled it (`x`).
+    Cancel,
+    /// cutover was told to quit (`q`, Ctrl-C, SIGTERM, SIGHUP, the link dropped).
+    Quit,
+}
+
+/// What became of a step cutover tried to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopState {
+    /// It ended: its statement was cancelled on the server, its processes are
+    /// gone. What it did before that stays done.
+    Stopped,
+    /// It still runs: its process group outlived SIGKILL, or its backend still
+    /// runs the statement.
+    StillRunning,
+    /// cutover cannot tell (the endpoint did not answer, or the step's kind
+    /// cannot be cancelled from here).
+    Unknown,
+}
+
 /// One event of a run.
 // Events are written once and read once; boxing the sample buys nothing.
 #[allow(clippy::large_enum_variant)]
@@ -109,6 +136,17 @@ pub enum RunEvent {
         step: String,
         attempt: u32,
         ok: bool,
+        summary: String,
+    },
+    /// cutover stopped a running step (its timeout, the operator's cancel, or
+    /// cutover quitting) and says what became of it. Its work may have partly
+    /// taken effect: a step stopped by a quit, or one that may still run, is
+    /// held for the operator on resume unless it only reads.
+    StepStopped {
+        step: String,
+        attempt: u32,
+        why: StopReason,
+        state: StopState,
         summary: String,
     },
     /// Started but never seen to finish (found on resume).

@@ -2,7 +2,7 @@
 //! run's cockpit, by `resume` (the screen rebuilt from the journal alone), and
 //! by replays.
 
-use crate::events::{Action, LogEntry, LogLevel, Record, RunEvent, StepStatus, StepUpdate};
+use crate::events::{Action, LogEntry, LogLevel, Record, RunEvent, StepStatus, StepUpdate, StopReason, StopState};
 
 /// The actions one record stands for.
 #[must_use]
@@ -43,6 +43,14 @@ pub fn actions(record: &Record) -> Vec<Action> {
         RunEvent::StepFinished { step: id, ok: true, .. } => vec![step(id, StepStatus::Done)],
         RunEvent::StepFinished { step: id, ok: false, summary, .. } => {
             vec![step(id, StepStatus::Failed), log("cutover", LogLevel::Error, format!("{id}: {summary}"))]
+        }
+        RunEvent::StepStopped { step: id, why, state, summary, .. } => {
+            let status = match (why, state) {
+                (StopReason::Timeout | StopReason::Cancel, StopState::Stopped) => StepStatus::Failed,
+                _ => StepStatus::Interrupted,
+            };
+            let level = if *state == StopState::Stopped { LogLevel::Warn } else { LogLevel::Error };
+            vec![step(id, status), log("cutover", level, format!("{id}: {summary}"))]
         }
         RunEvent::Interrupted { step: id } => vec![step(id, StepStatus::Interrupted)],
         RunEvent::Rerun { step: id, operator } => {

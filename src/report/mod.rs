@@ -124,6 +124,8 @@ pub struct Problem {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProblemKind {
     Failed,
+    /// cutover stopped it (timeout, cancel, quit): see its state.
+    Stopped,
     Interrupted,
     Skipped,
     Rerun,
@@ -136,6 +138,7 @@ impl ProblemKind {
     pub fn word(self) -> &'static str {
         match self {
             Self::Failed => "failed",
+            Self::Stopped => "stopped",
             Self::Interrupted => "interrupted",
             Self::Skipped => "skipped",
             Self::Rerun => "re-run",
@@ -254,6 +257,11 @@ impl Summary {
             RunEvent::StepFinished { step, attempt, ok: false, summary } => {
                 let text = format!("{} (attempt {attempt}): {summary}", named(step));
                 self.problems.push(problem(ProblemKind::Failed, text));
+            }
+            RunEvent::StepStopped { step, attempt, state, summary, .. } => {
+                let state = crate::events::name_of(state).replace('_', " ");
+                let text = format!("{} (attempt {attempt}) {state}: {summary}", named(step));
+                self.problems.push(problem(ProblemKind::Stopped, text));
             }
             RunEvent::Interrupted { step } => {
                 let text = format!("{}: started but never seen to finish", named(step));

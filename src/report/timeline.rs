@@ -120,7 +120,10 @@ pub(super) fn timings(outline: Option<&Outline>, state: &State, records: &[Recor
                                 timing.finished = None;
                                 timing.attempts += 1;
                             }
-                            RunEvent::StepFinished { step: id, summary, .. } if *id == step.id => {
+                            RunEvent::StepFinished { step: id, summary, .. }
+                            | RunEvent::StepStopped { step: id, summary, .. }
+                                if *id == step.id =>
+                            {
                                 timing.finished = Some(record.at);
                                 timing.summary = Some(summary.clone());
                             }

@@ -6,15 +6,37 @@
 use std::collections::HashMap;
 
 use super::{OnFailure, StepDef};
-use crate::events::{RunEvent, RunOutcome, StepStatus};
+use crate::events::{RunEvent, RunOutcome, StepStatus, StopReason, StopState};
 
 /// Why a step waits for the operator instead of running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hold {
     /// Started but never seen to finish: it may or may not have taken effect.
     Interrupted,
-    /// Failed, with no retries left, and its policy is to stop.
+    /// Failed, with no retries left, and its policy is to stop — or timed
+    /// out or was cancelled, which is never retried by itself unless the
+    /// step only reads.
     Failed,
+    /// cutover stopped it (a quit, or a stop it could not see through): it
+    /// may have partly taken effect, and in [`StopState::StillRunning`] it may
+    /// still be running.
+    Stopped(StopState),
+}
+
+impl Hold {
+    /// Why the step is held, in words after "step 1.2 …".
+    #[must_use]
+    pub fn why(self) -> &'static str {
+        match self {
+            Self::Interrupted => "was interrupted (it may or may not have taken effect)",
+            Self::Failed => "failed",
+            Self::Stopped(StopState::Stopped) => {
+                "was stopped when cutover quit (what it did before that may have taken effect)"
+            }
+            Self::Stopped(StopState::StillRunning) => "may still be running: cutover could not stop it",
+            Self::Stopped(StopState::Unknown) => "was cut off, and cutover could not tell whether it stopped",
+        }
+    }
 }
 
 /// What the run does next.
@@ -35,6 +57,8 @@ struct StepRun {
     status: StepStatus,
     /// Attempts since the last operator decision.
     attempts: u32,
+    /// Why it is held, when cutover stopped it (see [`RunEvent::StepStopped`]).
+    stopped: Option<Hold>,
 }
 
 /// A run's state: each step's status, and whether it is rolling back.
@@ -78,6 +102,28 @@ impl Engine {
                 let run = self.runs.entry(step.clone()).or_default();
                 run.status = StepStatus::Running;
                 run.attempts = run.attempts.max(*attempt);
+                run.stopped = None;
+            }
+            RunEvent::StepStopped { step, attempt, why, state, .. } => {
+                let run = self.runs.entry(step.clone()).or_default();
+                run.attempts = run.attempts.max(*attempt);
+                match (why, state) {
+                    // Its own timeout or the operator's cancel, and it is over:
+                    // a failure whose policy applies, but which is never
+                    // retried by itself (see `next`).
+                    (StopReason::Timeout | StopReason::Cancel, StopState::Stopped) => {
+                        run.status = StepStatus::Failed;
+                        run.stopped = Some(Hold::Failed);
+                        let attempts = run.attempts;
+                        self.fail(step, attempts);
+                    }
+                    // Cut off by a quit, or perhaps still running: as if
+                    // interrupted, but said so.
+                    (_, state) => {
+                        run.status = StepStatus::Interrupted;
+                        run.stopped = Some(Hold::Stopped(*state));
+                    }
+                }
             }
             RunEvent::StepFinished { step, ok, attempt, .. } => {
                 let run = self.runs.entry(step.clone()).or_default();
@@ -88,13 +134,7 @@ impl Engine {
                 }
                 run.status = StepStatus::Failed;
                 let attempts = run.attempts;
-                match self.policy(step) {
-                    OnFailure::Retry { times, then_rollback } if attempts > times && then_rollback => {
-                        self.rolling_back = true;
-                    }
-                    OnFailure::Rollback => self.rolling_back = true,
-                    OnFailure::Retry { .. } | OnFailure::Stop => {}
-                }
+                self.fail(step, attempts);
             }
             RunEvent::Interrupted { step } => {
                 self.runs.entry(step.clone()).or_default().status = StepStatus::Interrupted
@@ -103,6 +143,7 @@ impl Engine {
                 let run = self.runs.entry(step.clone()).or_default();
                 run.status = StepStatus::Pending;
                 run.attempts = 0;
+                run.stopped = None;
             }
             RunEvent::Skipped { step, .. } => self.runs.entry(step.clone()).or_default().status = StepStatus::Skipped,
             RunEvent::Rollback { .. } => self.rolling_back = true,
@@ -123,6 +164,17 @@ impl Engine {
         }
     }
 
+    /// A step failed on its `attempts`-th attempt: its policy may roll back.
+    fn fail(&mut self, step: &str, attempts: u32) {
+        match self.policy(step) {
+            OnFailure::Retry { times, then_rollback } if attempts > times && then_rollback => {
+                self.rolling_back = true;
+            }
+            OnFailure::Rollback => self.rolling_back = true,
+            OnFailure::Retry { .. } | OnFailure::Stop => {}
+        }
+    }
+
     /// What comes next.
     #[must_use]
     pub fn next(&self) -> Next {
@@ -140,10 +192,13 @@ impl Engine {
                 StepStatus::Running => return Next::Running(id.clone()),
                 // A step that only reads changes nothing: running it again is safe.
                 StepStatus::Interrupted if *reads_only => return Next::Run(id.clone()),
-                StepStatus::Interrupted => return Next::Decide(id.clone(), Hold::Interrupted),
+                StepStatus::Interrupted => return Next::Decide(id.clone(), run.stopped.unwrap_or(Hold::Interrupted)),
                 StepStatus::Failed => {
+                    // A timed-out or cancelled change may have partly run:
+                    // the operator decides whether it runs again.
+                    let may_retry = *reads_only || run.stopped.is_none();
                     return match policy {
-                        OnFailure::Retry { times, .. } if run.attempts <= *times => Next::Run(id.clone()),
+                        OnFailure::Retry { times, .. } if may_retry && run.attempts <= *times => Next::Run(id.clone()),
                         _ => Next::Decide(id.clone(), Hold::Failed),
                     };
                 }
@@ -302,6 +357,53 @@ sql = { on = "db", run = ["create table t ()"] }
         e.apply(&started("1.1", 2));
         e.apply(&RunEvent::Interrupted { step: "1.1".into() });
         assert_eq!(e.next(), Next::Run("1.1".into()), "a check that is not destructive only reads");
+    }
+
+    fn stopped(step: &str, attempt: u32, why: StopReason, state: StopState) -> RunEvent {
+        RunEvent::StepStopped { step: step.into(), attempt, why, state, summary: "stopped".into() }
+    }
+
+    #[test]
+    fn a_change_stopped_by_a_quit_is_held_and_a_read_is_run_again() {
+        let done: Vec<RunEvent> =
+            ["1.1", "1.2"].iter().flat_map(|id| [started(id, 1), finished(id, 1, true)]).collect();
+        let mut e = Engine::replay(&steps(), &done);
+        e.apply(&started("1.3", 1));
+        e.apply(&stopped("1.3", 1, StopReason::Quit, StopState::Stopped));
+        assert_eq!(e.next(), Next::Run("1.3".into()), "a wait only reads");
+        e.apply(&started("1.3", 2));
+        e.apply(&finished("1.3", 2, true));
+        e.apply(&started("1.4", 1));
+        e.apply(&stopped("1.4", 1, StopReason::Quit, StopState::Stopped));
+        assert_eq!(e.next(), Next::Decide("1.4".into(), Hold::Stopped(StopState::Stopped)));
+        e.apply(&RunEvent::Rerun { step: "1.4".into(), operator: "ann".into() });
+        assert_eq!(e.next(), Next::Run("1.4".into()));
+        e.apply(&started("1.4", 1));
+        e.apply(&stopped("1.4", 1, StopReason::Timeout, StopState::StillRunning));
+        assert_eq!(e.next(), Next::Decide("1.4".into(), Hold::Stopped(StopState::StillRunning)));
+        assert!(!e.rolling_back(), "nothing rolls back beside a step that may still run");
+    }
+
+    #[test]
+    fn a_timed_out_change_is_not_retried_by_itself_but_its_rollback_policy_holds() {
+        let mut e = Engine::replay(&steps(), &[started("1.1", 1), finished("1.1", 1, true)]);
+        // 1.2: "retry 2 then rollback", but a timeout is not retried.
+        e.apply(&started("1.2", 1));
+        e.apply(&stopped("1.2", 1, StopReason::Timeout, StopState::Stopped));
+        assert_eq!(e.next(), Next::Decide("1.2".into(), Hold::Failed));
+        // A cancelled read with no retry policy stops like any failure.
+        let mut e = Engine::new(&steps());
+        e.apply(&started("1.1", 1));
+        e.apply(&stopped("1.1", 1, StopReason::Cancel, StopState::Stopped));
+        assert_eq!(e.next(), Next::Decide("1.1".into(), Hold::Failed), "1.1 has no retry policy");
+        // 1.4: "rollback" on failure: a cancelled 1.4 rolls back.
+        let done: Vec<RunEvent> =
+            ["1.1", "1.2", "1.3"].iter().flat_map(|id| [started(id, 1), finished(id, 1, true)]).collect();
+        let mut e = Engine::replay(&steps(), &done);
+        e.apply(&started("1.4", 1));
+        e.apply(&stopped("1.4", 1, StopReason::Cancel, StopState::Stopped));
+        assert!(e.rolling_back());
+        assert_eq!(e.next(), Next::Run("R.1".into()));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::plan::Resolved;
 use super::reconfig;
+use super::stop::{Query, Stopper};
 use super::vars::{Scope, Value};
 use crate::collect::{short_error, tls};
 use crate::events::{ChecksumProgress, TableProgress, TableState};
@@ -63,11 +64,11 @@ pub struct Executor {
     scope: Scope,
     /// The live gauges, folded by the caller from the collectors.
     gauges: Arc<Mutex<State>>,
-    clients: HashMap<String, Arc<Client>>,
+    /// A connection per endpoint, and its backend's pid (for a probe after a cancel).
+    clients: HashMap<String, (Arc<Client>, Option<i32>)>,
     mongo_clients: HashMap<String, mongodb::Client>,
-    /// The step's connection or child process, for [`Executor::cancel`].
-    running_query: Option<(String, tokio_postgres::CancelToken)>,
-    running_child: Option<u32>,
+    /// The step's statement or process group, for whoever must stop it.
+    stopper: Stopper,
     out: mpsc::UnboundedSender<Emitted>,
 }
 
@@ -85,8 +86,7 @@ impl Executor {
             gauges,
             clients: HashMap::new(),
             mongo_clients: HashMap::new(),
-            running_query: None,
-            running_child: None,
+            stopper: Stopper::default(),
             out,
         }
     }
@@ -109,10 +109,20 @@ impl Executor {
             .ok_or_else(|| format!("no endpoint \"{name}\""))
     }
 
+    /// A handle that stops the running step, usable while its future runs.
+    #[must_use]
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
     async fn client(&mut self, name: &str) -> Result<Arc<Client>, String> {
-        if let Some(c) = self.clients.get(name) {
+        Ok(self.connection(name).await?.0)
+    }
+
+    async fn connection(&mut self, name: &str) -> Result<(Arc<Client>, Option<i32>), String> {
+        if let Some((c, backend)) = self.clients.get(name) {
             if !c.is_closed() {
-                return Ok(Arc::clone(c));
+                return Ok((Arc::clone(c), *backend));
             }
         }
         let endpoint = self.endpoint(name)?;
@@ -125,31 +135,28 @@ impl Executor {
         tokio::spawn(async move {
             let _ = connection.await;
         });
+        // Through a pooler the backend changes: no pid to probe then.
+        let backend = if endpoint.kind == crate::events::EndpointKind::Postgres {
+            match client.simple_query("SELECT pg_backend_pid()").await {
+                Ok(messages) => messages.iter().find_map(|m| match m {
+                    SimpleQueryMessage::Row(row) => row.get(0).and_then(|p| p.parse().ok()),
+                    _ => None,
+                }),
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
         let client = Arc::new(client);
-        self.clients.insert(name.to_owned(), Arc::clone(&client));
-        Ok(client)
-    }
-
-    /// Stop what the step started: cancel its query, kill its process group.
-    pub async fn cancel(&mut self) {
-        if let Some((name, token)) = self.running_query.take() {
-            if let Ok(endpoint) = self.endpoint(&name) {
-                if let Ok(connector) = tls::make_connect(&endpoint.dsn.tls) {
-                    let _ = tokio::time::timeout(Duration::from_secs(5), token.cancel_query(connector)).await;
-                }
-            }
-        }
-        if let Some(pid) = self.running_child.take() {
-            if let Ok(pid) = i32::try_from(pid) {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-        }
+        self.clients.insert(name.to_owned(), (Arc::clone(&client), backend));
+        Ok((client, backend))
     }
 
     /// Run one step to its end. Manual steps are done once confirmed.
     /// `read_only`: the step is read-only (see [`super::StepDef::reads_only`]),
     /// so its SQL runs as one statement in a `READ ONLY` transaction.
     pub async fn run(&mut self, action: &Resolved, read_only: bool) -> Outcome {
+        self.stopper.clear();
         let outcome = match action {
             Resolved::Sql { on, run } => {
                 let statements: Vec<String> = run.iter().map(|v| v.plain.clone()).collect();
@@ -193,8 +200,6 @@ impl Executor {
                 self.reconfig(on, &reconfig::changes(&plain(add), &plain(remove), &priority)).await
             }
         };
-        self.running_query = None;
-        self.running_child = None;
         let outcome = outcome.unwrap_or_else(Outcome::failed);
         Outcome { ok: outcome.ok, summary: self.scope.scrub(&outcome.summary) }
     }
@@ -303,10 +308,16 @@ impl Executor {
     }
 
     async fn simple(&mut self, on: &str, sql: &str) -> Result<Vec<SimpleQueryMessage>, String> {
-        let client = self.client(on).await?;
-        self.running_query = Some((on.to_owned(), client.cancel_token()));
+        let (client, backend) = self.connection(on).await?;
+        let endpoint = self.endpoint(on)?;
+        self.stopper.query(Some(Query { endpoint, token: client.cancel_token(), backend }));
+        // Told to stop between two statements: the next one never starts.
+        if self.stopper.stopping() {
+            self.stopper.query(None);
+            return Err("stopped before it was sent".to_owned());
+        }
         let result = client.simple_query(sql).await.map_err(|e| format!("{on}: {}", short_error(&e)));
-        self.running_query = None;
+        self.stopper.query(None);
         result
     }
 
@@ -354,6 +365,9 @@ impl Executor {
         let mut since: Option<tokio::time::Instant> = None;
         let mut said: Option<bool> = None;
         loop {
+            if self.stopper.stopping() {
+                return Outcome::failed("stopped while waiting");
+            }
             let verdict = match self.gauges.lock() {
                 Ok(state) => until.eval(&*state),
                 Err(_) => return Outcome::failed("the gauges are unavailable"),
@@ -399,6 +413,9 @@ impl Executor {
     async fn wait_sql(&mut self, on: &str, sql: &str, expect: &str, read_only: bool) -> Result<Outcome, String> {
         let mut last: Option<Option<String>> = None;
         loop {
+            if self.stopper.stopping() {
+                return Err("stopped while waiting".to_owned());
+            }
             let got = match self.check_value(on, sql, read_only).await {
                 Ok(v) => v,
                 // The endpoint may come back: keep waiting until the timeout.
@@ -427,8 +444,11 @@ impl Executor {
         if let Some(file) = &passfile {
             cmd.env("PGPASSFILE", file.path());
         }
+        if self.stopper.stopping() {
+            return Err("stopped before it started".to_owned());
+        }
         let mut child = cmd.spawn().map_err(|e| format!("cannot start sh: {e}"))?;
-        self.running_child = child.id();
+        self.stopper.group(child.id());
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(lines(stdout, tx.clone()));
@@ -441,7 +461,6 @@ impl Executor {
             self.say(line);
         }
         let status = child.wait().await.map_err(|e| format!("the command vanished: {e}"))?;
-        self.running_child = None;
         drop(passfile);
         Ok(match status.code() {
             Some(0) => Outcome::ok("exit 0"),

@@ -13,6 +13,7 @@ mod reconfig;
 pub mod runner;
 mod sink;
 mod step;
+pub mod stop;
 pub mod vars;
 
 use std::collections::BTreeMap;

@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, eyre};
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use super::engine::{Engine, Hold, Next};
+use super::engine::{Engine, Next};
 use super::exec::{Emitted, Executor, Outcome};
 use super::plan::{self, Bindings, Planned};
 use super::sink::Sink;
 use super::{Runbook, StepDef};
-use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome};
+use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome, StopReason, StopState};
 use crate::inventory::Inventory;
 use crate::journal::{self, Recorder, Writer};
 use crate::state::State;
@@ -69,6 +69,29 @@ pub struct Runner {
     collectors: Vec<tokio::task::JoinHandle<()>>,
     held: Held,
     commands: Option<mpsc::Receiver<RunCommand>>,
+    /// Why cutover must quit, once it must (see [`Runner::quitter`]).
+    quit: Option<watch::Receiver<Option<String>>>,
+}
+
+/// How a step's attempt ended.
+enum Ended {
+    Finished(Outcome),
+    Stopped { why: StopReason, state: StopState, summary: String },
+}
+
+/// The reason to quit, once there is one (never, without a quitter).
+async fn quit_asked(quit: &mut Option<watch::Receiver<Option<String>>>) -> String {
+    if let Some(quit) = quit {
+        loop {
+            if let Some(why) = quit.borrow_and_update().clone() {
+                return why;
+            }
+            if quit.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+    std::future::pending().await
 }
 
 fn sha256(text: &str) -> String {
@@ -156,6 +179,7 @@ impl Runner {
             collectors: Vec::new(),
             held: Held::Stop,
             commands: None,
+            quit: None,
         }
     }
 
@@ -223,6 +247,20 @@ impl Runner {
         Ok(runner)
     }
 
+    /// A sender to tell the run to quit, with a reason (`SIGTERM`, "the
+    /// operator left the cockpit"): a running step is stopped for real — its
+    /// statement cancelled, its process group signalled — and what became of
+    /// it is journaled; then the run pauses.
+    pub fn quitter(&mut self) -> watch::Sender<Option<String>> {
+        let (tx, rx) = watch::channel(None);
+        self.quit = Some(rx);
+        tx
+    }
+
+    fn quitting(&self) -> Option<String> {
+        self.quit.as_ref().and_then(|q| q.borrow().clone())
+    }
+
     /// What to do with held steps when unattended.
     pub fn on_held(&mut self, held: Held) {
         self.held = held;
@@ -276,6 +314,7 @@ impl Runner {
             let Some(commands) = self.commands.as_mut() else { return Ok(None) };
             tokio::select! {
                 command = commands.recv() => return Ok(command),
+                _ = quit_asked(&mut self.quit) => return Ok(None),
                 Some(action) = samples.recv() => self.sink.take(action)?,
             }
         }
@@ -294,6 +333,12 @@ impl Runner {
         let mut samples = self.start_gauges().await?;
         let interactive = self.commands.is_some();
         let code = loop {
+            if let Some(why) = self.quitting() {
+                if !matches!(self.engine.next(), Next::Over(_)) {
+                    self.record(RunEvent::Paused { reason: format!("cutover quit: {why}") })?;
+                    break EXIT_STOPPED;
+                }
+            }
             match self.engine.next() {
                 Next::Over(outcome) => {
                     self.record(RunEvent::Finished { outcome })?;
@@ -305,10 +350,7 @@ impl Runner {
                     return Err(eyre!("step {step} is still running in another process"));
                 }
                 Next::Decide(step, hold) => {
-                    let why = match hold {
-                        Hold::Interrupted => "was interrupted (it may or may not have taken effect)",
-                        Hold::Failed => "failed",
-                    };
+                    let why = hold.why();
                     let choice = if interactive {
                         self.awaiting(Awaiting::Decide { step: step.clone(), why: why.to_owned() });
                         match self.command(&mut samples).await? {
@@ -376,15 +418,20 @@ impl Runner {
                         self.record(RunEvent::Confirmed { step: id.clone(), operator, typed })?;
                     }
                     self.awaiting(Awaiting::Running { step: id.clone() });
-                    let outcome = self.execute(&step, &mut samples).await?;
+                    let ended = self.execute(&step, &mut samples).await?;
                     let attempt = self.engine.next_attempt(&id).saturating_sub(1).max(1);
                     let was_rolling_back = self.engine.rolling_back();
-                    self.record(RunEvent::StepFinished {
-                        step: id.clone(),
-                        attempt,
-                        ok: outcome.ok,
-                        summary: outcome.summary,
-                    })?;
+                    match ended {
+                        Ended::Finished(outcome) => self.record(RunEvent::StepFinished {
+                            step: id.clone(),
+                            attempt,
+                            ok: outcome.ok,
+                            summary: outcome.summary,
+                        })?,
+                        Ended::Stopped { why, state, summary } => {
+                            self.record(RunEvent::StepStopped { step: id.clone(), attempt, why, state, summary })?;
+                        }
+                    }
                     if self.engine.rolling_back() && !was_rolling_back {
                         self.record(RunEvent::Rollback {
                             operator: "cutover".to_owned(),
@@ -469,53 +516,106 @@ impl Runner {
                 })?;
                 return Ok(false);
             }
+            if self.quitting().is_some() {
+                return Ok(false);
+            }
             if let Ok(Some(action)) = tokio::time::timeout(super::exec::POLL, samples.recv()).await {
                 self.sink.take(action)?;
             }
         }
     }
 
-    /// Start, run with its timeout (and the operator's cancel), journal
-    /// everything the step says.
-    async fn execute(&mut self, step: &StepDef, samples: &mut mpsc::Receiver<Action>) -> Result<Outcome> {
+    /// Start, run with its timeout (and the operator's cancel, and the quit),
+    /// journal everything the step says. A step told to stop is stopped for
+    /// real and followed to its end, up to a bound: its statement cancelled
+    /// or its process group sent SIGTERM, then SIGKILL; then what became of it.
+    async fn execute(&mut self, step: &StepDef, samples: &mut mpsc::Receiver<Action>) -> Result<Ended> {
         let attempt = self.engine.next_attempt(&step.id);
         self.record(RunEvent::StepStarted { step: step.id.clone(), attempt })?;
         let Some(planned) = self.planned.get(&step.id).cloned() else {
-            return Ok(Outcome { ok: false, summary: "the step was not planned".to_owned() });
+            return Ok(Ended::Finished(Outcome { ok: false, summary: "the step was not planned".to_owned() }));
         };
         let limit = step.timeout.unwrap_or(Duration::from_secs(30 * 86_400));
         let deadline = tokio::time::Instant::now() + limit;
         let mut commands = self.commands.take();
-        let stopped = {
-            let run = self.exec.run(&planned.action, step.reads_only());
+        let mut quit = self.quit.take();
+        let stopper = self.exec.stopper();
+        let reads_only = step.reads_only();
+        let ended = {
+            let run = self.exec.run(&planned.action, reads_only);
             tokio::pin!(run);
-            loop {
+            let stop = loop {
                 tokio::select! {
                     outcome = &mut run => break Ok(outcome),
                     () = tokio::time::sleep_until(deadline) => {
-                        break Err(format!("timed out after {}", crate::ui::format::coarse(limit.as_secs_f64())));
+                        break Err((StopReason::Timeout, format!("timed out after {}", crate::ui::format::coarse(limit.as_secs_f64()))));
                     }
-                    Some(command) = async { commands.as_mut()?.recv().await } => {
-                        if command == RunCommand::Cancel {
-                            break Err(format!("cancelled by {}", self.operator));
-                        }
-                    }
+                    command = async { commands.as_mut()?.recv().await }, if commands.is_some() => match command {
+                        Some(RunCommand::Cancel) => break Err((StopReason::Cancel, format!("cancelled by {}", self.operator))),
+                        Some(_) => {}
+                        // The cockpit is gone with the operator's keys: as a quit.
+                        None => break Err((StopReason::Quit, "the operator left the cockpit".to_owned())),
+                    },
+                    why = quit_asked(&mut quit) => break Err((StopReason::Quit, format!("cutover quit: {why}"))),
                     Some(e) = self.emitted.recv() => self.sink.emitted(&step.id, e)?,
                     Some(action) = samples.recv() => self.sink.take(action)?,
+                }
+            };
+            match stop {
+                Ok(outcome) => Ended::Finished(outcome),
+                Err((why, said)) => {
+                    if self.sink.ui.is_none() {
+                        eprintln!(
+                            "cutover: stopping step {} ({said}); waiting up to {}s for it to end",
+                            step.id,
+                            (super::stop::GRACE + super::stop::KILL_GRACE).as_secs()
+                        );
+                    }
+                    stopper.interrupt().await;
+                    let mut ended = None;
+                    for (grace, then_kill) in [(super::stop::GRACE, true), (super::stop::KILL_GRACE, false)] {
+                        let until = tokio::time::Instant::now() + grace;
+                        loop {
+                            tokio::select! {
+                                outcome = &mut run => { ended = Some(outcome); break; }
+                                () = tokio::time::sleep_until(until) => break,
+                                Some(e) = self.emitted.recv() => self.sink.emitted(&step.id, e)?,
+                                Some(action) = samples.recv() => self.sink.take(action)?,
+                            }
+                        }
+                        if ended.is_some() {
+                            break;
+                        }
+                        if then_kill {
+                            stopper.kill();
+                        }
+                    }
+                    match ended {
+                        // It finished before the stop reached it: as it ended.
+                        Some(outcome) if outcome.ok => Ended::Finished(outcome),
+                        Some(outcome) => Ended::Stopped {
+                            why,
+                            state: StopState::Stopped,
+                            summary: format!("{said}: {}", outcome.summary),
+                        },
+                        None => {
+                            let state = stopper.state(reads_only).await;
+                            let what = match state {
+                                StopState::Stopped => "stopped",
+                                StopState::StillRunning => "STILL RUNNING",
+                                StopState::Unknown => "not seen to stop",
+                            };
+                            Ended::Stopped { why, state, summary: format!("{said}: {what}") }
+                        }
+                    }
                 }
             }
         };
         self.commands = commands;
-        let outcome = match stopped {
-            Ok(o) => o,
-            Err(summary) => {
-                self.exec.cancel().await;
-                Outcome { ok: false, summary }
-            }
-        };
+        self.quit = quit;
         while let Ok(e) = self.emitted.try_recv() {
             self.sink.emitted(&step.id, e)?;
         }
-        Ok(outcome)
+        Ok(ended)
     }
 }

@@ -102,6 +102,10 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
         RunEvent::StepFinished { step, ok, summary, .. } => {
             format!("[{time}] {step} {}: {summary}", if *ok { "ok" } else { "FAILED" })
         }
+        RunEvent::StepStopped { step, state, summary, .. } => {
+            let state = crate::events::name_of(state).replace('_', " ");
+            format!("[{time}] {step} {state}: {summary}")
+        }
         RunEvent::Interrupted { step } => format!("[{time}] {step} {} was interrupted", name(step)),
         RunEvent::Rerun { step, operator } => format!("[{time}] {step} will run again ({operator})"),
         RunEvent::Skipped { step, operator, reason } => format!("[{time}] {step} skipped by {operator}: {reason}"),

@@ -90,6 +90,12 @@ impl Cutover {
         Ended { code, stdout, stderr }
     }
 
+    /// Send `signal` (SIGTERM, SIGINT, SIGHUP: as an operator or a dropped link would).
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).unwrap());
+        nix::sys::signal::kill(pid, signal).expect("signal cutover");
+    }
+
     /// SIGKILL, as a crash or `kill -9` would, and reap it.
     pub fn kill(mut self) {
         assert!(self.ended().is_none(), "cutover ended before it could be killed:\n{}", self.describe());
