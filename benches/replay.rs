@@ -77,6 +77,8 @@ fn journal() -> Result<Vec<Record>> {
             host: "bench".into(),
             pid: 1,
             headless: true,
+            allow_manual: false,
+            endpoints: Default::default(),
             outline: outline(),
         },
     }];

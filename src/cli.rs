@@ -142,6 +142,9 @@ pub struct RunArgs {
     /// Unattended (rehearsals in CI): run every step without prompting, print progress lines.
     #[arg(long)]
     pub yes: bool,
+    /// With --yes: let manual steps pass by themselves (refused otherwise; journaled).
+    #[arg(long, requires = "yes")]
+    pub allow_manual: bool,
     #[command(flatten)]
     pub vars: VarArgs,
 }
@@ -163,6 +166,13 @@ pub struct ResumeArgs {
     /// Unattended: go to the rollback phase now (a held step is not run again).
     #[arg(long, requires = "yes")]
     pub rollback: bool,
+    /// With --yes: let manual steps pass by themselves (refused otherwise; journaled).
+    #[arg(long, requires = "yes")]
+    pub allow_manual: bool,
+    /// Go on although the inventory's endpoints, or what the steps still to run
+    /// would execute, changed since the run started (refused otherwise; journaled).
+    #[arg(long)]
+    pub retarget: bool,
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

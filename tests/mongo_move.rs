@@ -81,7 +81,7 @@ fn the_replica_set_moves_to_three_new_members() {
     let dir = tempfile::tempdir().unwrap();
     let inv = inventory(dir.path(), &set);
     let journal = dir.path().join("move.jsonl");
-    let out = cutover(&["run", RUNBOOK, "--yes", "--operator", "drill", "--inventory"])
+    let out = cutover(&["run", RUNBOOK, "--yes", "--allow-manual", "--operator", "drill", "--inventory"])
         .arg(&inv)
         .arg("--journal")
         .arg(&journal)
@@ -123,7 +123,7 @@ fn a_move_killed_after_the_switch_rolls_back() {
     let dir = tempfile::tempdir().unwrap();
     let inv = inventory(dir.path(), &set);
     let journal = dir.path().join("move.jsonl");
-    let mut child = cutover(&["run", RUNBOOK, "--yes", "--operator", "drill", "--inventory"])
+    let mut child = cutover(&["run", RUNBOOK, "--yes", "--allow-manual", "--operator", "drill", "--inventory"])
         .arg(&inv)
         .arg("--journal")
         .arg(&journal)
@@ -141,7 +141,10 @@ fn a_move_killed_after_the_switch_rolls_back() {
     child.wait().unwrap();
     assert!(new.contains(&set.primary()), "the switch happened before the kill");
 
-    let out = cutover(&["resume", "--yes", "--rollback", "--operator", "night-shift"]).arg(&journal).output().unwrap();
+    let out = cutover(&["resume", "--yes", "--allow-manual", "--rollback", "--operator", "night-shift"])
+        .arg(&journal)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "rolled back:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let primary = set.primary();

@@ -118,11 +118,21 @@ fn drill_records(with_samples: bool) -> Vec<Record> {
             host: "jump1".into(),
             pid: 1,
             headless: false,
+            allow_manual: false,
+            endpoints: Default::default(),
             outline: outline(),
         },
     )];
     let decided = |secs, step: &str, typed: Option<&str>| {
-        rec(secs, RunEvent::Confirmed { step: step.into(), operator: "ana".into(), typed: typed.map(Into::into) })
+        rec(
+            secs,
+            RunEvent::Confirmed {
+                step: step.into(),
+                operator: "ana".into(),
+                typed: typed.map(Into::into),
+                headless: false,
+            },
+        )
     };
     let started = |secs, step: &str, attempt| rec(secs, RunEvent::StepStarted { step: step.into(), attempt });
     let finished = |secs, step: &str, attempt, ok, summary: &str| {

@@ -216,8 +216,9 @@ fn pg_logical_migration_moves_the_data_while_a_writer_writes() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let writer = start_writer(source.dsn(), Arc::clone(&stop));
-    let run =
-        spawn(dir.path(), "run", &run_args(MIGRATION, &inv, &journal_path, "rehearsal-bot"), &[]).wait(MIGRATION_RUN);
+    // The shipped runbook has manual steps: unattended, they pass by themselves only when allowed.
+    let args = [run_args(MIGRATION, &inv, &journal_path, "rehearsal-bot").as_slice(), &["--allow-manual"]].concat();
+    let run = spawn(dir.path(), "run", &args, &[]).wait(MIGRATION_RUN);
     stop.store(true, Ordering::Relaxed);
     let writes = writer.join().unwrap();
     assert_eq!(run.code, Some(0), "the migration did not complete:\n{}", run.describe());
@@ -326,7 +327,8 @@ fn pg_logical_migration_moves_the_data_while_a_writer_writes() {
     let planned = records.iter().find(|r| is(r, "planned", &pause_start.id)).unwrap().to_string();
     assert!(planned.contains("starts the write pause"), "{planned}");
     let confirmed = records.iter().find(|r| is(r, "confirmed", &pause_start.id)).unwrap();
-    assert_eq!(confirmed["typed"], "source", "a destructive step confirmed with its endpoint's name");
+    assert_eq!(confirmed["headless"], true, "a destructive step confirmed by --yes, as such: {confirmed}");
+    assert!(confirmed.get("typed").is_none(), "nobody typed the endpoint's name: {confirmed}");
     assert!(
         records.iter().any(|r| is(r, "gate", &pause_start.id) && r["holds"] == true),
         "the gate of {} was never seen open: {trail:?}",
@@ -389,11 +391,14 @@ fn check_the_report(dir: &Path, journal: &Path, records: &[Value], pause: chrono
         "the report does not say the write pause lasted {length}"
     );
     assert!(page.contains(&format!("{} tables equal", TABLES.len())), "the verify steps' verdicts");
-    let typed =
-        records.iter().find(|r| r["event"] == "confirmed" && r["typed"] == "source").expect("a typed confirmation");
-    let by = cutover::report::html::escape(typed["operator"].as_str().unwrap());
-    assert!(by.contains("rehearsal-bot"), "{by}");
-    assert!(page.contains(&format!("<td>{by}</td><td>source</td>")), "the switch confirmed by typing the endpoint");
+    assert!(
+        records.iter().filter(|r| r["event"] == "confirmed").all(|r| r["headless"] == true),
+        "every confirmation of a --yes run is headless"
+    );
+    assert!(
+        page.contains("<td>rehearsal-bot</td><td>unattended (--yes)</td>"),
+        "the report says the switch was confirmed by nobody"
+    );
     assert!(page.contains("completed"));
     let start = page.find("id=\"chart-lag-bytes\"").expect("a lag chart");
     let lag = &page[start..start + page[start..].find("</figure>").unwrap()];

@@ -250,3 +250,157 @@ fn quitting_stops_the_running_step_for_real_and_resume_holds_it() {
     assert!(held.stderr.contains("step 1.2 was stopped when cutover quit"), "{}", held.describe());
     assert_eq!(indexes(&journal(&journal_path), "step_started", "1.2").len(), 1);
 }
+
+#[test]
+fn unattended_runs_refuse_manual_steps_unless_allowed_and_journal_confirmations_as_headless() {
+    let cluster = shared_cluster();
+    cluster.create_database("unattended");
+    cluster.psql_in("unattended", "CREATE TABLE marks (x int)");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &[("db", cluster.dsn_as("postgres", "unattended"), None)]);
+    let journal_path = dir.path().join("run.jsonl");
+    let runbook = fixture("unattended.toml");
+    let args = run_args(&runbook, &inv, &journal_path, "ann");
+
+    let refused = cutover(dir.path(), "refused", &args, &[], SMALL_RUN);
+    assert_eq!(refused.code, Some(2), "{}", refused.describe());
+    assert!(refused.stderr.contains("1.1 Tell the application team"), "{}", refused.describe());
+    assert!(refused.stderr.contains("--allow-manual"), "{}", refused.describe());
+    assert!(!journal_path.exists(), "a refused run left a journal");
+    assert_eq!(cluster.psql_in("unattended", "SELECT count(*) FROM marks"), "0");
+
+    let allowed = [args.as_slice(), &["--allow-manual"]].concat();
+    let run = cutover(dir.path(), "allowed", &allowed, &[], SMALL_RUN);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let records = journal(&journal_path);
+    assert_eq!(records[0]["allow_manual"], true, "the journal records --allow-manual: {}", records[0]);
+    let confirmed: Vec<&serde_json::Value> = records.iter().filter(|r| r["event"] == "confirmed").collect();
+    assert_eq!(confirmed.len(), 2, "{:?}", events(&records));
+    for c in &confirmed {
+        assert_eq!(c["headless"], true, "{c}");
+        assert!(c.get("typed").is_none(), "nobody typed an endpoint's name: {c}");
+        assert_eq!(c["operator"], "ann");
+    }
+    let md = dir.path().join("report.md");
+    let report_args = ["report", journal_path.to_str().unwrap(), "--format", "md", "-o", md.to_str().unwrap()];
+    let report = cutover(dir.path(), "report", &report_args, &[], SMALL_RUN);
+    assert_eq!(report.code, Some(0), "{}", report.describe());
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        text.contains("| 1.2 Mark it | ann | unattended (--yes) |"),
+        "the report says nobody confirmed 1.2:\n{text}"
+    );
+}
+
+#[test]
+fn a_step_that_half_ran_is_not_retried_by_itself_but_one_transaction_is() {
+    let cluster = shared_cluster();
+    cluster.create_database("partial");
+    cluster.psql_in("partial", "CREATE TABLE hits (x int); CREATE TABLE tx_hits (x int)");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &[("db", cluster.dsn_as("postgres", "partial"), None)]);
+    let journal_path = dir.path().join("run.jsonl");
+
+    let run = cutover(
+        dir.path(),
+        "run",
+        &run_args(&fixture("retry-partial.toml"), &inv, &journal_path, "ann"),
+        &[],
+        SMALL_RUN,
+    );
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(run.stderr.contains("step 1.1 failed"), "{}", run.describe());
+    assert_eq!(indexes(&journal(&journal_path), "step_started", "1.1").len(), 1, "1.1 was retried");
+    assert_eq!(cluster.psql_in("partial", "SELECT count(*) FROM hits"), "1");
+
+    let skip = ["resume", journal_path.to_str().unwrap(), "--yes", "--held", "skip"];
+    let run = cutover(dir.path(), "skip", &skip, &[], SMALL_RUN);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    let records = journal(&journal_path);
+    assert_eq!(indexes(&records, "step_started", "1.2").len(), 3, "1.2 is retried twice: {:?}", events(&records));
+    assert_eq!(cluster.psql_in("partial", "SELECT count(*) FROM tx_hits"), "0", "a failed transaction committed");
+    let last = records.iter().rev().find(|r| is(r, "step_finished", "1.2")).unwrap();
+    assert!(last["summary"].as_str().unwrap().contains("rolled back"), "{last}");
+}
+
+#[test]
+fn a_resume_against_other_endpoints_is_refused_unless_retargeted() {
+    let cluster = shared_cluster();
+    cluster.create_database("pinned");
+    cluster.psql_in("pinned", "CREATE TABLE done (x int)");
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = cluster.dsn_as("postgres", "pinned");
+    let inv = inventory(dir.path(), &[("db", dsn.clone(), None)]);
+    let journal_path = dir.path().join("run.jsonl");
+    let journal_arg = journal_path.to_str().unwrap();
+
+    let mut run = spawn(dir.path(), "run", &run_args(&fixture("wait-for-flag.toml"), &inv, &journal_path, "ann"), &[]);
+    run.wait_for_record(&journal_path, "step 1.2 started", |r| is(r, "step_started", "1.2"));
+    run.kill();
+    let started = &journal(&journal_path)[0];
+    assert!(started["endpoints"]["db"].as_str().unwrap().contains("/pinned"), "{started}");
+
+    // The inventory is edited: the same server, spelled by another host name.
+    let moved = dsn.replace("127.0.0.1", "localhost");
+    assert_ne!(moved, dsn, "{dsn}");
+    inventory(dir.path(), &[("db", moved, None)]);
+    let before = journal(&journal_path).len();
+    let refused = cutover(dir.path(), "refused", &["resume", journal_arg, "--yes"], &[], SMALL_RUN);
+    assert_eq!(refused.code, Some(2), "{}", refused.describe());
+    assert!(refused.stderr.contains("endpoint db: was postgres postgres@127.0.0.1:"), "{}", refused.describe());
+    assert!(refused.stderr.contains("now postgres postgres@localhost:"), "{}", refused.describe());
+    assert!(refused.stderr.contains("--retarget"), "{}", refused.describe());
+    assert_eq!(journal(&journal_path).len(), before, "a refused resume wrote to the journal");
+
+    // Told so, it goes on, and the journal says what the operator accepted.
+    cluster.psql_in("pinned", "INSERT INTO gate_flag VALUES (1)");
+    let resumed = cutover(dir.path(), "retarget", &["resume", journal_arg, "--yes", "--retarget"], &[], SMALL_RUN);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.describe());
+    let records = journal(&journal_path);
+    let resumed = records.iter().find(|r| r["event"] == "resumed").unwrap();
+    assert!(resumed["retargeted"][0].as_str().unwrap().starts_with("endpoint db: was"), "{resumed}");
+    assert!(resumed["endpoints"]["db"].as_str().unwrap().contains("@localhost:"), "{resumed}");
+    assert_eq!(cluster.psql_in("pinned", "SELECT count(*) FROM done"), "1");
+}
+
+#[test]
+fn a_verification_journal_is_not_reused_against_other_endpoints() {
+    let cluster = shared_cluster();
+    for db in ["vpin_a", "vpin_b", "vpin_c"] {
+        cluster.create_database(db);
+        cluster.psql_in(db, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("verify.jsonl");
+    let verify = |label: &str, target_db: &str| {
+        let inv = inventory(
+            dir.path(),
+            &[
+                ("source", cluster.dsn_as("postgres", "vpin_a"), None),
+                ("target", cluster.dsn_as("postgres", target_db), None),
+            ],
+        );
+        let args = [
+            "verify",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--source",
+            "source",
+            "--target",
+            "target",
+            "--journal",
+            journal_path.to_str().unwrap(),
+        ];
+        cutover(dir.path(), label, &args, &[], SMALL_RUN)
+    };
+    let first = verify("first", "vpin_b");
+    assert_eq!(first.code, Some(0), "{}", first.describe());
+    let again = verify("again", "vpin_b");
+    assert_eq!(again.code, Some(0), "the same endpoints reuse the journal: {}", again.describe());
+    let before = std::fs::read_to_string(&journal_path).unwrap();
+    let other = verify("other", "vpin_c");
+    assert_eq!(other.code, Some(2), "{}", other.describe());
+    assert!(other.stderr.contains("/vpin_b") && other.stderr.contains("/vpin_c"), "{}", other.describe());
+    assert!(other.stderr.contains("use a new journal"), "{}", other.describe());
+    assert_eq!(std::fs::read_to_string(&journal_path).unwrap(), before, "the refused run wrote to the journal");
+}

@@ -8,7 +8,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cli::{DisplayArgs, ResumeArgs, RunArgs};
-use crate::runbook::runner::{self, Runner, Start};
+use crate::runbook::runner::{self, Resume, Runner, Start};
 
 pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
     let operator = args.operator.unwrap_or_else(runner::default_operator);
@@ -16,7 +16,14 @@ pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
         let stem = args.runbook.file_stem().map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
         format!("cutover-{stem}-{}.jsonl", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")).into()
     });
-    let start = Start { runbook: args.runbook, inventory: args.inventory, journal, operator, vars: args.vars.vars };
+    let start = Start {
+        runbook: args.runbook,
+        inventory: args.inventory,
+        journal,
+        operator,
+        vars: args.vars.vars,
+        allow_manual: args.allow_manual,
+    };
     let runner = Runner::start(&start, args.yes)?;
     eprintln!("cutover: journal {}", start.journal.display());
     if args.yes { headless(runner).await } else { cockpit(display, runner, &start.journal).await }
@@ -46,7 +53,13 @@ async fn headless(mut runner: Runner) -> Result<i32> {
 }
 
 pub async fn resume(display: &DisplayArgs, args: ResumeArgs) -> Result<i32> {
-    let mut runner = Runner::resume(&args.journal, args.operator, args.yes)?;
+    let resume = Resume {
+        operator: args.operator,
+        headless: args.yes,
+        allow_manual: args.allow_manual,
+        retarget: args.retarget,
+    };
+    let mut runner = Runner::resume(&args.journal, &resume)?;
     if args.yes {
         runner.on_held(args.held);
         if args.rollback {

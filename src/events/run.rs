@@ -1,6 +1,8 @@
 //! What a runbook run records: every event goes to the journal, and the run's
 //! state (which steps are done, whether it is rolling back) is a fold of them.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +66,13 @@ pub enum RunEvent {
         host: String,
         pid: u32,
         headless: bool,
+        /// `--allow-manual`: under `--yes`, manual steps pass by themselves.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        allow_manual: bool,
+        /// Where each endpoint is (kind, user, hosts, ports, database; no
+        /// secret): a resume against other ones is refused unless told.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        endpoints: BTreeMap<String, String>,
         outline: Outline,
     },
     /// A recorded session that runs no runbook began (`watch`, `verify`):
@@ -104,6 +113,16 @@ pub enum RunEvent {
         host: String,
         pid: u32,
         headless: bool,
+        /// `--allow-manual`, as in [`RunEvent::Started`].
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        allow_manual: bool,
+        /// `--retarget`: what changed since the run started (endpoints, or
+        /// what steps will execute) that the operator accepted.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        retargeted: Vec<String>,
+        /// With `retargeted`: where the endpoints are from now on.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        endpoints: BTreeMap<String, String>,
     },
     /// What a step will execute, and where, resolved (secrets masked).
     Planned {
@@ -116,12 +135,16 @@ pub enum RunEvent {
         holds: bool,
         reason: String,
     },
-    /// The operator said go. `typed`: the endpoint name typed for a destructive step.
+    /// The operator said go. `typed`: the endpoint name typed for a destructive
+    /// step. `headless`: nobody did — `--yes` ran it unattended (then nothing
+    /// was typed).
     Confirmed {
         step: String,
         operator: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         typed: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        headless: bool,
     },
     StepStarted {
         step: String,

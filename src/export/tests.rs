@@ -52,6 +52,8 @@ fn records() -> Vec<Record> {
         host: "h".into(),
         pid: 1,
         headless: true,
+        allow_manual: false,
+        endpoints: Default::default(),
         outline: outline(),
     };
     let step = |id: &str| RunEvent::StepStarted { step: id.into(), attempt: 1 };

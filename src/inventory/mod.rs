@@ -56,6 +56,19 @@ impl Endpoint {
         self.mongo.as_ref().map_or_else(|| self.dsn.masked(), MongoUri::masked)
     }
 
+    /// Where the endpoint is, with no secret: its kind, user, hosts, ports and
+    /// database — what a resumed run must still point at.
+    #[must_use]
+    pub fn pin(&self) -> String {
+        let kind = crate::events::name_of(&self.kind);
+        match &self.mongo {
+            Some(uri) => {
+                format!("{kind} {}@{}/{}", uri.user.as_deref().unwrap_or_default(), uri.hosts.join(","), uri.database)
+            }
+            None => format!("{kind} {}@{}:{}/{}", self.dsn.user, self.dsn.host, self.dsn.port, self.dsn.dbname),
+        }
+    }
+
     /// Whether the server runs on this machine (so its filesystem is ours to measure).
     #[must_use]
     pub fn is_local(&self) -> bool {

@@ -34,8 +34,12 @@ pub fn actions(record: &Record) -> Vec<Action> {
             if *holds { LogLevel::Info } else { LogLevel::Warn },
             format!("{step} gate {}: {reason}", if *holds { "open" } else { "closed" }),
         )],
-        RunEvent::Confirmed { step, operator, typed } => {
-            let typed = typed.as_ref().map(|t| format!(" (typed \"{t}\")")).unwrap_or_default();
+        RunEvent::Confirmed { step, operator, typed, headless } => {
+            let typed = match (typed, headless) {
+                (_, true) => " (unattended: --yes)".to_owned(),
+                (Some(t), false) => format!(" (typed \"{t}\")"),
+                (None, false) => String::new(),
+            };
             vec![log(operator, LogLevel::Info, format!("confirmed {step}{typed}"))]
         }
         RunEvent::StepStarted { step: id, .. } => vec![step(id, StepStatus::Running)],

@@ -228,7 +228,18 @@ mod tests {
         let path = dir.path().join("run.jsonl");
         let mut first = Writer::create(&path).unwrap();
         first
-            .append(at(), RunEvent::Resumed { operator: "ann".into(), host: "jump7".into(), pid: 4242, headless: true })
+            .append(
+                at(),
+                RunEvent::Resumed {
+                    operator: "ann".into(),
+                    host: "jump7".into(),
+                    pid: 4242,
+                    headless: true,
+                    allow_manual: false,
+                    retargeted: Vec::new(),
+                    endpoints: Default::default(),
+                },
+            )
             .unwrap();
         // Half a line, as a live writer between two writes could leave it.
         (&*first.file).write_all(b"{\"at\":\"2026-11-21T1").unwrap();

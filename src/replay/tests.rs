@@ -95,6 +95,8 @@ fn records() -> Vec<Record> {
             host: "h".into(),
             pid: 1,
             headless: true,
+            allow_manual: false,
+            endpoints: Default::default(),
             outline: outline(),
         },
     )];

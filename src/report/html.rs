@@ -185,7 +185,7 @@ fn confirmations(page: &mut String, s: &Summary) {
             escape(&c.step),
             escape(&c.step_name),
             escape(&c.operator),
-            c.typed.as_deref().map(escape).unwrap_or_default(),
+            escape(c.typed_text()),
         ));
     }
     page.push_str("</table>\n");

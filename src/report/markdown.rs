@@ -108,7 +108,7 @@ pub fn render(summary: &Summary, stem: &str) -> Result<(String, Vec<Chart>)> {
                     escape(&c.step),
                     escape(&c.step_name),
                     escape(&c.operator),
-                    c.typed.as_deref().map(escape).unwrap_or_default()
+                    escape(c.typed_text())
                 ));
             }
         }

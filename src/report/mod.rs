@@ -92,6 +92,16 @@ pub struct Confirmation {
     pub operator: String,
     /// The endpoint name typed for a destructive step.
     pub typed: Option<String>,
+    /// Nobody confirmed it: `--yes` ran it unattended.
+    pub headless: bool,
+}
+
+impl Confirmation {
+    /// The "typed" column: the name typed, or that nobody was there to type.
+    #[must_use]
+    pub fn typed_text(&self) -> &str {
+        if self.headless { "unattended (--yes)" } else { self.typed.as_deref().unwrap_or_default() }
+    }
 }
 
 /// One link's lag at one moment.
@@ -247,12 +257,13 @@ impl Summary {
                 self.host = Some(host.clone());
             }
             RunEvent::Resumed { operator, host, .. } => self.resumes.push((at, operator.clone(), host.clone())),
-            RunEvent::Confirmed { step, operator, typed } => self.confirmations.push(Confirmation {
+            RunEvent::Confirmed { step, operator, typed, headless } => self.confirmations.push(Confirmation {
                 at,
                 step: step.clone(),
                 step_name: step_name(step).unwrap_or_default(),
                 operator: operator.clone(),
                 typed: typed.clone(),
+                headless: *headless,
             }),
             RunEvent::StepFinished { step, attempt, ok: false, summary } => {
                 let text = format!("{} (attempt {attempt}): {summary}", named(step));

@@ -83,7 +83,15 @@ fn finished(secs: i64, id: &str, attempt: u32, ok: bool, summary: &str) -> Recor
 }
 
 fn confirmed(secs: i64, id: &str, operator: &str, typed: Option<&str>) -> Record {
-    rec(secs, RunEvent::Confirmed { step: id.into(), operator: operator.into(), typed: typed.map(Into::into) })
+    rec(
+        secs,
+        RunEvent::Confirmed {
+            step: id.into(),
+            operator: operator.into(),
+            typed: typed.map(Into::into),
+            headless: false,
+        },
+    )
 }
 
 fn fault(secs: i64, name: &str) -> Record {
@@ -104,6 +112,8 @@ fn drill() -> Vec<Record> {
                 host: "jump1".into(),
                 pid: 1,
                 headless: false,
+                allow_manual: false,
+                endpoints: Default::default(),
                 outline: outline(),
             },
         ),

@@ -64,7 +64,8 @@ struct StepRun {
 /// A run's state: each step's status, and whether it is rolling back.
 #[derive(Clone, Debug)]
 pub struct Engine {
-    steps: Vec<(String, bool, OnFailure, bool)>,
+    /// Per step: id, in the rollback phase, policy, reads only, safe to retry.
+    steps: Vec<(String, bool, OnFailure, bool, bool)>,
     runs: HashMap<String, StepRun>,
     rolling_back: bool,
     outcome: Option<RunOutcome>,
@@ -74,7 +75,10 @@ impl Engine {
     #[must_use]
     pub fn new(steps: &[StepDef]) -> Self {
         Self {
-            steps: steps.iter().map(|s| (s.id.clone(), s.rollback, s.on_failure, s.reads_only())).collect(),
+            steps: steps
+                .iter()
+                .map(|s| (s.id.clone(), s.rollback, s.on_failure, s.reads_only(), s.retry_safe()))
+                .collect(),
             runs: HashMap::new(),
             rolling_back: false,
             outcome: None,
@@ -181,7 +185,7 @@ impl Engine {
         if let Some(outcome) = self.outcome {
             return Next::Over(outcome);
         }
-        for (id, rollback, policy, reads_only) in &self.steps {
+        for (id, rollback, policy, reads_only, retry_safe) in &self.steps {
             if *rollback != self.rolling_back {
                 continue;
             }
@@ -194,9 +198,10 @@ impl Engine {
                 StepStatus::Interrupted if *reads_only => return Next::Run(id.clone()),
                 StepStatus::Interrupted => return Next::Decide(id.clone(), run.stopped.unwrap_or(Hold::Interrupted)),
                 StepStatus::Failed => {
-                    // A timed-out or cancelled change may have partly run:
-                    // the operator decides whether it runs again.
-                    let may_retry = *reads_only || run.stopped.is_none();
+                    // A timed-out or cancelled change, or several statements
+                    // outside one transaction, may have partly run: the
+                    // operator decides whether it runs again.
+                    let may_retry = *reads_only || (run.stopped.is_none() && *retry_safe);
                     return match policy {
                         OnFailure::Retry { times, .. } if may_retry && run.attempts <= *times => Next::Run(id.clone()),
                         _ => Next::Decide(id.clone(), Hold::Failed),

@@ -155,18 +155,19 @@ impl Executor {
     /// Run one step to its end. Manual steps are done once confirmed.
     /// `read_only`: the step is read-only (see [`super::StepDef::reads_only`]),
     /// so its SQL runs as one statement in a `READ ONLY` transaction.
-    pub async fn run(&mut self, action: &Resolved, read_only: bool) -> Outcome {
+    /// `transaction`: a `sql` step's statements run in one transaction.
+    pub async fn run(&mut self, action: &Resolved, read_only: bool, transaction: bool) -> Outcome {
         self.stopper.clear();
         let outcome = match action {
             Resolved::Sql { on, run } => {
                 let statements: Vec<String> = run.iter().map(|v| v.plain.clone()).collect();
-                self.statements(on, &statements).await
+                self.statements(on, &statements, transaction).await
             }
             Resolved::Generate { on, from, sql } => match self.query_column(from, &sql.plain).await {
                 Ok(statements) if statements.is_empty() => {
                     Ok(Outcome::ok("nothing to run: the query made no statements"))
                 }
-                Ok(statements) => self.statements(on, &statements).await,
+                Ok(statements) => self.statements(on, &statements, transaction).await,
                 Err(e) => Err(e),
             },
             Resolved::CheckSql { on, sql, expect } => match self.check_value(on, &sql.plain, read_only).await {
@@ -321,21 +322,43 @@ impl Executor {
         result
     }
 
-    async fn statements(&mut self, on: &str, statements: &[String]) -> Result<Outcome, String> {
+    /// Statements in order; in one transaction when `transaction` (all or
+    /// none: a failure rolls every one back).
+    async fn statements(&mut self, on: &str, statements: &[String], transaction: bool) -> Result<Outcome, String> {
+        if transaction {
+            self.say(format!("{on}> BEGIN"));
+            self.simple(on, "BEGIN").await?;
+        }
         for (i, statement) in statements.iter().enumerate() {
             self.say(format!("{on}> {}", one_line(statement)));
-            let messages = self
-                .simple(on, statement)
-                .await
-                .map_err(|e| format!("statement {} of {} failed: {e}", i + 1, statements.len()))?;
+            let messages = match self.simple(on, statement).await {
+                Ok(messages) => messages,
+                Err(e) => {
+                    let mut why = format!("statement {} of {} failed: {e}", i + 1, statements.len());
+                    if transaction {
+                        // Straight on the connection: even a step being
+                        // stopped ends its transaction.
+                        let client = self.client(on).await?;
+                        if client.batch_execute("ROLLBACK").await.is_ok() {
+                            why.push_str(" (rolled back: none of them took effect)");
+                        }
+                    }
+                    return Err(why);
+                }
+            };
             for line in result_lines(&messages) {
                 self.say(line);
             }
         }
+        if transaction {
+            self.say(format!("{on}> COMMIT"));
+            self.simple(on, "COMMIT").await.map_err(|e| format!("COMMIT failed: {e}"))?;
+        }
         Ok(Outcome::ok(format!(
-            "{} statement{} on {on}",
+            "{} statement{} on {on}{}",
             statements.len(),
-            if statements.len() == 1 { "" } else { "s" }
+            if statements.len() == 1 { "" } else { "s" },
+            if transaction { ", in one transaction" } else { "" }
         )))
     }
 

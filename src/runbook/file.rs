@@ -74,6 +74,10 @@ pub struct SqlStep {
     pub run: Vec<Spanned<String>>,
     /// Statements made by a query on another endpoint (one per row, first column).
     pub generate: Option<Generate>,
+    /// Run the statements in one transaction (`BEGIN` … `COMMIT`): all or
+    /// none, so the step may be retried after a failure.
+    #[serde(default)]
+    pub transaction: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@ pub mod exec;
 mod file;
 mod gauges;
 mod mongo_step;
+mod pins;
 pub mod plan;
 mod reconfig;
 pub mod runner;
@@ -454,6 +455,7 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
                 starts_write_pause: s.starts_write_pause,
                 ends_write_pause: s.ends_write_pause,
                 on_failure,
+                transaction: s.sql.as_ref().is_some_and(|q| q.get_ref().transaction),
                 action,
             };
             steps.push(OutlineStep {

@@ -5,7 +5,7 @@
 //! The gauges come from the same collectors as `cutover watch`, folded into a
 //! [`State`] that gates and waits read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +19,7 @@ use super::exec::{Emitted, Executor, Outcome};
 use super::plan::{self, Bindings, Planned};
 use super::sink::Sink;
 use super::{Runbook, StepDef};
-use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome, StopReason, StopState};
+use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome, StepStatus, StopReason, StopState};
 use crate::inventory::Inventory;
 use crate::journal::{self, Recorder, Writer};
 use crate::state::State;
@@ -55,6 +55,20 @@ pub struct Start {
     pub journal: PathBuf,
     pub operator: String,
     pub vars: Vec<(String, String)>,
+    /// `--allow-manual`: under `--yes`, manual steps pass by themselves.
+    pub allow_manual: bool,
+}
+
+/// How a `resume` goes on.
+pub struct Resume {
+    /// Who continues (default: who started it).
+    pub operator: Option<String>,
+    pub headless: bool,
+    /// `--allow-manual`, as for [`Start`].
+    pub allow_manual: bool,
+    /// `--retarget`: go on even though the endpoints or the steps still to
+    /// run changed since the run started (journaled).
+    pub retarget: bool,
 }
 
 /// Everything a run needs while it goes.
@@ -136,6 +150,29 @@ pub fn prepare(
     Ok((runbook, inventory, scope, planned))
 }
 
+/// Unattended, nobody does a manual step: refuse the run unless the
+/// operator said they may pass by themselves (`--allow-manual`).
+fn refuse_manual(runbook: &Runbook, engine: &Engine, headless: bool, allowed: bool) -> Result<()> {
+    if !headless || allowed {
+        return Ok(());
+    }
+    let manual: Vec<String> = runbook
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, super::ActionDef::Manual { .. }))
+        .filter(|s| !matches!(engine.status(&s.id), StepStatus::Done | StepStatus::Skipped))
+        .map(|s| format!("{} {}", s.id, s.name))
+        .collect();
+    if manual.is_empty() {
+        return Ok(());
+    }
+    Err(eyre!(
+        "the runbook has manual steps ({}), which nobody does under --yes: run it in the cockpit, \
+         or pass --allow-manual to have them pass by themselves (the journal records that you did)",
+        manual.join(", ")
+    ))
+}
+
 impl Runner {
     fn build(
         runbook: Runbook,
@@ -190,6 +227,7 @@ impl Runner {
     pub fn start(start: &Start, headless: bool) -> Result<Self> {
         let (runbook, inventory, scope, planned) =
             prepare(&start.runbook, &start.inventory, &start.operator, &start.vars)?;
+        refuse_manual(&runbook, &Engine::new(&runbook.steps), headless, start.allow_manual)?;
         let journal = Writer::create(&start.journal)?;
         let mut runner = Self::build(runbook, inventory, scope, planned, journal, start.operator.clone(), Vec::new());
         runner.record(RunEvent::Started {
@@ -201,6 +239,8 @@ impl Runner {
             host: hostname(),
             pid: std::process::id(),
             headless,
+            allow_manual: start.allow_manual,
+            endpoints: super::pins::endpoints(runner.exec.inventory()),
             outline: runner.runbook.outline.clone(),
         })?;
         let planned: Vec<(String, Vec<String>)> = runner
@@ -220,7 +260,8 @@ impl Runner {
     ///
     /// # Errors
     /// An unreadable journal, a changed runbook, a bad inventory.
-    pub fn resume(path: &Path, operator: Option<String>, headless: bool) -> Result<Self> {
+    pub fn resume(path: &Path, resume: &Resume) -> Result<Self> {
+        let headless = resume.headless;
         // The lock first: what is read is then what no other process writes to.
         let (journal, read) = Writer::open_read(path)?;
         let Some(RunEvent::Started { runbook, runbook_sha256, inventory, vars, operator: first, .. }) =
@@ -229,18 +270,60 @@ impl Runner {
             return Err(eyre!("{} does not start with a run (no `started` record)", path.display()));
         };
         let inventory = inventory.ok_or_else(|| eyre!("{} names no inventory", path.display()))?;
-        let operator = operator.unwrap_or(first);
+        let operator = resume.operator.clone().unwrap_or_else(|| first.clone());
         let (rb, inv, scope, planned) = prepare(Path::new(&runbook), Path::new(&inventory), &operator, &vars)?;
         if sha256(&rb.text) != runbook_sha256 {
             return Err(eyre!(
                 "{runbook} changed since the run started (its SHA-256 differs): resume with the runbook as it was"
             ));
         }
+        // The inputs are pinned: the same endpoints, the same steps still to
+        // run (compared as planned for the operator who started it, so that
+        // only `${operator}` may differ).
+        let endpoints = super::pins::endpoints(&inv);
+        let as_started = if operator == first {
+            None
+        } else {
+            Some(prepare(Path::new(&runbook), Path::new(&inventory), &first, &vars)?.3)
+        };
+        let engine = Engine::replay(&rb.steps, read.records.iter().map(|r| &r.event));
+        let to_run = |id: &str| !matches!(engine.status(id), StepStatus::Done | StepStatus::Skipped);
+        let changes = super::pins::changes(&read.records, &endpoints, as_started.as_ref().unwrap_or(&planned), to_run);
+        if !changes.is_empty() && !resume.retarget {
+            return Err(eyre!(
+                "the run's inputs changed since it started (the inventory, its variables or the environment):\n  {}\n\
+                 resume with them as they were, or pass --retarget to go on against these (the journal records it)",
+                changes.join("\n  ")
+            ));
+        }
         let mut runner = Self::build(rb, inv, scope, planned, journal, operator.clone(), read.records);
         if let Next::Over(outcome) = runner.engine.next() {
             return Err(eyre!("the run in {} is over ({})", path.display(), crate::events::name_of(&outcome)));
         }
-        runner.record(RunEvent::Resumed { operator, host: hostname(), pid: std::process::id(), headless })?;
+        refuse_manual(&runner.runbook, &runner.engine, headless, resume.allow_manual)?;
+        let retargeted = !changes.is_empty();
+        runner.record(RunEvent::Resumed {
+            operator,
+            host: hostname(),
+            pid: std::process::id(),
+            headless,
+            allow_manual: resume.allow_manual,
+            retargeted: changes,
+            endpoints: if retargeted { endpoints } else { BTreeMap::new() },
+        })?;
+        if retargeted {
+            // What the steps still to run execute from now on.
+            let replanned: Vec<(String, Vec<String>)> = runner
+                .runbook
+                .steps
+                .iter()
+                .filter(|s| !matches!(runner.engine.status(&s.id), StepStatus::Done | StepStatus::Skipped))
+                .filter_map(|s| runner.planned.get(&s.id).map(|p| (s.id.clone(), p.shows.clone())))
+                .collect();
+            for (step, shows) in replanned {
+                runner.record(RunEvent::Planned { step, shows })?;
+            }
+        }
         for step in runner.engine.running() {
             runner.record(RunEvent::Interrupted { step })?;
         }
@@ -410,12 +493,13 @@ impl Runner {
                         if !self.gate_opens(&step, &mut samples).await? {
                             continue;
                         }
-                        let typed = step
-                            .destructive
-                            .then(|| step.action.endpoints().first().map(|s| (*s).to_owned()))
-                            .flatten();
-                        let operator = format!("{} (--yes)", self.operator);
-                        self.record(RunEvent::Confirmed { step: id.clone(), operator, typed })?;
+                        // Nobody typed anything: the journal says so.
+                        self.record(RunEvent::Confirmed {
+                            step: id.clone(),
+                            operator: self.operator.clone(),
+                            typed: None,
+                            headless: true,
+                        })?;
                     }
                     self.awaiting(Awaiting::Running { step: id.clone() });
                     let ended = self.execute(&step, &mut samples).await?;
@@ -477,7 +561,12 @@ impl Runner {
                 return Ok(false);
             }
         }
-        self.record(RunEvent::Confirmed { step: step.id.clone(), operator: self.operator.clone(), typed })?;
+        self.record(RunEvent::Confirmed {
+            step: step.id.clone(),
+            operator: self.operator.clone(),
+            typed,
+            headless: false,
+        })?;
         Ok(true)
     }
 
@@ -542,7 +631,7 @@ impl Runner {
         let stopper = self.exec.stopper();
         let reads_only = step.reads_only();
         let ended = {
-            let run = self.exec.run(&planned.action, reads_only);
+            let run = self.exec.run(&planned.action, reads_only, step.transaction);
             tokio::pin!(run);
             let stop = loop {
                 tokio::select! {

@@ -150,6 +150,8 @@ pub struct StepDef {
     pub on_failure: OnFailure,
     /// `None`: no limit (manual steps, verification).
     pub timeout: Option<Duration>,
+    /// A `sql` step's statements run in one transaction (`transaction = true`).
+    pub transaction: bool,
 }
 
 impl StepDef {
@@ -160,6 +162,18 @@ impl StepDef {
     #[must_use]
     pub fn reads_only(&self) -> bool {
         !self.destructive && self.action.reads_only()
+    }
+
+    /// Whether a failed attempt left nothing half done, so a `retry` policy
+    /// may run it again by itself: a read, one statement, or statements in
+    /// one transaction — not several statements of which some committed.
+    #[must_use]
+    pub fn retry_safe(&self) -> bool {
+        match &self.action {
+            ActionDef::Sql { run, .. } => run.len() <= 1 || self.transaction,
+            ActionDef::Generate { .. } => self.transaction,
+            _ => true,
+        }
     }
 }
 

@@ -152,7 +152,7 @@ impl Drive {
                         return true;
                     }
                 }
-                self.record(RunEvent::Confirmed { step: step.clone(), operator, typed }).await;
+                self.record(RunEvent::Confirmed { step: step.clone(), operator, typed, headless: false }).await;
                 let attempt = self.engine.next_attempt(&step);
                 self.record(RunEvent::StepStarted { step: step.clone(), attempt }).await;
                 for line in self.shows.get(&step).cloned().unwrap_or_default() {

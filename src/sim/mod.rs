@@ -205,6 +205,8 @@ pub fn started(outline: &crate::events::Outline, operator: &str, headless: bool)
         host: "simulator".to_owned(),
         pid: std::process::id(),
         headless,
+        allow_manual: false,
+        endpoints: std::collections::BTreeMap::new(),
         outline: outline.clone(),
     }
 }

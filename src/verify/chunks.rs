@@ -2,6 +2,7 @@
 //! do the same way around their chunks: the adaptive chunk size, a table's
 //! running tally, progress for the screen, and the journal.
 
+use crate::inventory::Endpoint;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,15 +135,17 @@ impl<'a> Progress<'a> {
 
 /// The verification journal, if asked for: what an earlier run with it left,
 /// and the writer, with this run's start appended. A journal written in
-/// another mode is refused.
+/// another mode, or against other endpoints, is refused: its chunks say
+/// nothing about these servers.
 ///
 /// # Errors
-/// The journal cannot be read or written, or was written in another mode.
+/// The journal cannot be read or written, or was written in another mode or
+/// against other endpoints.
 pub fn open_journal(
     path: Option<&Path>,
     mode: Mode,
-    source: &str,
-    target: &str,
+    source: &Endpoint,
+    target: &Endpoint,
 ) -> Result<(Resume, Option<Mutex<Writer>>)> {
     let Some(path) = path else { return Ok((Resume::default(), None)) };
     let resume = Resume::load(path)?;
@@ -150,8 +153,29 @@ pub fn open_journal(
         let previous = name_of(&previous);
         return Err(eyre!("the journal was written in {previous} mode; run with --mode {previous} or a new journal"));
     }
-    let mut writer = Writer::open(path, source, target)?;
-    writer.append(&Entry::VerifyStarted { mode, source: source.to_owned(), target: target.to_owned() })?;
+    let now = [source.name.clone(), source.pin(), target.name.clone(), target.pin()];
+    if let Some(was) = &resume.endpoints {
+        // A journal from before pins: only the names can be compared.
+        let same =
+            if was[1].is_empty() || was[3].is_empty() { was[0] == now[0] && was[2] == now[2] } else { *was == now };
+        if !same {
+            return Err(eyre!(
+                "the journal verified {} ({}) against {} ({}); this run verifies {} ({}) against {} ({}): \
+                 its chunks say nothing about these servers, use a new journal",
+                was[0],
+                was[1],
+                was[2],
+                was[3],
+                now[0],
+                now[1],
+                now[2],
+                now[3]
+            ));
+        }
+    }
+    let mut writer = Writer::open(path, &source.name, &target.name)?;
+    let [source, source_at, target, target_at] = now;
+    writer.append(&Entry::VerifyStarted { mode, source, target, source_at, target_at })?;
     Ok((resume, Some(Mutex::new(writer))))
 }
 

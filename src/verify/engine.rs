@@ -246,7 +246,7 @@ pub async fn run(
         None if major_version(&src[0]).await? == major_version(&dst[0]).await? => Mode::Typed,
         None => Mode::Portable,
     };
-    let (resume, journal) = chunks::open_journal(options.journal.as_deref(), mode, &source.name, &target.name)?;
+    let (resume, journal) = chunks::open_journal(options.journal.as_deref(), mode, source, target)?;
     let replicating = dst[0]
         .query_one("SELECT count(*) > 0 FROM pg_stat_subscription WHERE relid IS NULL AND pid IS NOT NULL", &[])
         .await

@@ -24,6 +24,12 @@ pub enum Entry {
         mode: Mode,
         source: String,
         target: String,
+        /// Where each is ([`crate::inventory::Endpoint::pin`]): a re-run
+        /// against other servers must not reuse these chunks.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        source_at: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        target_at: String,
     },
     ChunkPlanned {
         table: String,
@@ -53,6 +59,9 @@ pub struct Prior {
 #[derive(Debug, Default)]
 pub struct Resume {
     pub mode: Option<Mode>,
+    /// The last run's endpoints: names, and where each was (empty pins in a
+    /// journal from before they were recorded).
+    pub endpoints: Option<[String; 4]>,
     pub tables: BTreeMap<String, Vec<Prior>>,
 }
 
@@ -72,7 +81,10 @@ impl Resume {
             let entry: Entry = serde_json::from_value(chunk)
                 .map_err(|e| eyre!("{}: record {}: not a verification entry: {e}", path.display(), n + 1))?;
             match entry {
-                Entry::VerifyStarted { mode, .. } => resume.mode = Some(mode),
+                Entry::VerifyStarted { mode, source, target, source_at, target_at } => {
+                    resume.mode = Some(mode);
+                    resume.endpoints = Some([source, source_at, target, target_at]);
+                }
                 Entry::ChunkPlanned { table, index, range } => {
                     let chunks = resume.tables.entry(table).or_default();
                     if !chunks.iter().any(|c| c.index == index) {
@@ -115,7 +127,15 @@ impl Writer {
             let title = format!("verify {source} → {target}");
             RunEvent::Session { command: "verify".to_owned(), title, operator, host, pid }
         } else {
-            RunEvent::Resumed { operator, host, pid, headless: true }
+            RunEvent::Resumed {
+                operator,
+                host,
+                pid,
+                headless: true,
+                allow_manual: false,
+                retargeted: Vec::new(),
+                endpoints: BTreeMap::new(),
+            }
         };
         recorder.append(Utc::now(), event)?;
         Ok(Self { recorder })
@@ -152,7 +172,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let mut w = Writer::open(&path, "s", "t").unwrap();
-        w.append(&Entry::VerifyStarted { mode: Mode::Typed, source: "s".into(), target: "t".into() }).unwrap();
+        w.append(&Entry::VerifyStarted {
+            mode: Mode::Typed,
+            source: "s".into(),
+            target: "t".into(),
+            source_at: String::new(),
+            target_at: String::new(),
+        })
+        .unwrap();
         let r0 = Range { lo: None, hi: Some(vec!["10".into()]) };
         let r1 = Range { lo: Some(vec!["10".into()]), hi: None };
         w.append(&Entry::ChunkPlanned { table: "public.t".into(), index: 0, range: r0.clone() }).unwrap();

@@ -210,7 +210,7 @@ pub async fn run(
     };
     let jobs = options.jobs.clamp(1, 32);
     let (src, dst) = tokio::try_join!(connect(source, jobs), connect(target, jobs))?;
-    let (resume, journal) = chunks::open_journal(options.journal.as_deref(), mode, &source.name, &target.name)?;
+    let (resume, journal) = chunks::open_journal(options.journal.as_deref(), mode, source, target)?;
     let existing = collections(&src.db)
         .await
         .map_err(|e| eyre!("{}: list the collections: {}", src.name, src.scrub(&short_error(&e))))?;

@@ -12,7 +12,7 @@ pub fn unreachable_inventory(dir: &Path) -> PathBuf {
     inventory
 }
 
-/// `cutover run tests/fixtures/run/FIXTURE --yes` against that inventory, to
+/// `cutover run tests/fixtures/run/FIXTURE --yes --allow-manual` against that inventory, to
 /// completion; the journal's path (`DIR/drill.jsonl`).
 pub fn run(dir: &Path, fixture: &str) -> PathBuf {
     let inventory = unreachable_inventory(dir);
@@ -23,7 +23,7 @@ pub fn run(dir: &Path, fixture: &str) -> PathBuf {
         .arg(&runbook)
         .arg("--inventory")
         .arg(&inventory)
-        .args(["--yes", "--journal"])
+        .args(["--yes", "--allow-manual", "--journal"])
         .arg(&journal)
         .output()
         .expect("run cutover");
