@@ -11,9 +11,13 @@
 //!
 //! A secret shorter than [`MIN_LEN`] characters is refused ([`Secrets::add`]):
 //! masking every `a` of the output would make it unreadable, and not masking
-//! it would leak it. This module uses nothing else of the crate.
+//! it would leak it. Files that may hold what a run showed (journals, reports)
+//! are opened by [`open_private`]. This module uses nothing else of the crate.
 
 use std::fmt;
+use std::fs::{File, OpenOptions, Permissions};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 
 /// What a secret is replaced by.
 pub const MASK: &str = "******";
@@ -92,6 +96,17 @@ impl Secrets {
             }
         }
     }
+}
+
+/// Open `path` with `options` so that only its owner can read it: mode 0600,
+/// also when the file existed with a wider mode. Journals and reports.
+///
+/// # Errors
+/// The file cannot be opened or its mode changed.
+pub fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {
+    let file = options.mode(0o600).open(path)?;
+    file.set_permissions(Permissions::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// Every spelling of `secret` the program produces (see the module docs).

@@ -12,7 +12,6 @@ mod tail;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -110,15 +109,9 @@ impl Writer {
     /// # Errors
     /// As [`Writer::open`].
     pub fn open_read(path: &Path) -> Result<(Self, Journal)> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .wrap_err_with(|| format!("cannot open journal {}", path.display()))?;
+        let file = crate::secrets::open_private(path, OpenOptions::new().create(true).append(true))
+            .wrap_err_with(|| format!("cannot open journal {} (mode 0600)", path.display()))?;
         let file = lock::exclusive(file, path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .wrap_err_with(|| format!("cannot make journal {} private", path.display()))?;
         let journal = read(path)?;
         if journal.torn {
             file.set_len(journal.good_len)
@@ -194,6 +187,8 @@ impl Writer {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn at() -> DateTime<Utc> {
