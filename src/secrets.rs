@@ -3,6 +3,7 @@
 //!
 //! A [`Secrets`] set masks every spelling of each of its secrets that the
 //! program itself produces — raw; quoted for a libpq conninfo (`\'`, `\\`);
+//! escaped in a `.pgpass` line (`\:`, `\\`);
 //! as an SQL literal (`''`, and `E''` with `\\`); percent-encoded as in a
 //! `postgres://` or `mongodb://` URI (upper- and lower-case hex); escaped in
 //! JSON, also of each of those — longest spelling first, so no part of a
@@ -110,11 +111,12 @@ pub fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<F
 }
 
 /// Every spelling of `secret` the program produces (see the module docs).
-#[must_use]
-pub fn spellings(secret: &str) -> Vec<String> {
+fn spellings(secret: &str) -> Vec<String> {
     let base = [
         secret.to_owned(),
         conninfo_quoted(secret),
+        // A `.pgpass` line, as a shell step's password file holds it.
+        secret.replace('\\', "\\\\").replace(':', "\\:"),
         secret.replace('\'', "''"),
         secret.replace('\\', "\\\\").replace('\'', "''"),
         percent_encoded(secret, false),
@@ -220,6 +222,13 @@ mod tests {
         ] {
             assert_eq!(s.scrub(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn a_colon_is_masked_as_a_password_file_escapes_it() {
+        let s = set(&["se:cret"]);
+        assert_eq!(s.scrub("db:5432:app:u:se\\:cret"), "db:5432:app:u:******");
+        assert_eq!(s.scrub("u:se%3Acret@h"), "u:******@h");
     }
 
     #[test]
