@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod replay;
 pub mod report;
 pub mod runbook;
+pub mod secrets;
 pub mod sim;
 pub mod state;
 pub mod status;

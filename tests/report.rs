@@ -197,6 +197,10 @@ fn report(journal: &Path, output: &Path, format: &[&str]) -> Output {
     Command::new(BIN).arg("report").arg(journal).arg("-o").arg(output).args(format).output().unwrap()
 }
 
+fn mode(path: &Path) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions()) & 0o777
+}
+
 fn report_ok(journal: &Path, output: &Path, format: &[&str]) -> String {
     let out = report(journal, output, format);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
@@ -278,7 +282,12 @@ fn a_markdown_report_links_its_charts_written_beside_it() {
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let output = out_dir.join("report.md");
+    // A report holds what the run showed: 0600 like the journal, even over a
+    // file that was readable by all.
+    std::fs::write(&output, "old").unwrap();
+    std::fs::set_permissions(&output, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let md = report_ok(&journal, &output, &["--format", "md"]);
+    assert_eq!(mode(&output), 0o600);
     assert!(md.starts_with("# orders-migration\n"));
     assert!(md.contains("| Write pause | **45.0 s** |"));
     assert!(md.contains("| 1.1 Copy \\<the\\> schema |"), "{md}");
@@ -294,6 +303,7 @@ fn a_markdown_report_links_its_charts_written_beside_it() {
     for name in names {
         let svg = std::fs::read_to_string(out_dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(svg.starts_with("<svg"), "{name}");
+        assert_eq!(mode(&out_dir.join(name)), 0o600, "{name}");
         assert!(svg.contains(if name.contains("timeline") { "<rect" } else { "<polyline" }), "{name}");
     }
 }

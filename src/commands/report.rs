@@ -1,6 +1,8 @@
 //! `cutover report JOURNAL -o FILE [--format html|md]`: a run's summary with
 //! charts, from its journal alone.
 
+use std::fs::OpenOptions;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -51,6 +53,9 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// Written as journals are, mode 0600: a report holds what the run showed.
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).wrap_err_with(|| format!("cannot write {}", path.display()))
+    let mut file = crate::secrets::open_private(path, OpenOptions::new().write(true).create(true).truncate(true))
+        .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes()).wrap_err_with(|| format!("cannot write {}", path.display()))
 }

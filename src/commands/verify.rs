@@ -63,7 +63,8 @@ async fn verify(args: Args) -> Result<i32> {
     let printer = tokio::spawn(progress(rx, show));
     let report = verify::run(&source, &target, &options, Some(tx)).await;
     let _ = printer.await;
-    let report = report?;
+    // A driver's message could echo a password: masked, in every spelling.
+    let report = report.map_err(|e| eyre!("{}", inventory.secrets().scrub(&format!("{e:#}"))))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).wrap_err("encode the report")?);
     } else {

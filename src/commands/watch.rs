@@ -26,7 +26,7 @@ pub async fn run(display: &DisplayArgs, inventory: &Path, journal: Option<&Path>
     let recorder = match journal {
         Some(path) => {
             let mut writer = Writer::create(path)?;
-            writer.scrub(&inventory.secrets());
+            writer.scrub(inventory.secrets());
             Some(Recorder::new(writer, SAMPLE_EVERY, CHECKSUM_EVERY))
         }
         None => None,

@@ -212,6 +212,57 @@ pub enum RunEvent {
 }
 
 impl RunEvent {
+    /// Apply `f` to every free-text field: what a step printed or said, reasons,
+    /// errors, log lines — where a secret could turn up. Ids, names, keys,
+    /// paths, numbers and times are not text: the journal's folds, a resume and
+    /// a verification's re-run match on them. Exhaustive on purpose: a new
+    /// event does not compile until its text fields are decided here.
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        match self {
+            // What resume needs to start again (paths, `--var`s, the outline
+            // of the runbook's own text) and who ran it.
+            Self::Started {
+                runbook: _,
+                runbook_sha256: _,
+                inventory: _,
+                vars: _,
+                operator: _,
+                host: _,
+                pid: _,
+                headless: _,
+                allow_manual: _,
+                endpoints: _,
+                outline: _,
+            }
+            | Self::Confirmed { step: _, operator: _, typed: _, headless: _ }
+            | Self::StepStarted { step: _, attempt: _ }
+            | Self::Interrupted { step: _ }
+            | Self::Rerun { step: _, operator: _ }
+            | Self::Finished { outcome: _ } => {}
+            Self::Session { command: _, title, operator: _, host: _, pid: _ } => f(title),
+            Self::Fault { fault: _, text } | Self::Log { who: _, level: _, text } | Self::Output { step: _, text } => {
+                f(text);
+            }
+            // Table names and row keys a re-run of the verification matches on.
+            Self::VerifyChunk { chunk: _ } => {}
+            Self::Planned { step: _, shows } => shows.iter_mut().for_each(f),
+            Self::Gate { step: _, holds: _, reason }
+            | Self::Skipped { step: _, operator: _, reason }
+            | Self::Rollback { operator: _, reason }
+            | Self::Paused { reason } => f(reason),
+            Self::StepFinished { step: _, attempt: _, ok: _, summary }
+            | Self::StepStopped { step: _, attempt: _, why: _, state: _, summary } => f(summary),
+            // The endpoints are pins a later resume compares (no secret in
+            // them); what the operator accepted is text.
+            Self::Resumed { operator: _, host: _, pid: _, headless: _, allow_manual: _, retargeted, endpoints: _ } => {
+                retargeted.iter_mut().for_each(f)
+            }
+            Self::Sample { sample } => sample.texts_mut(f),
+            // Table names and figures.
+            Self::Checksum { progress: _ } => {}
+        }
+    }
+
     /// Events after which the journal is synced to disk.
     #[must_use]
     pub fn is_boundary(&self) -> bool {

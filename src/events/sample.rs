@@ -38,6 +38,32 @@ pub struct Sample {
     pub reading: Reading,
 }
 
+impl Sample {
+    /// Apply `f` to every free-text field (see [`super::RunEvent::texts_mut`]):
+    /// an unreachable endpoint's error, an observed one's notes and version.
+    /// Names (the endpoint's, links', pools', members') and figures are not text.
+    pub fn texts_mut(&mut self, f: &mut dyn FnMut(&mut String)) {
+        let Self { at: _, endpoint: _, kind: _, reading } = self;
+        match reading {
+            Reading::Unreachable { error } => f(error),
+            Reading::Observed(EndpointSample {
+                roles: _,
+                server_version,
+                notes,
+                replication: _,
+                pool: _,
+                bouncer: _,
+                disk: _,
+                oplog_window_seconds: _,
+                member: _,
+            }) => {
+                server_version.iter_mut().for_each(&mut *f);
+                notes.iter_mut().for_each(f);
+            }
+        }
+    }
+}
+
 /// What the endpoint said — or that it did not answer.
 #[allow(clippy::large_enum_variant)] // one per sample, moved not copied
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -42,7 +42,7 @@ pub const APPLICATION_NAME: &str = "cutover";
 /// The connection timeout we use unless the string gives one.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// What [`Dsn::masked`] and `Debug` show instead of a password.
-pub const MASK: &str = "******";
+pub use crate::secrets::MASK;
 
 /// Keys accepted and ignored: they change nothing we rely on.
 const IGNORED: [&str; 7] =

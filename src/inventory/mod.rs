@@ -17,6 +17,7 @@ use toml::Spanned;
 
 use crate::diagnostic::Diagnostic;
 use crate::events::EndpointKind;
+use crate::secrets::Secrets;
 use crate::state::{Limits, Thresholds};
 pub use dsn::Dsn;
 use file::{InventoryFile, LimitsFile, Quantity};
@@ -87,15 +88,16 @@ pub struct Inventory {
     pub vars: std::collections::BTreeMap<String, String>,
     /// Things worth telling the operator that do not stop the inventory from working.
     pub warnings: Vec<String>,
+    /// Every endpoint's password: what nothing shown or recorded may hold.
+    pub secrets: Secrets,
 }
 
 impl Inventory {
-    /// Every endpoint's password: what a journal of this inventory's session must never hold.
+    /// Every endpoint's password, in every spelling: what a journal of this
+    /// inventory's session, and anything it shows, must never hold.
     #[must_use]
-    pub fn secrets(&self) -> Vec<String> {
-        let passwords =
-            self.endpoints.iter().flat_map(|e| [e.dsn.password(), e.mongo.as_ref().and_then(|m| m.password())]);
-        passwords.flatten().map(str::to_owned).collect()
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 }
 
@@ -119,6 +121,7 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut endpoints = Vec::new();
+    let mut secrets = Secrets::default();
 
     for (name, spanned) in &parsed.endpoints {
         let e = spanned.get_ref();
@@ -128,6 +131,12 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             "mongodb" => {
                 match mongo_endpoint(name, spanned, env) {
                     Ok((endpoint, warning)) => {
+                        if let Some(password) = endpoint.mongo.as_ref().and_then(MongoUri::password) {
+                            let offset = e.password_env.as_ref().map_or(spanned.span().start, |v| v.span().start);
+                            if let Err(message) = secrets.add(&format!("endpoint \"{name}\": its password"), password) {
+                                errors.push(at(offset, message));
+                            }
+                        }
                         endpoints.push(endpoint);
                         warnings.extend(warning);
                     }
@@ -162,6 +171,12 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             Ok(Some(warning)) => warnings.push(warning),
             Ok(None) => {}
             Err((offset, message)) => errors.push(at(offset, message)),
+        }
+        if let Some(password) = dsn.password() {
+            let offset = e.password_env.as_ref().map_or(dsn_text.span().start, |v| v.span().start);
+            if let Err(message) = secrets.add(&format!("endpoint \"{name}\": its password"), password) {
+                errors.push(at(offset, message));
+            }
         }
         endpoints.push(Endpoint {
             name: name.clone(),
@@ -226,6 +241,7 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             interval,
             vars: parsed.vars,
             warnings,
+            secrets,
         })
     } else {
         errors.sort_by_key(|d| (d.line, d.col));
@@ -381,6 +397,33 @@ lag_bytes = { warn = "30s", critical = "1GB" }
                 "inv.toml:9:22: \"30s\": expected a size like 512kB, 16MB, 2GB",
             ]
         );
+    }
+
+    #[test]
+    fn a_password_too_short_to_mask_is_refused_where_it_comes_from() {
+        let text = r#"[endpoints.source]
+kind = "postgres"
+dsn = "host=db1"
+password_env = "SRC_PW"
+[endpoints.inline]
+kind = "postgres"
+dsn = "host=db2 password=xy"
+[endpoints.set]
+kind = "mongodb"
+uri = "mongodb://ops@db3/app"
+password_env = "MPW"
+"#;
+        let errors = parse("inv.toml", text, &env(&[("SRC_PW", "pw"), ("MPW", "m")])).unwrap_err();
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("inv.toml:4:16: endpoint \"source\": its password is shorter than 3"),
+            "{lines:#?}"
+        );
+        assert!(lines[1].starts_with("inv.toml:7:7: endpoint \"inline\": its password is shorter"), "{lines:#?}");
+        assert!(lines[2].starts_with("inv.toml:11:16: endpoint \"set\": its password is shorter"), "{lines:#?}");
+        let inv = parse("inv.toml", text, &env(&[("SRC_PW", "pw1"), ("MPW", "m0ngo")]));
+        assert!(inv.is_err(), "the inline password is still too short");
     }
 
     #[test]

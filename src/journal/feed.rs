@@ -35,6 +35,11 @@ impl Feed {
 
     /// Journal an event and show what it stands for. `false`: the screen is gone.
     pub async fn event(&mut self, at: DateTime<Utc>, event: RunEvent) -> bool {
+        // Shown as journaled: its texts scrubbed.
+        let event = match &self.journal {
+            Some(j) => j.scrubbed(event),
+            None => event,
+        };
         let record = Record { at, event };
         let written = self.journal.as_mut().map(|j| j.append(at, record.event.clone()));
         if !self.written(at, written).await {

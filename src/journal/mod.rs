@@ -12,7 +12,6 @@ mod tail;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -24,6 +23,7 @@ pub use recorder::{CHECKSUM_EVERY, Recorder, SAMPLE_EVERY};
 pub use tail::Tail;
 
 use crate::events::{Record, RunEvent};
+use crate::secrets::Secrets;
 
 /// A journal read back.
 #[derive(Debug, Default)]
@@ -89,8 +89,8 @@ pub fn read(path: &Path) -> Result<Journal> {
 pub struct Writer {
     file: nix::fcntl::Flock<File>,
     path: PathBuf,
-    /// Strings never to write, with their JSON-escaped forms.
-    secrets: Vec<String>,
+    /// What never to write, in any spelling.
+    secrets: Secrets,
 }
 
 impl Writer {
@@ -109,21 +109,15 @@ impl Writer {
     /// # Errors
     /// As [`Writer::open`].
     pub fn open_read(path: &Path) -> Result<(Self, Journal)> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .wrap_err_with(|| format!("cannot open journal {}", path.display()))?;
+        let file = crate::secrets::open_private(path, OpenOptions::new().create(true).append(true))
+            .wrap_err_with(|| format!("cannot open journal {} (mode 0600)", path.display()))?;
         let file = lock::exclusive(file, path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .wrap_err_with(|| format!("cannot make journal {} private", path.display()))?;
         let journal = read(path)?;
         if journal.torn {
             file.set_len(journal.good_len)
                 .wrap_err_with(|| format!("cannot cut the torn line of {}", path.display()))?;
         }
-        Ok((Self { file, path: path.to_owned(), secrets: Vec::new() }, journal))
+        Ok((Self { file, path: path.to_owned(), secrets: Secrets::default() }, journal))
     }
 
     /// A new journal (its directory made if need be): one that already holds
@@ -147,18 +141,20 @@ impl Writer {
         Ok(writer)
     }
 
-    /// Strings to scrub from every record written from now on.
-    pub fn scrub(&mut self, secrets: &[String]) {
-        for secret in secrets {
-            let escaped = serde_json::to_string(secret).unwrap_or_default();
-            let escaped = escaped.trim_matches('"').to_owned();
-            for s in [secret.clone(), escaped] {
-                if !s.is_empty() && !self.secrets.contains(&s) {
-                    self.secrets.push(s);
-                }
-            }
+    /// Secrets to scrub from every record written from now on.
+    pub fn scrub(&mut self, secrets: &Secrets) {
+        self.secrets.extend(secrets);
+    }
+
+    /// `event` as it will be written: its free texts scrubbed (see
+    /// [`RunEvent::texts_mut`]) — never the serialized line, whose keys,
+    /// numbers and times a secret like `2026` or `true` would break.
+    #[must_use]
+    pub fn scrubbed(&self, mut event: RunEvent) -> RunEvent {
+        if !self.secrets.is_empty() {
+            event.texts_mut(&mut |text| self.secrets.scrub_in_place(text));
         }
-        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        event
     }
 
     /// Append one record; at a step boundary, sync it to disk.
@@ -167,12 +163,8 @@ impl Writer {
     /// The disk refused the write.
     pub fn append(&mut self, at: DateTime<Utc>, event: RunEvent) -> Result<()> {
         let boundary = event.is_boundary();
+        let event = self.scrubbed(event);
         let mut line = serde_json::to_string(&Record { at, event }).wrap_err("encode a journal record")?;
-        for secret in &self.secrets {
-            if line.contains(secret.as_str()) {
-                line = line.replace(secret.as_str(), crate::inventory::dsn::MASK);
-            }
-        }
         line.push('\n');
         // One write per line, so a kill tears at most the last line.
         (&*self.file)
@@ -195,6 +187,8 @@ impl Writer {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn at() -> DateTime<Utc> {
@@ -264,16 +258,75 @@ mod tests {
         assert!(err.starts_with("j.jsonl:2: not a journal record"), "{err}");
     }
 
+    fn secrets(passwords: &[&str]) -> Secrets {
+        let mut secrets = Secrets::default();
+        for p in passwords {
+            secrets.add("a password", p).unwrap();
+        }
+        secrets
+    }
+
     #[test]
     fn secrets_are_scrubbed_even_when_json_escapes_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run.jsonl");
         let mut w = Writer::open(&path).unwrap();
-        w.scrub(&["pa\"ss word".to_owned(), "hunter2".to_owned()]);
+        w.scrub(&secrets(&["pa\"ss word", "hunter2"]));
         let text = "password=hunter2 and 'pa\"ss word'".to_owned();
         w.append(at(), RunEvent::Output { step: "1.1".into(), text }).unwrap();
         let written = std::fs::read_to_string(&path).unwrap();
         assert!(!written.contains("hunter2") && !written.contains("ss word"), "{written}");
         assert!(written.contains("password=******"), "{written}");
+    }
+
+    #[test]
+    fn secrets_that_look_like_keys_numbers_or_times_leave_the_journal_readable() {
+        use crate::events::{EndpointKind, Reading, Sample};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let mut w = Writer::create(&path).unwrap();
+        w.scrub(&secrets(&["2026", "true", "event"]));
+        let step = "1.1".to_owned();
+        let events = vec![
+            RunEvent::StepStarted { step: step.clone(), attempt: 2026 },
+            RunEvent::Output { step: step.clone(), text: "the event of 2026 is true".into() },
+            RunEvent::Gate { step: step.clone(), holds: true, reason: "true since 2026".into() },
+            RunEvent::StepFinished { step: step.clone(), attempt: 1, ok: true, summary: "event: true".into() },
+            RunEvent::Sample {
+                sample: Sample {
+                    at: at(),
+                    endpoint: "event".into(),
+                    kind: EndpointKind::Postgres,
+                    reading: Reading::Unreachable { error: "password true refused".into() },
+                },
+            },
+            RunEvent::Finished { outcome: crate::events::RunOutcome::Completed },
+        ];
+        for event in events {
+            w.append(at(), event).unwrap();
+        }
+        drop(w);
+        let journal = read(&path).expect("the journal reads back strictly");
+        assert!(!journal.torn);
+        assert_eq!(journal.records.len(), 6);
+        assert!(journal.records.iter().all(|r| r.at == at()), "times are untouched");
+        assert_eq!(journal.records[0].event, RunEvent::StepStarted { step: step.clone(), attempt: 2026 });
+        let RunEvent::Output { text, .. } = &journal.records[1].event else { panic!("{:?}", journal.records[1]) };
+        assert_eq!(text, "the ****** of ****** is ******");
+        let RunEvent::Sample { sample } = &journal.records[4].event else { panic!("{:?}", journal.records[4]) };
+        assert_eq!(sample.endpoint, "event", "an endpoint's name is not text to scrub");
+        assert_eq!(sample.reading, Reading::Unreachable { error: "password ****** refused".into() });
+        let texts: Vec<String> = journal
+            .records
+            .iter()
+            .map(|r| {
+                let mut texts = Vec::new();
+                r.event.clone().texts_mut(&mut |t| texts.push(t.clone()));
+                texts.join("\n")
+            })
+            .collect();
+        for secret in ["2026", "true", "event"] {
+            assert!(texts.iter().all(|t| !t.contains(secret)), "{secret} in {texts:?}");
+        }
     }
 }

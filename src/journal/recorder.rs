@@ -91,9 +91,15 @@ impl Recorder {
         self.writer.sync()
     }
 
-    /// Strings to scrub from every record written from now on.
-    pub fn scrub(&mut self, secrets: &[String]) {
+    /// Secrets to scrub from every record written from now on.
+    pub fn scrub(&mut self, secrets: &crate::secrets::Secrets) {
         self.writer.scrub(secrets);
+    }
+
+    /// `event` as it will be written, its texts scrubbed (see [`Writer::scrubbed`]).
+    #[must_use]
+    pub fn scrubbed(&self, event: RunEvent) -> RunEvent {
+        self.writer.scrubbed(event)
     }
 }
 

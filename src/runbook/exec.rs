@@ -241,6 +241,8 @@ impl Executor {
     fn say_reply(&self, reply: &mongodb::bson::Document) {
         let text = serde_json::to_string(&mongodb::bson::Bson::Document(reply.clone()).into_relaxed_extjson())
             .unwrap_or_default();
+        // Scrubbed before it is cut: a secret cut in two is no longer found.
+        let text = self.scope.scrub(&text);
         for chunk in text.as_bytes().chunks(200).take(ROWS_SHOWN) {
             self.say(format!("  {}", String::from_utf8_lossy(chunk)));
         }
@@ -330,7 +332,7 @@ impl Executor {
             self.simple(on, "BEGIN").await?;
         }
         for (i, statement) in statements.iter().enumerate() {
-            self.say(format!("{on}> {}", one_line(statement)));
+            self.say(echo(&self.scope, on, statement));
             let messages = match self.simple(on, statement).await {
                 Ok(messages) => messages,
                 Err(e) => {
@@ -591,6 +593,12 @@ async fn lines(reader: impl tokio::io::AsyncRead + Unpin, tx: mpsc::UnboundedSen
     }
 }
 
+/// The line that says what runs on `on`: the statement on one line, its
+/// secrets scrubbed first — a secret whose spaces were joined is no longer found.
+fn echo(scope: &Scope, on: &str, statement: &str) -> String {
+    format!("{on}> {}", one_line(&scope.scrub(statement)))
+}
+
 /// A statement on one line for the output pane.
 fn one_line(sql: &str) -> String {
     let joined: Vec<&str> = sql.split_whitespace().collect();
@@ -630,4 +638,20 @@ fn result_lines(messages: &[SimpleQueryMessage]) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_is_scrubbed_before_its_whitespace_is_joined() {
+        let mut secrets = crate::secrets::Secrets::default();
+        secrets.add("the password", "p@ss  word").unwrap();
+        secrets.add("the token", "two\nlines").unwrap();
+        let mut scope = Scope::default();
+        scope.scrub_also(&secrets);
+        let line = echo(&scope, "db", "ALTER ROLE app\n  PASSWORD 'p@ss  word';\nSELECT 'two\nlines'");
+        assert_eq!(line, "db> ALTER ROLE app PASSWORD '******'; SELECT '******'");
+    }
 }

@@ -90,6 +90,7 @@ pub struct Bindings<'a> {
 pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut scope = Scope::default();
+    scope.scrub_also(b.inventory.secrets());
     for (name, kind) in &runbook.endpoints {
         let at = runbook.endpoint_at.get(name).copied().unwrap_or(0);
         match b.inventory.endpoints.iter().find(|e| &e.name == name) {
@@ -124,7 +125,10 @@ pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnosti
     scope.set("operator", b.operator);
     for name in env_names(runbook) {
         if let Some(value) = (b.env)(&name) {
-            scope.set_env(&name, &value, vars::looks_secret(&name));
+            if let Err(message) = scope.set_env(&name, &value, vars::looks_secret(&name)) {
+                let at = runbook.text.find(&format!("${{env.{name}}}")).unwrap_or(0);
+                errors.push(runbook.diagnostic(at, format!("${{env.{name}}}: {message}")));
+            }
         }
     }
     for (name, default) in &runbook.vars {

@@ -31,6 +31,8 @@ impl Sink {
     /// too (the caller's job).
     pub(super) fn record(&mut self, event: &RunEvent) -> Result<()> {
         let at = Utc::now();
+        // Shown as journaled: scrubbed, on the screen and stdout too.
+        let event = &self.journal.scrubbed(event.clone());
         self.journal.append(at, event.clone())?;
         let actions = journal::actions(&crate::events::Record { at, event: event.clone() });
         for action in &actions {

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::inventory::dsn::MASK;
+use crate::secrets::{MASK, Secrets};
 
 /// Endpoint fields a runbook may reference.
 pub const ENDPOINT_FIELDS: [&str; 6] = ["dsn", "uri", "host", "port", "user", "dbname"];
@@ -97,8 +97,10 @@ pub struct Scope {
     /// `ENDPOINT.dsn` and `ENDPOINT.uri` for shell commands: no password.
     shell_only: BTreeMap<String, String>,
     env: BTreeMap<String, Value>,
-    /// Secret strings to scrub from anything shown (output, errors).
-    secrets: Vec<String>,
+    /// What to scrub from anything shown (output, errors): every endpoint's
+    /// password (the inventory's, see [`Scope::scrub_also`]) and secret
+    /// environment variables.
+    secrets: Secrets,
 }
 
 /// Whether an environment variable's name says it holds a secret.
@@ -127,9 +129,6 @@ impl Scope {
         self.set(&format!("{name}.port"), &dsn.port.to_string());
         self.set(&format!("{name}.user"), &dsn.user);
         self.set(&format!("{name}.dbname"), &dsn.dbname);
-        if let Some(password) = dsn.password() {
-            self.add_secret(password);
-        }
     }
 
     /// A MongoDB endpoint: its fields as [`Scope::set_endpoint`] gives them
@@ -139,28 +138,25 @@ impl Scope {
         let (plain, shown, shell) = (uri.with_password(), uri.masked(), uri.without_password());
         self.values.insert(format!("{name}.uri"), Value { plain, shown });
         self.shell_only.insert(format!("{name}.uri"), shell);
-        if let Some(password) = uri.password() {
-            self.add_secret(password);
-        }
     }
 
     /// An environment variable's value (masked when `secret`).
-    pub fn set_env(&mut self, name: &str, value: &str, secret: bool) {
+    ///
+    /// # Errors
+    /// A secret too short to mask (see [`Secrets::add`]), naming the variable.
+    pub fn set_env(&mut self, name: &str, value: &str, secret: bool) -> Result<(), String> {
+        if secret {
+            self.secrets.add(&format!("the environment variable {name}"), value)?;
+        }
         let shown = if secret { MASK.to_owned() } else { value.to_owned() };
         self.env.insert(name.to_owned(), Value { plain: value.to_owned(), shown });
-        if secret {
-            self.add_secret(value);
-        }
+        Ok(())
     }
 
-    /// A string to scrub from everything shown. Very short strings are not
-    /// scrubbed: replacing every "a" would make output unreadable.
-    pub fn add_secret(&mut self, secret: &str) {
-        if secret.len() >= 3 && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_owned());
-            // Longest first, so a secret containing another is scrubbed whole.
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        }
+    /// Scrub these secrets too (the inventory's passwords: every endpoint's,
+    /// not only those the runbook names — a shell step's password file holds all).
+    pub fn scrub_also(&mut self, secrets: &Secrets) {
+        self.secrets.extend(secrets);
     }
 
     fn lookup(&self, name: &str, context: Context) -> Option<Value> {
@@ -204,21 +200,15 @@ impl Scope {
         Ok(out)
     }
 
-    /// `text` with every known secret replaced by the mask.
+    /// `text` with every spelling of every known secret replaced by the mask.
     #[must_use]
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
-        }
-        out
+        self.secrets.scrub(text)
     }
 
     /// The secrets, for scrubbers outside this scope (e.g. a journal writer).
     #[must_use]
-    pub fn secrets(&self) -> &[String] {
+    pub fn secrets(&self) -> &Secrets {
         &self.secrets
     }
 }
@@ -253,8 +243,13 @@ mod tests {
             crate::inventory::dsn::parse_with_env("host=db port=5433 user=u dbname=app password=hunter2", |_| None)
                 .unwrap();
         scope.set_endpoint("source", &dsn);
-        scope.set_env("APP_TOKEN", "tok-123", looks_secret("APP_TOKEN"));
-        scope.set_env("REGION", "eu", looks_secret("REGION"));
+        let mut passwords = Secrets::default();
+        passwords.add("the password", "hunter2").unwrap();
+        scope.scrub_also(&passwords);
+        scope.set_env("APP_TOKEN", "tok-123", looks_secret("APP_TOKEN")).unwrap();
+        scope.set_env("REGION", "eu", looks_secret("REGION")).unwrap();
+        let err = scope.set_env("DB_PASSWORD", "pw", looks_secret("DB_PASSWORD")).unwrap_err();
+        assert!(err.starts_with("the environment variable DB_PASSWORD is shorter than 3"), "{err}");
         let v = scope.expand("CONNECTION '${source.dsn}' ${env.APP_TOKEN} ${env.REGION}", Context::Database).unwrap();
         assert!(v.plain.contains("password=hunter2") && v.plain.contains("tok-123"), "{}", v.plain);
         assert!(!v.shown.contains("hunter2") && !v.shown.contains("tok-123"), "{}", v.shown);

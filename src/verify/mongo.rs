@@ -35,7 +35,7 @@ use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::collect::mongo::short_error;
 use crate::events::{ChecksumProgress, name_of};
 use crate::inventory::Endpoint;
-use crate::inventory::dsn::MASK;
+use crate::secrets::Secrets;
 
 /// How long to look for a server before calling the endpoint unreachable.
 pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,20 +44,13 @@ pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
 struct Server {
     name: String,
     db: Database,
-    password: Option<String>,
+    secrets: Secrets,
 }
 
 impl Server {
+    /// A message with the password, should a driver ever echo it, masked.
     fn scrub(&self, text: &str) -> String {
-        scrub(text, self.password.as_deref())
-    }
-}
-
-/// A message with a password, should a driver ever echo it, masked.
-fn scrub(text: &str, password: Option<&str>) -> String {
-    match password {
-        Some(p) if !p.is_empty() => text.replace(p, MASK),
-        _ => text.to_owned(),
+        self.secrets.scrub(text)
     }
 }
 
@@ -85,7 +78,10 @@ async fn connect(endpoint: &Endpoint, jobs: usize) -> Result<Server> {
     let name = &endpoint.name;
     let uri = endpoint.mongo.as_ref().ok_or_else(|| eyre!("{name} is not a MongoDB endpoint"))?;
     let shown = uri.masked();
-    let password = uri.password().map(str::to_owned);
+    let mut secrets = Secrets::default();
+    if let Some(password) = uri.password() {
+        secrets.add(&format!("endpoint \"{name}\": its password"), password).map_err(|m| eyre!("{m}"))?;
+    }
     if !names_database(&shown) {
         return Err(eyre!(
             "{name}: the uri {shown} names no database; put the database to verify in its path, \
@@ -95,14 +91,13 @@ async fn connect(endpoint: &Endpoint, jobs: usize) -> Result<Server> {
     let mut options = uri
         .client_options(SERVER_SELECTION_TIMEOUT)
         .await
-        .map_err(|m| eyre!("{name} ({shown}): {}", scrub(&m, password.as_deref())))?;
+        .map_err(|m| eyre!("{name} ({shown}): {}", secrets.scrub(&m)))?;
     options.max_pool_size = Some(u32::try_from(jobs + 2).unwrap_or(u32::MAX));
-    let client = Client::with_options(options)
-        .map_err(|e| eyre!("{name} ({shown}): {}", scrub(&short_error(&e), password.as_deref())))?;
+    let client =
+        Client::with_options(options).map_err(|e| eyre!("{name} ({shown}): {}", secrets.scrub(&short_error(&e))))?;
     let db = client.database(&uri.database);
-    let unreachable = |e: mongodb::error::Error| {
-        eyre!("{name} unreachable ({shown}): {}", scrub(&short_error(&e), password.as_deref()))
-    };
+    let unreachable =
+        |e: mongodb::error::Error| eyre!("{name} unreachable ({shown}): {}", secrets.scrub(&short_error(&e)));
     db.run_command(doc! { "ping": 1 }).await.map_err(unreachable)?;
     let build = db.run_command(doc! { "buildInfo": 1 }).await.map_err(unreachable)?;
     let (major, minor) = version(&build);
@@ -110,7 +105,7 @@ async fn connect(endpoint: &Endpoint, jobs: usize) -> Result<Server> {
     if (major, minor) < (5, 2) {
         return Err(eyre!("{name} runs MongoDB {major}.{minor}: verify needs 5.2 or later ($sortArray)"));
     }
-    Ok(Server { name: name.clone(), db, password })
+    Ok(Server { name: name.clone(), db, secrets })
 }
 
 /// What listCollections says of one collection.
