@@ -15,7 +15,14 @@ pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
         let stem = args.runbook.file_stem().map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
         format!("cutover-{stem}-{}.jsonl", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")).into()
     });
-    let start = Start { runbook: args.runbook, inventory: args.inventory, journal, operator, vars: args.vars.vars };
+    let start = Start {
+        runbook: args.runbook,
+        inventory: args.inventory,
+        journal,
+        operator,
+        vars: args.vars.vars,
+        var_env: args.vars.var_env,
+    };
     let runner = Runner::start(&start, args.yes)?;
     eprintln!("cutover: journal {}", start.journal.display());
     if args.yes { runner.run().await } else { cockpit(display, runner, &start.journal).await }

@@ -33,6 +33,10 @@ pub enum RunEvent {
         /// `--var` overrides.
         #[serde(default)]
         vars: Vec<(String, String)>,
+        /// `--var-env` overrides: the variable and the environment variable
+        /// it is read from, never the value.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        var_env: Vec<(String, String)>,
         operator: String,
         host: String,
         pid: u32,
