@@ -73,6 +73,7 @@ fn journal() -> Result<Vec<Record>> {
             runbook_sha256: String::new(),
             inventory: None,
             vars: Vec::new(),
+            var_env: Vec::new(),
             operator: "bench".into(),
             host: "bench".into(),
             pid: 1,

@@ -126,6 +126,11 @@ pub struct VarArgs {
     /// Set a runbook variable (repeatable): NAME=VALUE. Overrides the runbook's and the inventory's.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// Set a runbook variable to a secret from cutover's environment (repeatable): NAME=ENVVAR.
+    /// The value is never on a command line, masked when shown and never journaled (the journal
+    /// keeps ENVVAR's name: a resume reads it again). Wins over --var.
+    #[arg(long = "var-env", value_name = "NAME=ENVVAR", value_parser = parse_var)]
+    pub var_env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args, Clone)]

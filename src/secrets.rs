@@ -81,6 +81,12 @@ impl Secrets {
         self.spellings.is_empty()
     }
 
+    /// Whether `text` holds a secret, in any spelling.
+    #[must_use]
+    pub fn found_in(&self, text: &str) -> bool {
+        self.spellings.iter().any(|s| text.contains(s.as_str()))
+    }
+
     /// `text` with every spelling of every secret replaced by [`MASK`].
     #[must_use]
     pub fn scrub(&self, text: &str) -> String {

@@ -25,6 +25,7 @@ fn every_shipped_runbook_checks_clean() {
             let out = cutover(&["check", path.to_str().unwrap()]);
             assert!(out.status.success(), "{}: {}", path.display(), stderr(&out));
             assert!(String::from_utf8_lossy(&out.stdout).contains(": ok"));
+            assert_eq!(stderr(&out), "", "{}: every value is quoted for where it goes", path.display());
             checked += 1;
         }
     }
@@ -50,6 +51,27 @@ fn a_bad_runbook_is_reported_at_file_line_col() {
             "tests/fixtures/runbooks/bad-kind-and-endpoint.toml:10:15: on_failure must be \"stop\", \"rollback\", \"retry N\" or \"retry N then rollback\" (N from 1 to 100), not \"panic\"",
         ]
         .join("\n")
+    );
+}
+
+#[test]
+fn check_warns_of_unquoted_splices_and_refuses_an_unknown_modifier() {
+    let out = cutover(&["check", "tests/fixtures/runbooks/unquoted-splices.toml"]);
+    assert!(out.status.success(), "warnings do not fail the check: {}", stderr(&out));
+    let file = "tests/fixtures/runbooks/unquoted-splices.toml";
+    assert_eq!(
+        stderr(&out).trim(),
+        [
+            format!("{file}:15:41: warning: `${{table}}` is spliced into SQL as it is: write `${{table:literal}}` for a value, `${{table:ident}}` for a name, or `${{table:raw}}` for SQL text"),
+            format!("{file}:19:23: warning: `${{table}}` is spliced into the shell command as it is: write `${{table:sh}}` for one word, or `${{table:raw}}` for shell text"),
+        ]
+        .join("\n")
+    );
+    let out = cutover(&["check", "tests/fixtures/runbooks/unknown-modifier.toml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "tests/fixtures/runbooks/unknown-modifier.toml:15:92: `${table:quoted}`: unknown modifier `:quoted` (use :ident, :literal, :sh, :raw)"
     );
 }
 

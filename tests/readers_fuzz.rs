@@ -226,6 +226,7 @@ fn journal_records() -> Vec<Record> {
             runbook_sha256: "ab".repeat(32),
             inventory: Some("/srv/inventories/staging.toml".into()),
             vars: vec![("publication".into(), "cutover_pub".into())],
+            var_env: Vec::new(),
             operator: "ops".into(),
             host: "bastion-1".into(),
             pid: 4242,
@@ -469,7 +470,7 @@ proptest! {
             }
             Ok(pieces) => {
                 for piece in pieces {
-                    if let cutover::runbook::vars::Piece::Var { name, offset } = piece {
+                    if let cutover::runbook::vars::Piece::Var { name, offset, .. } = piece {
                         prop_assert_eq!(text.get(offset..offset + name.len()), Some(name));
                     }
                 }

@@ -114,6 +114,7 @@ fn drill_records(with_samples: bool) -> Vec<Record> {
             runbook_sha256: String::new(),
             inventory: None,
             vars: Vec::new(),
+            var_env: Vec::new(),
             operator: "ana".into(),
             host: "jump1".into(),
             pid: 1,

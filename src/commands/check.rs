@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
+use crate::cli::VarArgs;
 use crate::runbook::{self, plan};
 
-pub fn run(path: &Path, inventory: Option<&Path>, vars: &[(String, String)]) -> i32 {
+pub fn run(path: &Path, inventory: Option<&Path>, vars: &VarArgs) -> i32 {
     let runbook = match runbook::load(path) {
         Ok(r) => r,
         Err(e) => {
@@ -14,6 +15,10 @@ pub fn run(path: &Path, inventory: Option<&Path>, vars: &[(String, String)]) -> 
             return 1;
         }
     };
+    // Warnings do not fail the check: the runbook runs as written.
+    for warning in &runbook.warnings {
+        eprintln!("{warning}");
+    }
     let mut against = String::new();
     if let Some(inventory_path) = inventory {
         let inventory = match crate::inventory::load(inventory_path) {
@@ -25,7 +30,13 @@ pub fn run(path: &Path, inventory: Option<&Path>, vars: &[(String, String)]) -> 
         };
         let env = |k: &str| std::env::var(k).ok();
         let operator = runbook::runner::default_operator();
-        let bindings = plan::Bindings { inventory: &inventory, overrides: vars, operator: &operator, env: &env };
+        let bindings = plan::Bindings {
+            inventory: &inventory,
+            overrides: &vars.vars,
+            from_env: &vars.var_env,
+            operator: &operator,
+            env: &env,
+        };
         let resolved = plan::scope(&runbook, &bindings).and_then(|scope| plan::resolve(&runbook, &scope, &inventory));
         if let Err(errors) = resolved {
             eprintln!("{}", runbook::render(&errors));

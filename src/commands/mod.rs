@@ -24,8 +24,8 @@ use crate::theme::{self, ColorMode, Symbols, Theme};
 pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Demo(args) => demo::run(&cli.display, &args).await,
-        Command::Check { runbook, inventory, vars } => Ok(check::run(&runbook, inventory.as_deref(), &vars.vars)),
-        Command::Plan { runbook, inventory, vars } => Ok(plan::run(&runbook, &inventory, &vars.vars)),
+        Command::Check { runbook, inventory, vars } => Ok(check::run(&runbook, inventory.as_deref(), &vars)),
+        Command::Plan { runbook, inventory, vars } => Ok(plan::run(&runbook, &inventory, &vars)),
         // An error before or outside the run is 2: 1 and 3 say how a run ended.
         Command::Run(args) => Ok(run::run(&cli.display, args).await.unwrap_or_else(report)),
         Command::Resume(args) => Ok(run::resume(&cli.display, args).await.unwrap_or_else(report)),

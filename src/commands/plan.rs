@@ -4,17 +4,19 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
+use crate::cli::VarArgs;
 use crate::runbook::runner;
 
-pub fn run(runbook: &Path, inventory: &Path, vars: &[(String, String)]) -> i32 {
-    let (runbook, inventory, _, planned) = match runner::prepare(runbook, inventory, &runner::default_operator(), vars)
-    {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
-    };
+pub fn run(runbook: &Path, inventory: &Path, vars: &VarArgs) -> i32 {
+    let operator = runner::default_operator();
+    let (runbook, inventory, _, planned) =
+        match runner::prepare(runbook, inventory, &operator, &vars.vars, &vars.var_env) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                return 1;
+            }
+        };
     let mut text = format!("{} — against {}\n", runbook.name, inventory.name);
     if !runbook.description.is_empty() {
         let _ = writeln!(text, "{}", runbook.description);

@@ -23,6 +23,7 @@ pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
         operator,
         vars: args.vars.vars,
         allow_manual: args.allow_manual,
+        var_env: args.vars.var_env,
     };
     let runner = Runner::start(&start, args.yes)?;
     eprintln!("cutover: journal {}", start.journal.display());

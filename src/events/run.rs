@@ -62,6 +62,10 @@ pub enum RunEvent {
         /// `--var` overrides.
         #[serde(default)]
         vars: Vec<(String, String)>,
+        /// `--var-env` overrides: the variable and the environment variable
+        /// it is read from, never the value.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        var_env: Vec<(String, String)>,
         operator: String,
         host: String,
         pid: u32,
@@ -226,6 +230,7 @@ impl RunEvent {
                 runbook_sha256: _,
                 inventory: _,
                 vars: _,
+                var_env: _,
                 operator: _,
                 host: _,
                 pid: _,

@@ -91,6 +91,7 @@ fn records() -> Vec<Record> {
             runbook_sha256: String::new(),
             inventory: None,
             vars: Vec::new(),
+            var_env: Vec::new(),
             operator: "ann".into(),
             host: "h".into(),
             pid: 1,

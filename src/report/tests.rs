@@ -108,6 +108,7 @@ fn drill() -> Vec<Record> {
                 runbook_sha256: String::new(),
                 inventory: None,
                 vars: Vec::new(),
+                var_env: Vec::new(),
                 operator: "ana".into(),
                 host: "jump1".into(),
                 pid: 1,

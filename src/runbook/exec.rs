@@ -188,7 +188,7 @@ impl Executor {
             }
             Resolved::WaitCondition { until, hold_for } => Ok(self.wait_condition(until, *hold_for).await),
             Resolved::WaitSql { on, sql, expect } => self.wait_sql(on, &sql.plain, &expect.plain, read_only).await,
-            Resolved::Shell { run } => self.shell(&run.plain).await,
+            Resolved::Shell { run, env } => self.shell(&run.plain, env).await,
             Resolved::Verify { source, target, tables } => self.verify(source, target, tables).await,
             Resolved::Manual { instructions } => {
                 self.say(&instructions.shown);
@@ -461,18 +461,25 @@ impl Executor {
         }
     }
 
-    async fn shell(&mut self, command: &str) -> Result<Outcome, String> {
+    /// `sh -c COMMAND`; the values the command quotes (`"${CUTOVER_Vn}"`) in
+    /// its environment, which only its own user can read — the argument
+    /// vector, in everyone's process list, carries none of them.
+    async fn shell(&mut self, command: &str, values: &[(String, String)]) -> Result<Outcome, String> {
         let passfile = self.passfile().map_err(|e| format!("cannot write a password file for the command: {e}"))?;
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c").arg(command).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.process_group(0).kill_on_drop(true).env("PGAPPNAME", "cutover");
+        cmd.envs(values.iter().map(|(k, v)| (k, v)));
         if let Some(file) = &passfile {
             cmd.env("PGPASSFILE", file.path());
         }
         if self.stopper.stopping() {
             return Err("stopped before it started".to_owned());
         }
-        let mut child = cmd.spawn().map_err(|e| format!("cannot start sh: {e}"))?;
+        let spawned = cmd.spawn();
+        // The child has its own copy of a memory file now; ours goes.
+        let passfile = passfile.and_then(Passfile::after_spawn);
+        let mut child = spawned.map_err(|e| format!("cannot start sh: {e}"))?;
         self.stopper.group(child.id());
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         if let Some(stdout) = child.stdout.take() {
@@ -494,9 +501,9 @@ impl Executor {
         })
     }
 
-    /// A temporary `.pgpass` with every endpoint's password, mode 0600, so a
-    /// command line never carries one. `None` when no endpoint has a password.
-    fn passfile(&self) -> std::io::Result<Option<tempfile::NamedTempFile>> {
+    /// A `.pgpass` with every endpoint's password, mode 0600, so a command
+    /// line never carries one. `None` when no endpoint has a password.
+    fn passfile(&self) -> std::io::Result<Option<Passfile>> {
         let entries: Vec<String> = self
             .inventory
             .endpoints
@@ -517,15 +524,7 @@ impl Executor {
         if entries.is_empty() {
             return Ok(None);
         }
-        let mut file = tempfile::Builder::new()
-            .prefix("cutover-pgpass-")
-            .permissions(std::fs::Permissions::from_mode(0o600))
-            .tempfile()?;
-        for entry in entries {
-            file.write_all(entry.as_bytes())?;
-        }
-        file.flush()?;
-        Ok(Some(file))
+        Passfile::create(&entries.concat()).map(Some)
     }
 
     async fn verify(&mut self, source: &str, target: &str, tables: &[String]) -> Result<Outcome, String> {
@@ -581,6 +580,72 @@ impl Executor {
             )),
             _ => Outcome::failed(format!("a {what} could not be verified")),
         })
+    }
+}
+
+/// The password file a shell command reads as `PGPASSFILE`.
+///
+/// On Linux an anonymous memory file (`memfd_create`): it has no name in any
+/// directory, so no kill — not even SIGKILL — can leave it behind. It is
+/// created without close-on-exec, so the child (and the `psql` it starts)
+/// inherits it and opens it as `/dev/fd/N`; cutover closes its own copy once
+/// the child has started. Elsewhere a 0600 temporary file, removed after the
+/// command.
+enum Passfile {
+    #[cfg(target_os = "linux")]
+    Memory(std::fs::File),
+    #[cfg(not(target_os = "linux"))]
+    Temp(tempfile::NamedTempFile),
+}
+
+impl Passfile {
+    fn create(text: &str) -> std::io::Result<Self> {
+        #[cfg(target_os = "linux")]
+        {
+            use nix::sys::memfd::{MFdFlags, memfd_create};
+            // No MFD_CLOEXEC: the child must inherit it.
+            let fd = memfd_create(c"cutover-pgpass", MFdFlags::empty()).map_err(std::io::Error::from)?;
+            let mut file = std::fs::File::from(fd);
+            // libpq ignores a password file that group or others may read.
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            file.write_all(text.as_bytes())?;
+            file.flush()?;
+            Ok(Self::Memory(file))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let mut file = tempfile::Builder::new()
+                .prefix("cutover-pgpass-")
+                .permissions(std::fs::Permissions::from_mode(0o600))
+                .tempfile()?;
+            file.write_all(text.as_bytes())?;
+            file.flush()?;
+            Ok(Self::Temp(file))
+        }
+    }
+
+    /// What must stay once the child has started: a file on disk until the
+    /// command ends; nothing of a memory file (the child holds it).
+    fn after_spawn(self) -> Option<Self> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Self::Memory(_) => None,
+            #[cfg(not(target_os = "linux"))]
+            temp @ Self::Temp(_) => Some(temp),
+        }
+    }
+
+    /// What `PGPASSFILE` says.
+    fn path(&self) -> std::path::PathBuf {
+        match self {
+            #[cfg(target_os = "linux")]
+            Self::Memory(file) => {
+                use std::os::fd::AsRawFd;
+                format!("/dev/fd/{}", file.as_raw_fd()).into()
+            }
+            #[cfg(not(target_os = "linux"))]
+            Self::Temp(file) => file.path().to_owned(),
+        }
     }
 }
 

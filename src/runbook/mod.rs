@@ -10,6 +10,7 @@ mod gauges;
 mod mongo_step;
 mod pins;
 pub mod plan;
+pub mod quoting;
 mod reconfig;
 pub mod runner;
 mod sink;
@@ -55,6 +56,8 @@ pub struct Runbook {
     /// Every step, forward phases first in file order, then the rollback phase.
     pub steps: Vec<StepDef>,
     pub outline: Outline,
+    /// What `cutover check` warns about (values spliced unquoted), in file order.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Runbook {
@@ -159,6 +162,7 @@ struct Checker<'a> {
     endpoints: &'a BTreeMap<String, Spanned<file::EndpointFile>>,
     vars: &'a BTreeMap<String, Spanned<String>>,
     errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
@@ -172,13 +176,32 @@ impl Checker<'_> {
         text
     }
 
+    /// SQL text: also warned about where it splices a value unquoted.
+    fn sql_text(&mut self, s: &Spanned<String>) -> Text {
+        self.lint(s, vars::Lang::Sql)
+    }
+
+    /// A shell command: also warned about where it splices a value unquoted.
+    fn shell_text(&mut self, s: &Spanned<String>) -> Text {
+        self.lint(s, vars::Lang::Shell)
+    }
+
+    fn lint(&mut self, s: &Spanned<String>, lang: vars::Lang) -> Text {
+        let text = self.text(s);
+        for (offset, message) in vars::lint(&text.text, lang) {
+            let at = file_offset(self.text, text.at, offset);
+            self.warnings.push(Diagnostic::at_offset(self.file, self.text, at, format!("warning: {message}")));
+        }
+        text
+    }
+
     /// Every `${…}` must name something a run can resolve.
     fn references(&mut self, text: &Text) {
         match vars::scan(&text.text) {
             Err((offset, message)) => self.error(file_offset(self.text, text.at, offset), message),
             Ok(pieces) => {
                 for piece in pieces {
-                    if let vars::Piece::Var { name, offset } = piece {
+                    if let vars::Piece::Var { name, offset, .. } = piece {
                         if let Some(message) = self.unknown_variable(name) {
                             self.error(file_offset(self.text, text.at, offset), message);
                         }
@@ -279,9 +302,9 @@ impl Checker<'_> {
             return match (&sql.generate, sql.run.is_empty()) {
                 (Some(g), true) => {
                     let from = self.endpoint(&g.on, PG, "sql");
-                    Some(ActionDef::Generate { on, from, sql: self.text(&g.sql) })
+                    Some(ActionDef::Generate { on, from, sql: self.sql_text(&g.sql) })
                 }
-                (None, false) => Some(ActionDef::Sql { on, run: sql.run.iter().map(|r| self.text(r)).collect() }),
+                (None, false) => Some(ActionDef::Sql { on, run: sql.run.iter().map(|r| self.sql_text(r)).collect() }),
                 _ => {
                     self.error(
                         spanned.span().start,
@@ -297,7 +320,7 @@ impl Checker<'_> {
                 (None, None, None, Some(c)) => self.condition(c).map(ActionDef::CheckCondition),
                 (Some(on), Some(sql), Some(expect), None) => Some(ActionDef::CheckSql {
                     on: self.endpoint(on, &["postgres"], "a sql check"),
-                    sql: self.text(sql),
+                    sql: self.sql_text(sql),
                     expect: self.text(expect),
                 }),
                 _ => {
@@ -316,7 +339,7 @@ impl Checker<'_> {
                 }
                 (None, Some(on), Some(sql), Some(expect)) if wait.hold_for.is_none() => Some(ActionDef::WaitSql {
                     on: self.endpoint(on, &["postgres"], "a sql wait"),
-                    sql: self.text(sql),
+                    sql: self.sql_text(sql),
                     expect: self.text(expect),
                 }),
                 _ => {
@@ -329,7 +352,7 @@ impl Checker<'_> {
             };
         }
         if let Some(shell) = &s.shell {
-            return Some(ActionDef::Shell { run: self.text(&shell.run) });
+            return Some(ActionDef::Shell { run: self.shell_text(&shell.run) });
         }
         if let Some(verify) = &s.verify {
             let source = self.endpoint(&verify.source, &["postgres", "mongodb"], "verify");
@@ -380,7 +403,14 @@ impl Checker<'_> {
 /// Every problem found, in file order.
 pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
     let parsed: RunbookFile = toml::from_str(text).map_err(|e| vec![Diagnostic::from_toml(file, text, &e)])?;
-    let mut c = Checker { file, text, endpoints: &parsed.endpoints, vars: &parsed.vars, errors: Vec::new() };
+    let mut c = Checker {
+        file,
+        text,
+        endpoints: &parsed.endpoints,
+        vars: &parsed.vars,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
 
     for (name, endpoint) in &parsed.endpoints {
         let kind = &endpoint.get_ref().kind;
@@ -476,6 +506,9 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
     }
     if c.errors.is_empty() {
         forward.extend(rollback_steps);
+        let mut warnings = c.warnings;
+        warnings.sort_by_key(|d| (d.line, d.col));
+        warnings.dedup();
         Ok(Runbook {
             file: file.to_owned(),
             text: text.to_owned(),
@@ -486,6 +519,7 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
             vars,
             steps: forward,
             outline: Outline { name: parsed.name.into_inner(), phases },
+            warnings,
         })
     } else {
         let mut errors = c.errors;

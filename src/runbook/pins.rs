@@ -91,7 +91,11 @@ mod tests {
     }
 
     fn planned(id: &str, shows: &str) -> Planned {
-        Planned { id: id.into(), action: Resolved::Shell { run: Default::default() }, shows: vec![shows.into()] }
+        Planned {
+            id: id.into(),
+            action: Resolved::Shell { run: Default::default(), env: Default::default() },
+            shows: vec![shows.into()],
+        }
     }
 
     #[test]

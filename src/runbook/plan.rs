@@ -39,8 +39,10 @@ pub enum Resolved {
         sql: Value,
         expect: Value,
     },
+    /// `run.plain` refers to quoted values as `"${CUTOVER_Vn}"`; `env` holds them.
     Shell {
         run: Value,
+        env: Vec<(String, String)>,
     },
     Verify {
         source: String,
@@ -78,6 +80,8 @@ pub struct Bindings<'a> {
     pub inventory: &'a Inventory,
     /// `--var NAME=VALUE`, last one wins.
     pub overrides: &'a [(String, String)],
+    /// `--var-env NAME=ENVVAR`: secret values read from `env`; they win over `--var`.
+    pub from_env: &'a [(String, String)],
     pub operator: &'a str,
     pub env: &'a dyn Fn(&str) -> Option<String>,
 }
@@ -131,10 +135,31 @@ pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnosti
             }
         }
     }
+    let mut secret = Vec::new();
+    for (name, var) in b.from_env {
+        match (b.env)(var) {
+            Some(value) => secret.push((name.clone(), value)),
+            None => errors.push(
+                runbook.diagnostic(0, format!("--var-env {name}={var}: the environment variable {var} is not set")),
+            ),
+        }
+    }
     for (name, default) in &runbook.vars {
+        if let Some((_, value)) = secret.iter().rev().find(|(k, _)| k == name) {
+            if let Err(message) = scope.set_secret(name, value) {
+                errors.push(runbook.diagnostic(0, format!("--var-env {name}: {message}")));
+            }
+            continue;
+        }
         let given = b.overrides.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let value = match given.or_else(|| b.inventory.vars.get(name).cloned()) {
-            Some(v) => Value::public(v),
+            Some(v) => match with_password_masked(&mut scope, name, v) {
+                Ok(v) => v,
+                Err(message) => {
+                    errors.push(runbook.diagnostic(0, message));
+                    continue;
+                }
+            },
             None => match scope.expand(&default.text, Context::Database) {
                 Ok(v) => v,
                 Err((offset, message)) => {
@@ -143,9 +168,9 @@ pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnosti
                 }
             },
         };
-        scope.set(name, &value.plain);
+        scope.set_value(name, value);
     }
-    for (name, _) in b.overrides {
+    for name in b.overrides.iter().chain(b.from_env).map(|(name, _)| name) {
         if !runbook.vars.contains_key(name) {
             let known: Vec<&str> = runbook.vars.keys().map(String::as_str).collect();
             errors.push(runbook.diagnostic(
@@ -155,6 +180,26 @@ pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnosti
         }
     }
     if errors.is_empty() { Ok(scope) } else { Err(errors) }
+}
+
+/// A given value; one that is a connection string with a password (`password=`
+/// or `scheme://user:password@`) has the password masked and scrubbed.
+///
+/// # Errors
+/// The password is too short to mask.
+fn with_password_masked(scope: &mut Scope, name: &str, value: String) -> Result<Value, String> {
+    let looks_like_dsn = value.contains("password=") || value.split_once("://").is_some_and(|(_, r)| r.contains('@'));
+    let password = looks_like_dsn
+        .then(|| crate::inventory::dsn::parse(&value).ok())
+        .flatten()
+        .and_then(|dsn| dsn.password().map(str::to_owned));
+    match password {
+        Some(pw) if !pw.is_empty() => {
+            scope.add_secret(&format!("the password in the variable {name}"), &pw)?;
+            Ok(Value { shown: value.replace(&pw, crate::inventory::dsn::MASK), plain: value })
+        }
+        _ => Ok(Value::public(value)),
+    }
 }
 
 /// Every `env.NAME` the runbook mentions.
@@ -204,14 +249,14 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
         };
         let action = match &step.action {
             ActionDef::Sql { on, run } => {
-                Resolved::Sql { on: on.clone(), run: run.iter().map(|t| expand(t, Context::Database)).collect() }
+                Resolved::Sql { on: on.clone(), run: run.iter().map(|t| expand(t, Context::Sql)).collect() }
             }
             ActionDef::Generate { on, from, sql } => {
-                Resolved::Generate { on: on.clone(), from: from.clone(), sql: expand(sql, Context::Database) }
+                Resolved::Generate { on: on.clone(), from: from.clone(), sql: expand(sql, Context::Sql) }
             }
             ActionDef::CheckSql { on, sql, expect } => Resolved::CheckSql {
                 on: on.clone(),
-                sql: expand(sql, Context::Database),
+                sql: expand(sql, Context::Sql),
                 expect: expand(expect, Context::Database),
             },
             ActionDef::CheckCondition(c) => Resolved::CheckCondition(c.clone()),
@@ -220,10 +265,16 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
             }
             ActionDef::WaitSql { on, sql, expect } => Resolved::WaitSql {
                 on: on.clone(),
-                sql: expand(sql, Context::Database),
+                sql: expand(sql, Context::Sql),
                 expect: expand(expect, Context::Database),
             },
-            ActionDef::Shell { run } => Resolved::Shell { run: expand(run, Context::Shell) },
+            ActionDef::Shell { run } => {
+                let command = scope.expand_shell(&run.text).unwrap_or_else(|(offset, message)| {
+                    errors.push(runbook.diagnostic_in(run, offset, message));
+                    vars::ShellCommand::default()
+                });
+                Resolved::Shell { run: command.run, env: command.env }
+            }
             ActionDef::Verify { source, target, tables } => {
                 Resolved::Verify { source: source.clone(), target: target.clone(), tables: tables.clone() }
             }
@@ -304,7 +355,7 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
             lines.push(format!("on {}, every second until it reads {}:", place(on, inventory), expect.shown));
             lines.extend(indented(&sql.shown));
         }
-        Resolved::Shell { run } => {
+        Resolved::Shell { run, .. } => {
             lines.push("on this machine:".to_owned());
             lines.extend(indented(&run.shown));
         }
@@ -394,7 +445,7 @@ rollback = true
             _ => None,
         };
         let inventory = crate::inventory::parse("inv.toml", inv, &env).unwrap();
-        let b = Bindings { inventory: &inventory, overrides: &[], operator: "ana", env: &env };
+        let b = Bindings { inventory: &inventory, overrides: &[], from_env: &[], operator: "ana", env: &env };
         let scope = scope(&runbook, &b).unwrap();
         let planned = resolve(&runbook, &scope, &inventory).unwrap();
         let Resolved::Mongo { db, command, .. } = &planned[0].action else { panic!("{:?}", planned[0]) };
@@ -404,11 +455,14 @@ rollback = true
         let Resolved::Mongo { db, .. } = &planned[1].action else { panic!("{:?}", planned[1]) };
         assert_eq!(db.as_deref(), Some("admin"), "replSet* commands run in admin");
         assert_eq!(planned[1].shows[0], r#"on set, database admin: {"replSetGetStatus":1}"#);
-        let Resolved::Shell { run } = &planned[2].action else { panic!() };
+        let Resolved::Shell { run, env } = &planned[2].action else { panic!() };
+        assert_eq!(run.plain, "mongosh ''\"${CUTOVER_V1}\"'' --quiet", "the value goes through the environment");
         assert_eq!(
-            run.plain, "mongosh 'mongodb://ops@h1:27017,h2:27017/app?replicaSet=rs0' --quiet",
-            "no password on a command line"
+            env,
+            &[("CUTOVER_V1".to_owned(), "mongodb://ops@h1:27017,h2:27017/app?replicaSet=rs0".to_owned())],
+            "no password for a command"
         );
+        assert_eq!(run.shown, "mongosh 'mongodb://ops@h1:27017,h2:27017/app?replicaSet=rs0' --quiet");
         let Resolved::Reconfig { add, priority, .. } = &planned[3].action else { panic!() };
         assert_eq!((add[0].plain.as_str(), priority[0].1), ("h1:227017", 0.0));
         assert_eq!(

@@ -57,6 +57,8 @@ pub struct Start {
     pub vars: Vec<(String, String)>,
     /// `--allow-manual`: under `--yes`, manual steps pass by themselves.
     pub allow_manual: bool,
+    /// `--var-env NAME=ENVVAR`: journaled as names, read again on resume.
+    pub var_env: Vec<(String, String)>,
 }
 
 /// How a `resume` goes on.
@@ -140,11 +142,12 @@ pub fn prepare(
     inventory: &Path,
     operator: &str,
     vars: &[(String, String)],
+    var_env: &[(String, String)],
 ) -> Result<(Runbook, Inventory, super::vars::Scope, Vec<Planned>)> {
     let runbook = super::load(runbook)?;
     let inventory = crate::inventory::load(inventory)?;
     let env = |k: &str| std::env::var(k).ok();
-    let bindings = Bindings { inventory: &inventory, overrides: vars, operator, env: &env };
+    let bindings = Bindings { inventory: &inventory, overrides: vars, from_env: var_env, operator, env: &env };
     let scope = plan::scope(&runbook, &bindings).map_err(|e| eyre!("{}", super::render(&e)))?;
     let planned = plan::resolve(&runbook, &scope, &inventory).map_err(|e| eyre!("{}", super::render(&e)))?;
     Ok((runbook, inventory, scope, planned))
@@ -226,7 +229,7 @@ impl Runner {
     /// Bad runbook, inventory or variables; a journal that is not new.
     pub fn start(start: &Start, headless: bool) -> Result<Self> {
         let (runbook, inventory, scope, planned) =
-            prepare(&start.runbook, &start.inventory, &start.operator, &start.vars)?;
+            prepare(&start.runbook, &start.inventory, &start.operator, &start.vars, &start.var_env)?;
         refuse_manual(&runbook, &Engine::new(&runbook.steps), headless, start.allow_manual)?;
         let journal = Writer::create(&start.journal)?;
         let mut runner = Self::build(runbook, inventory, scope, planned, journal, start.operator.clone(), Vec::new());
@@ -235,6 +238,7 @@ impl Runner {
             runbook_sha256: sha256(&runner.runbook.text),
             inventory: Some(absolute(&start.inventory)),
             vars: start.vars.clone(),
+            var_env: start.var_env.clone(),
             operator: start.operator.clone(),
             host: hostname(),
             pid: std::process::id(),
@@ -264,14 +268,15 @@ impl Runner {
         let headless = resume.headless;
         // The lock first: what is read is then what no other process writes to.
         let (journal, read) = Writer::open_read(path)?;
-        let Some(RunEvent::Started { runbook, runbook_sha256, inventory, vars, operator: first, .. }) =
+        let Some(RunEvent::Started { runbook, runbook_sha256, inventory, vars, var_env, operator: first, .. }) =
             read.records.first().map(|r| r.event.clone())
         else {
             return Err(eyre!("{} does not start with a run (no `started` record)", path.display()));
         };
         let inventory = inventory.ok_or_else(|| eyre!("{} names no inventory", path.display()))?;
         let operator = resume.operator.clone().unwrap_or_else(|| first.clone());
-        let (rb, inv, scope, planned) = prepare(Path::new(&runbook), Path::new(&inventory), &operator, &vars)?;
+        let (rb, inv, scope, planned) =
+            prepare(Path::new(&runbook), Path::new(&inventory), &operator, &vars, &var_env)?;
         if sha256(&rb.text) != runbook_sha256 {
             return Err(eyre!(
                 "{runbook} changed since the run started (its SHA-256 differs): resume with the runbook as it was"
@@ -284,7 +289,7 @@ impl Runner {
         let as_started = if operator == first {
             None
         } else {
-            Some(prepare(Path::new(&runbook), Path::new(&inventory), &first, &vars)?.3)
+            Some(prepare(Path::new(&runbook), Path::new(&inventory), &first, &vars, &var_env)?.3)
         };
         let engine = Engine::replay(&rb.steps, read.records.iter().map(|r| &r.event));
         let to_run = |id: &str| !matches!(engine.status(id), StepStatus::Done | StepStatus::Skipped);

@@ -58,7 +58,8 @@ impl Drive {
     pub fn new(sim: Simulator, runbook: Runbook, operator: String, feed: Feed) -> color_eyre::Result<Self> {
         let inv = inventory(&runbook)?;
         let env = |_: &str| None;
-        let bindings = plan::Bindings { inventory: &inv, overrides: &[], operator: &operator, env: &env };
+        let bindings =
+            plan::Bindings { inventory: &inv, overrides: &[], from_env: &[], operator: &operator, env: &env };
         let planned = plan::scope(&runbook, &bindings)
             .and_then(|scope| plan::resolve(&runbook, &scope, &inv))
             .map_err(|e| color_eyre::eyre::eyre!("{}", crate::runbook::render(&e)))?;

@@ -201,6 +201,7 @@ pub fn started(outline: &crate::events::Outline, operator: &str, headless: bool)
         runbook_sha256: String::new(),
         inventory: None,
         vars: Vec::new(),
+        var_env: Vec::new(),
         operator: operator.to_owned(),
         host: "simulator".to_owned(),
         pid: std::process::id(),
