@@ -40,7 +40,7 @@ fn blocks(lang: &str) -> Vec<&'static str> {
 fn the_inventory_example_loads() {
     let block = toml_blocks().into_iter().find(|b| b.contains("[endpoints.source]")).expect("an inventory example");
     let env = |k: &str| match k {
-        "SOURCE_PGPASSWORD" | "EVENTS_MONGO_PASSWORD" => Some("x".to_owned()),
+        "SOURCE_PGPASSWORD" | "EVENTS_MONGO_PASSWORD" => Some("s3cret".to_owned()),
         "USER" => Some("ops".to_owned()),
         _ => None,
     };

@@ -35,6 +35,12 @@ pub struct EndpointFile {
     /// A local path on the database's filesystem, for free / total space
     /// when cutover runs on the database host.
     pub disk_path: Option<String>,
+    /// PgBouncer: its `pgbouncer.ini` on this machine, which a repoint rewrites.
+    pub ini: Option<Spanned<String>>,
+    /// PgBouncer on another machine: a command that rewrites the entry there
+    /// (given `CUTOVER_POOLER_DATABASE` and `CUTOVER_POOLER_LINE`); cutover
+    /// sends `RELOAD` after it.
+    pub repoint_command: Option<Spanned<String>>,
 }
 
 /// A threshold value: a number, or a string with a unit ("2GB", "30s", "85%").

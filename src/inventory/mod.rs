@@ -37,6 +37,8 @@ pub struct Endpoint {
     pub dsn: Dsn,
     pub mongo: Option<MongoUri>,
     pub disk_path: Option<PathBuf>,
+    /// A PgBouncer endpoint's configuration, for repoints.
+    pub pooler: Option<crate::runbook::pooler::Where>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -184,6 +186,10 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             dsn,
             mongo: None,
             disk_path: e.disk_path.as_ref().map(PathBuf::from),
+            pooler: pooler_config(name, kind, e)
+                .map_err(|(offset, message)| errors.push(at(offset, message)))
+                .ok()
+                .flatten(),
         });
     }
     if parsed.endpoints.is_empty() {
@@ -293,8 +299,30 @@ fn mongo_endpoint(
         dsn,
         mongo: Some(uri),
         disk_path: f.disk_path.as_ref().map(PathBuf::from),
+        pooler: None,
     };
     Ok((endpoint, warning))
+}
+
+/// A PgBouncer endpoint's `ini` or `repoint_command` (not both; only on pgbouncer).
+fn pooler_config(
+    name: &str,
+    kind: EndpointKind,
+    e: &file::EndpointFile,
+) -> Result<Option<crate::runbook::pooler::Where>, (usize, String)> {
+    use crate::runbook::pooler::Where;
+    match (&e.ini, &e.repoint_command) {
+        (None, None) => Ok(None),
+        (Some(s), _) | (None, Some(s)) if kind != EndpointKind::Pgbouncer => Err((
+            s.span().start,
+            format!("endpoint \"{name}\": `ini` and `repoint_command` are for pgbouncer endpoints"),
+        )),
+        (Some(_), Some(command)) => {
+            Err((command.span().start, format!("endpoint \"{name}\": give `ini` or `repoint_command`, not both")))
+        }
+        (Some(ini), None) => Ok(Some(Where::File(PathBuf::from(ini.get_ref())))),
+        (None, Some(command)) => Ok(Some(Where::Command(command.get_ref().clone()))),
+    }
 }
 
 /// Find the endpoint's password: the named environment variable, else the

@@ -29,6 +29,9 @@ use crate::verify::{self, TableStatus};
 
 /// How often waits look at the gauges and poll their query.
 pub const POLL: Duration = Duration::from_millis(250);
+/// A query wait polls this often for its first [`QUICK_POLLS`], then every second.
+pub const POLL_QUICK: Duration = Duration::from_millis(50);
+pub const QUICK_POLLS: Duration = Duration::from_secs(5);
 /// How many times one reconfig is tried when the config moved under it.
 const RECONFIG_ATTEMPTS: u32 = 20;
 /// Rows of a query result printed as output.
@@ -195,6 +198,7 @@ impl Executor {
                 Ok(Outcome::ok("confirmed"))
             }
             Resolved::Mongo { on, db, command } => self.mongo(on, db.as_deref(), command).await,
+            Resolved::Pooler { on, op, repoint } => self.pooler(on, op, repoint.as_ref()).await,
             Resolved::Reconfig { on, add, remove, priority } => {
                 let plain = |v: &Vec<Value>| v.iter().map(|h| h.plain.clone()).collect::<Vec<_>>();
                 let priority: Vec<(String, f64)> = priority.iter().map(|(h, p)| (h.plain.clone(), *p)).collect();
@@ -203,6 +207,60 @@ impl Executor {
         };
         let outcome = outcome.unwrap_or_else(Outcome::failed);
         Outcome { ok: outcome.ok, summary: self.scope.scrub(&outcome.summary) }
+    }
+
+    /// A PgBouncer admin command; or a repoint — the entry rewritten (in the
+    /// ini file here, or by the inventory's command) — then `RELOAD`.
+    async fn pooler(
+        &mut self,
+        on: &str,
+        op: &super::pooler::Op,
+        repoint: Option<&super::pooler::Repoint>,
+    ) -> Result<Outcome, String> {
+        use super::pooler::Where;
+        use super::pooler::{Op, Rewritten, masked};
+        if let Some(command) = op.command() {
+            self.say(format!("{on}> {command}"));
+            return match self.simple(on, &command).await {
+                Ok(_) => Ok(Outcome::ok(format!("{command} on {on}"))),
+                // A rollback resumes whether or not the pause happened.
+                Err(e) if matches!(op, Op::Resume(_)) && e.to_ascii_lowercase().contains("not paused") => {
+                    Ok(Outcome::ok(format!("{on} was not paused: nothing to resume")))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        let r = repoint.ok_or("the repoint was not planned")?;
+        match &r.place {
+            Where::File(path) => {
+                let target = self.endpoint(&r.to)?;
+                match super::pooler::rewrite(path, &r.database, &target.dsn) {
+                    Ok(Rewritten::Changed { before, after, backup }) => {
+                        self.say(format!("{}:", path.display()));
+                        self.say(format!("  before: {}", masked(&before)));
+                        self.say(format!("  after:  {}", masked(&after)));
+                        self.say(format!("  the previous file is {}", backup.display()));
+                    }
+                    Ok(Rewritten::Already { .. }) => {
+                        self.say(format!("{} already points {} at {}", path.display(), r.database, r.to));
+                    }
+                    Err(e) => return Err(format!("{e:#}")),
+                }
+            }
+            Where::Command(command) => {
+                let env = [
+                    ("CUTOVER_POOLER_DATABASE".to_owned(), r.database.clone()),
+                    ("CUTOVER_POOLER_LINE".to_owned(), r.after.clone()),
+                ];
+                let done = self.shell(command, &env).await?;
+                if !done.ok {
+                    return Err(format!("the repoint command failed: {}", done.summary));
+                }
+            }
+        }
+        self.say(format!("{on}> RELOAD"));
+        self.simple(on, "RELOAD").await?;
+        Ok(Outcome::ok(format!("{on}: {} now points at {}", r.database, r.to)))
     }
 
     /// A client for a MongoDB endpoint (kept between steps) and its database.
@@ -437,6 +495,10 @@ impl Executor {
 
     async fn wait_sql(&mut self, on: &str, sql: &str, expect: &str, read_only: bool) -> Result<Outcome, String> {
         let mut last: Option<Option<String>> = None;
+        // Quick polls first (a wait during a write pause is the pause), then
+        // once a second.
+        let started = tokio::time::Instant::now();
+        let pause = || if started.elapsed() < QUICK_POLLS { POLL_QUICK } else { Duration::from_secs(1) };
         loop {
             if self.stopper.stopping() {
                 return Err("stopped while waiting".to_owned());
@@ -457,7 +519,7 @@ impl Executor {
                 self.say(format!("waiting: reads {}, until {expect}", got.as_deref().unwrap_or("nothing")));
                 last = Some(got);
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(pause()).await;
         }
     }
 

@@ -53,6 +53,7 @@ pub struct StepFile {
     pub verify: Option<VerifyStep>,
     pub manual: Option<ManualStep>,
     pub mongo: Option<MongoStep>,
+    pub pgbouncer: Option<Spanned<PgbouncerStep>>,
     #[serde(default)]
     pub destructive: bool,
     pub gate: Option<Spanned<String>>,
@@ -129,6 +130,19 @@ pub struct VerifyStep {
 #[serde(deny_unknown_fields)]
 pub struct ManualStep {
     pub instructions: Spanned<String>,
+}
+
+/// `pgbouncer = { on, pause = "db" | resume = "db" | reload = true | repoint = "db", to = "endpoint" }`
+/// (`"*"`: every database).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgbouncerStep {
+    pub on: Spanned<String>,
+    pub pause: Option<Spanned<String>>,
+    pub resume: Option<Spanned<String>>,
+    pub reload: Option<Spanned<bool>>,
+    pub repoint: Option<Spanned<String>>,
+    pub to: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,8 @@ mod gauges;
 mod mongo_step;
 mod pins;
 pub mod plan;
+pub mod pooler;
+mod pooler_step;
 pub mod quoting;
 mod reconfig;
 pub mod runner;
@@ -26,7 +28,7 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use toml::Spanned;
 
 pub use file::RunbookFile;
-pub use step::{ActionDef, DEFAULT_STATEMENT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, OnFailure, StepDef, Text};
+pub use step::{ActionDef, DEFAULT_STATEMENT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, OnFailure, PoolerVerb, StepDef, Text};
 
 use crate::diagnostic::Diagnostic;
 use crate::events::{Outline, OutlinePhase, OutlineStep};
@@ -289,7 +291,10 @@ impl Checker<'_> {
         let kinds = step_kinds(s);
         if kinds.len() != 1 {
             let message = if kinds.is_empty() {
-                format!("step \"{}\" has no action: give one of sql, check, wait, shell, verify, manual, mongo", s.name)
+                format!(
+                    "step \"{}\" has no action: give one of sql, check, wait, shell, verify, manual, mongo, pgbouncer",
+                    s.name
+                )
             } else {
                 format!("step \"{}\" has several actions ({}): give exactly one", s.name, kinds.join(", "))
             };
@@ -371,6 +376,9 @@ impl Checker<'_> {
         }
         if let Some(manual) = &s.manual {
             return Some(ActionDef::Manual { instructions: self.text(&manual.instructions) });
+        }
+        if let Some(step) = &s.pgbouncer {
+            return self.pooler_step(step);
         }
         if let Some(mongo) = &s.mongo {
             let on = self.endpoint(&mongo.on, &["mongodb"], "a mongo command");
@@ -480,7 +488,8 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
                 name: s.name.clone(),
                 rollback: p.rollback,
                 timeout: timeout.or_else(|| action.default_timeout()),
-                destructive: s.destructive,
+                // Repointing the pooler moves the application: always typed.
+                destructive: s.destructive || matches!(action, ActionDef::Pooler { verb: PoolerVerb::Repoint, .. }),
                 gate,
                 starts_write_pause: s.starts_write_pause,
                 ends_write_pause: s.ends_write_pause,
@@ -538,6 +547,7 @@ fn step_kinds(s: &file::StepFile) -> Vec<&'static str> {
         (s.verify.is_some(), "verify"),
         (s.manual.is_some(), "manual"),
         (s.mongo.is_some(), "mongo"),
+        (s.pgbouncer.is_some(), "pgbouncer"),
     ]
     .into_iter()
     .filter_map(|(set, kind)| set.then_some(kind))

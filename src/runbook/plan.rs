@@ -52,6 +52,12 @@ pub enum Resolved {
     Manual {
         instructions: Value,
     },
+    /// A PgBouncer admin command, or a repoint (planned: the entry before and after).
+    Pooler {
+        on: String,
+        op: super::pooler::Op,
+        repoint: Option<super::pooler::Repoint>,
+    },
     /// The command's JSON: `plain` runs, `shown` is shown.
     Mongo {
         on: String,
@@ -229,8 +235,63 @@ fn texts(action: &ActionDef) -> Vec<&Text> {
         ActionDef::Reconfig { add, remove, priority, .. } => {
             add.iter().chain(remove).chain(priority.iter().map(|(h, _)| h)).collect()
         }
+        ActionDef::Pooler { database, .. } => database.iter().collect(),
         ActionDef::CheckCondition(_) | ActionDef::WaitCondition { .. } | ActionDef::Verify { .. } => Vec::new(),
     }
+}
+
+/// A `pgbouncer` step resolved: the admin command, or the repoint planned
+/// against the pooler's ini file (read now: `plan` shows the line before and after).
+fn pooler(
+    on: &str,
+    verb: super::PoolerVerb,
+    database: Option<(String, &Text)>,
+    to: Option<&String>,
+    inventory: &Inventory,
+) -> Result<Resolved, (usize, String)> {
+    use super::PoolerVerb;
+    use super::pooler::{Op, Repoint, Where, plan, repointed};
+    let name = database.as_ref().map(|(d, _)| d.clone());
+    let op = match verb {
+        PoolerVerb::Pause => Op::Pause(name),
+        PoolerVerb::Resume => Op::Resume(name),
+        PoolerVerb::Reload => Op::Reload,
+        PoolerVerb::Repoint => {
+            let (db, text) = database.ok_or((0, "a repoint names its database".to_owned()))?;
+            let to = to.cloned().unwrap_or_default();
+            let find = |n: &str| inventory.endpoints.iter().find(|e| e.name == n);
+            let target = find(&to).ok_or((text.at, format!("endpoint \"{to}\" is not in the inventory")))?;
+            if target.kind != crate::events::EndpointKind::Postgres {
+                return Err((text.at, format!("a repoint goes to a PostgreSQL endpoint; \"{to}\" is not one")));
+            }
+            let pooler = find(on).ok_or((text.at, format!("endpoint \"{on}\" is not in the inventory")))?;
+            let repoint = match &pooler.pooler {
+                None => {
+                    return Err((
+                        text.at,
+                        format!(
+                            "endpoint \"{on}\" says nowhere how to repoint it: give it `ini = \"/etc/pgbouncer/pgbouncer.ini\"` \
+                             (on this machine) or `repoint_command` in the inventory"
+                        ),
+                    ));
+                }
+                Some(Where::File(path)) => plan(path, &db, &to, &target.dsn).map_err(|m| (text.at, m))?,
+                Some(Where::Command(command)) => Repoint {
+                    database: db.clone(),
+                    to: to.clone(),
+                    place: Where::Command(command.clone()),
+                    before: None,
+                    after: repointed(&format!("{db} ="), &target.dsn),
+                },
+            };
+            return Ok(Resolved::Pooler {
+                on: on.to_owned(),
+                op: Op::Repoint { database: db, to },
+                repoint: Some(repoint),
+            });
+        }
+    };
+    Ok(Resolved::Pooler { on: on.to_owned(), op, repoint: None })
 }
 
 /// Resolve every step.
@@ -287,6 +348,16 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
                 let shown = with_strings(command, &mut values.iter().map(|v| v.shown.clone()));
                 let command = Value { plain: plain.to_string(), shown: shown.to_string() };
                 Resolved::Mongo { on: on.clone(), db: db.clone(), command }
+            }
+            ActionDef::Pooler { on, verb, database, to } => {
+                let database = database.as_ref().map(|t| (expand(t, Context::Database).plain, t));
+                match pooler(on, *verb, database, to.as_ref(), inventory) {
+                    Ok(resolved) => resolved,
+                    Err((at, message)) => {
+                        errors.push(runbook.diagnostic(at, message));
+                        continue;
+                    }
+                }
             }
             ActionDef::Reconfig { on, add, remove, priority } => Resolved::Reconfig {
                 on: on.clone(),
@@ -352,7 +423,7 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
             lines.push(format!("until: {until}{hold}"));
         }
         Resolved::WaitSql { on, sql, expect } => {
-            lines.push(format!("on {}, every second until it reads {}:", place(on, inventory), expect.shown));
+            lines.push(format!("on {}, polled until it reads {}:", place(on, inventory), expect.shown));
             lines.extend(indented(&sql.shown));
         }
         Resolved::Shell { run, .. } => {
@@ -371,6 +442,32 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
             let db = db.as_ref().map_or_else(String::new, |d| format!(", database {d}"));
             lines.push(format!("on {on}{db}: {}", command.shown));
         }
+        Resolved::Pooler { on, op, repoint } => match (op.command(), repoint) {
+            (Some(command), _) => lines.push(format!("on {}: {command}", place(on, inventory))),
+            (None, Some(r)) => {
+                lines.push(format!(
+                    "on {}: point database {} at {}",
+                    place(on, inventory),
+                    r.database,
+                    place(&r.to, inventory)
+                ));
+                match &r.place {
+                    super::pooler::Where::File(path) => {
+                        lines.push(format!("  in {} [databases] (the old file kept as a .bak):", path.display()));
+                        lines.push(format!(
+                            "  before: {}",
+                            super::pooler::masked(r.before.as_deref().unwrap_or_default())
+                        ));
+                    }
+                    super::pooler::Where::Command(command) => {
+                        lines.push(format!("  by `{command}` (CUTOVER_POOLER_DATABASE, CUTOVER_POOLER_LINE):"));
+                    }
+                }
+                lines.push(format!("  after:  {}", super::pooler::masked(&r.after)));
+                lines.push("  then RELOAD".to_owned());
+            }
+            (None, None) => lines.push(format!("on {on}: nothing planned")),
+        },
         Resolved::Reconfig { on, add, remove, priority } => {
             lines.push(format!("on {on}, one replSetReconfig per change:"));
             lines.extend(add.iter().map(|h| format!("  add member {}", h.shown)));

@@ -39,6 +39,9 @@ pub enum ActionDef {
     /// order, each of which may hold `${…}`.
     /// `db`: where it runs (`None`: the uri's database).
     Mongo { on: String, db: Option<String>, command: serde_json::Value, leaves: Vec<Text> },
+    /// A PgBouncer admin command on `on`, or the repoint of one of its
+    /// databases (`database`; `None`: every one) to endpoint `to`.
+    Pooler { on: String, verb: PoolerVerb, database: Option<Text>, to: Option<String> },
     /// Replica-set membership changes on `on`, one `replSetReconfig` each:
     /// members added, priorities set, members removed, in that order.
     Reconfig { on: String, add: Vec<Text>, remove: Vec<Text>, priority: Vec<(Text, f64)> },
@@ -56,6 +59,7 @@ impl ActionDef {
             Self::Verify { .. } => "verify",
             Self::Manual { .. } => "manual",
             Self::Mongo { .. } | Self::Reconfig { .. } => "mongo",
+            Self::Pooler { .. } => "pgbouncer",
         }
     }
 
@@ -84,12 +88,22 @@ impl ActionDef {
                 vec![on]
             }
             Self::Generate { on, from, .. } => vec![on, from],
+            Self::Pooler { on, to, .. } => std::iter::once(on.as_str()).chain(to.as_deref()).collect(),
             Self::Verify { source, target, .. } => vec![target, source],
             Self::CheckCondition(_) | Self::WaitCondition { .. } | Self::Shell { .. } | Self::Manual { .. } => {
                 Vec::new()
             }
         }
     }
+}
+
+/// What a `pgbouncer` step does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolerVerb {
+    Pause,
+    Resume,
+    Reload,
+    Repoint,
 }
 
 /// What happens when a step fails.
@@ -180,6 +194,7 @@ impl StepDef {
 /// Default time limits.
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(3600);
+pub const DEFAULT_POOLER_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl ActionDef {
     /// The limit a step of this kind gets when the runbook gives none.
@@ -193,6 +208,8 @@ impl ActionDef {
             | Self::Mongo { .. }
             | Self::Reconfig { .. } => Some(DEFAULT_STATEMENT_TIMEOUT),
             Self::WaitCondition { .. } | Self::WaitSql { .. } => Some(DEFAULT_WAIT_TIMEOUT),
+            // A PAUSE that waits long for transactions to end is an outage already.
+            Self::Pooler { .. } => Some(DEFAULT_POOLER_TIMEOUT),
             Self::CheckCondition(_) | Self::Verify { .. } | Self::Manual { .. } => None,
         }
     }

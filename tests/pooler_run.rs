@@ -1,0 +1,209 @@
+//! The switch as clients feel it: a real `pgbench` (8 clients, TPC-B-like,
+//! through a real PgBouncer in transaction pooling mode) writes while
+//! `cutover run --yes` pauses the pooler, lets the target catch up by logical
+//! replication, points the pooler at the target and resumes it.
+//!
+//! * pgbench reports 0 failed transactions and exits 0;
+//! * every `pgbench_history` row of the source is on the target, and the
+//!   target holds the rows written after the resume too; nothing was written
+//!   on the source after the subscription was dropped;
+//! * on both sides the accounts' balances add up to the history's deltas;
+//! * the write pause cutover measured and the longest transaction latency in
+//!   pgbench's per-transaction log agree within 0.5 s.
+//!
+//! The runbook is `tests/fixtures/run/pooler-switch.toml`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use support::bouncer::{Bouncer, BouncerOptions};
+use support::pg::{Cluster, ClusterOptions, pg_bins, quote_literal};
+use support::run::*;
+
+/// `pgbench` through the pooler, 8 clients, per-transaction log in `dir`.
+fn pgbench(bouncer: &Bouncer, dir: &Path, seconds: u32) -> Child {
+    Command::new(pg_bins().tool("pgbench"))
+        .args(["-h", "127.0.0.1", "-p", &bouncer.port.to_string(), "-U", "postgres"])
+        .args(["-c", "8", "-j", "2", "-T", &seconds.to_string(), "-n", "-l", "--log-prefix"])
+        .arg(dir.join("pgbench_log"))
+        .arg("app")
+        .current_dir(dir)
+        .stdout(std::fs::File::create(dir.join("pgbench.out")).unwrap())
+        .stderr(std::fs::File::create(dir.join("pgbench.err")).unwrap())
+        .spawn()
+        .expect("start pgbench")
+}
+
+/// The longest transaction latency in pgbench's per-transaction logs.
+fn longest_latency(dir: &Path) -> Duration {
+    let mut longest = 0u64;
+    let mut transactions = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.file_name().unwrap().to_string_lossy().starts_with("pgbench_log") {
+            continue;
+        }
+        // client_id transaction_no time_us script_no time_epoch time_us
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            longest = longest.max(fields[2].parse().unwrap());
+            transactions += 1;
+        }
+    }
+    assert!(transactions > 100, "pgbench logged {transactions} transactions");
+    Duration::from_micros(longest)
+}
+
+fn history(cluster: &Cluster) -> Vec<String> {
+    let rows = cluster.psql("SELECT tid, bid, aid, delta, mtime FROM pgbench_history ORDER BY 1, 2, 3, 4, 5");
+    rows.lines().map(str::to_owned).collect()
+}
+
+fn at(record: &serde_json::Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(record["at"].as_str().unwrap()).unwrap().with_timezone(&Utc)
+}
+
+#[test]
+fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
+    let source = Cluster::start(ClusterOptions::default().setting("wal_level", "logical"));
+    let target = Cluster::start(ClusterOptions::default());
+    let bench = |cluster: &Cluster, init: &str| {
+        let out = Command::new(pg_bins().tool("pgbench"))
+            .args(["-i", "-I", init, "-s", "1", "-h", "127.0.0.1", "-p", &cluster.port.to_string(), "-U", "postgres"])
+            .arg("postgres")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    bench(&source, "dtgp");
+    bench(&target, "dtp");
+    source.psql("CREATE PUBLICATION pub FOR ALL TABLES");
+    target.psql(&format!("CREATE SUBSCRIPTION sub CONNECTION {} PUBLICATION pub", quote_literal(&source.dsn())));
+    support::wait_until("the initial copy", Duration::from_secs(60), || {
+        target.psql("SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'") == "0"
+    });
+    let bouncer = Bouncer::start(&source, BouncerOptions::default().default_pool_size(8));
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "name = \"pooler\"\ninterval = \"500ms\"\n\
+             [endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n\
+             [endpoints.target]\nkind = \"postgres\"\ndsn = \"{}\"\n\
+             [endpoints.pooler]\nkind = \"pgbouncer\"\ndsn = \"{}\"\nini = \"{}\"\n",
+            source.dsn(),
+            target.dsn(),
+            bouncer.admin_dsn(),
+            bouncer.config_file.display()
+        ),
+    )
+    .unwrap();
+    let journal_path = dir.path().join("switch.jsonl");
+
+    // `plan` shows the ini line before and after.
+    let runbook = fixture("pooler-switch.toml");
+    let plan = cutover(dir.path(), "plan", &["plan", &runbook, "--inventory", inventory.to_str().unwrap()], &[], REACH);
+    assert_eq!(plan.code, Some(0), "{}", plan.describe());
+    let before = format!("before: app = host=127.0.0.1 port={} dbname=postgres", source.port);
+    let after = format!("after:  app = host=127.0.0.1 port={} dbname=postgres", target.port);
+    assert!(plan.stdout.contains(&before) && plan.stdout.contains(&after), "{}", plan.stdout);
+
+    let mut load = pgbench(&bouncer, dir.path(), 16);
+    std::thread::sleep(Duration::from_secs(4));
+    let run = cutover(dir.path(), "run", &run_args(&runbook, &inventory, &journal_path, "ann"), &[], REACH);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let status = load.wait().unwrap();
+    let out = std::fs::read_to_string(dir.path().join("pgbench.out")).unwrap();
+    let err = std::fs::read_to_string(dir.path().join("pgbench.err")).unwrap();
+    assert!(status.success(), "pgbench failed: {status}\n{out}\n{err}");
+    assert!(out.contains("number of failed transactions: 0 "), "{out}");
+
+    // The pooler points at the target now, and says so in its file.
+    let ini = std::fs::read_to_string(&bouncer.config_file).unwrap();
+    assert!(ini.contains(&format!("app = host=127.0.0.1 port={} dbname=postgres", target.port)), "{ini}");
+
+    // Nothing lost: the source's history is on the target, plus what came after.
+    let (on_source, on_target) = (history(&source), history(&target));
+    let mut missing = on_source.clone();
+    for row in &on_target {
+        if let Some(i) = missing.iter().position(|r| r == row) {
+            missing.swap_remove(i);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} source rows are not on the target: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(on_target.len() > on_source.len(), "no write reached the target after the resume");
+    for cluster in [&source, &target] {
+        assert_eq!(
+            cluster.psql("SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT coalesce(sum(delta), 0) FROM pgbench_history)"),
+            "t",
+            "balances and history disagree on port {}",
+            cluster.port
+        );
+    }
+
+    // The pause as cutover measured it is the pause the clients felt.
+    let records = journal(&journal_path);
+    let paused = at(&records[first(&records, |r| is(r, "step_started", "1.1")).unwrap()]);
+    let resumed = at(&records[first(&records, |r| is(r, "step_finished", "1.5") && r["ok"] == true).unwrap()]);
+    let pause = (resumed - paused).to_std().unwrap();
+    let longest = longest_latency(dir.path());
+    eprintln!("write pause (cutover) {pause:?}; longest pgbench transaction {longest:?}");
+    let gap = pause.abs_diff(longest);
+    assert!(
+        gap <= Duration::from_millis(500),
+        "cutover measured a {pause:?} pause, pgbench's longest transaction took {longest:?}"
+    );
+    let confirmed = records.iter().find(|r| is(r, "confirmed", "1.4")).unwrap();
+    assert_eq!(confirmed["headless"], true, "{confirmed}");
+}
+
+/// A repoint of a database the pooler's file lacks is refused by `check
+/// --inventory` (and `plan`), at the database's place in the runbook, with
+/// the databases the file has.
+#[test]
+fn a_repoint_of_a_database_the_pooler_lacks_is_refused_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let ini = dir.path().join("pgbouncer.ini");
+    std::fs::write(&ini, "[databases]\nshop = host=10.0.0.5 dbname=shop\n[pgbouncer]\nlisten_port = 6432\n").unwrap();
+    let inventory = dir.path().join("inventory.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[endpoints.source]\nkind = \"postgres\"\ndsn = \"host=10.0.0.5 dbname=shop\"\n\
+             [endpoints.target]\nkind = \"postgres\"\ndsn = \"host=10.0.0.9 dbname=shop\"\n\
+             [endpoints.pooler]\nkind = \"pgbouncer\"\ndsn = \"host=10.0.0.2 port=6432 dbname=pgbouncer\"\nini = \"{}\"\n",
+            ini.display()
+        ),
+    )
+    .unwrap();
+    let runbook = fixture("pooler-switch.toml");
+    for command in ["check", "plan"] {
+        let out =
+            cutover(dir.path(), command, &[command, &runbook, "--inventory", inventory.to_str().unwrap()], &[], REACH);
+        assert_eq!(out.code, Some(1), "{}", out.describe());
+        // `repoint = "${database}"` in the forward phase (line 41) and the rollback (line 56).
+        for line in [41, 56] {
+            let place = format!("{runbook}:{line}:");
+            assert!(
+                out.stderr
+                    .lines()
+                    .any(|l| l.starts_with(&place)
+                        && l.contains("has no database \"app\" in [databases] (it has: shop)")),
+                "{command}: {}",
+                out.describe()
+            );
+        }
+    }
+}
