@@ -69,8 +69,17 @@ fn at(record: &serde_json::Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(record["at"].as_str().unwrap()).unwrap().with_timezone(&Utc)
 }
 
-#[test]
-fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
+/// A source publishing every table to a target, pgbench's tables on both,
+/// and PgBouncer in front of the source (`app`, transaction pooling).
+struct Setup {
+    source: Cluster,
+    target: Cluster,
+    bouncer: Bouncer,
+    dir: tempfile::TempDir,
+    inventory: std::path::PathBuf,
+}
+
+fn setup() -> Setup {
     let source = Cluster::start(ClusterOptions::default().setting("wal_level", "logical"));
     let target = Cluster::start(ClusterOptions::default());
     let bench = |cluster: &Cluster, init: &str| {
@@ -105,6 +114,32 @@ fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
         ),
     )
     .unwrap();
+    Setup { source, target, bouncer, dir, inventory }
+}
+
+/// pgbench ended well: exit 0 and no failed transaction.
+fn assert_no_failed_transaction(dir: &Path, status: std::process::ExitStatus) {
+    let out = std::fs::read_to_string(dir.join("pgbench.out")).unwrap();
+    let err = std::fs::read_to_string(dir.join("pgbench.err")).unwrap();
+    assert!(status.success(), "pgbench failed: {status}\n{out}\n{err}");
+    assert!(out.contains("number of failed transactions: 0 "), "{out}");
+}
+
+/// The accounts' balances add up to the history's deltas.
+fn assert_balances_match_history(cluster: &Cluster) {
+    assert_eq!(
+        cluster.psql(
+            "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT coalesce(sum(delta), 0) FROM pgbench_history)"
+        ),
+        "t",
+        "balances and history disagree on port {}",
+        cluster.port
+    );
+}
+
+#[test]
+fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
+    let Setup { source, target, bouncer, dir, inventory } = setup();
     let journal_path = dir.path().join("switch.jsonl");
 
     // `plan` shows the ini line before and after.
@@ -119,11 +154,7 @@ fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
     std::thread::sleep(Duration::from_secs(4));
     let run = cutover(dir.path(), "run", &run_args(&runbook, &inventory, &journal_path, "ann"), &[], REACH);
     assert_eq!(run.code, Some(0), "{}", run.describe());
-    let status = load.wait().unwrap();
-    let out = std::fs::read_to_string(dir.path().join("pgbench.out")).unwrap();
-    let err = std::fs::read_to_string(dir.path().join("pgbench.err")).unwrap();
-    assert!(status.success(), "pgbench failed: {status}\n{out}\n{err}");
-    assert!(out.contains("number of failed transactions: 0 "), "{out}");
+    assert_no_failed_transaction(dir.path(), load.wait().unwrap());
 
     // The pooler points at the target now, and says so in its file.
     let ini = std::fs::read_to_string(&bouncer.config_file).unwrap();
@@ -144,14 +175,8 @@ fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
         &missing[..missing.len().min(5)]
     );
     assert!(on_target.len() > on_source.len(), "no write reached the target after the resume");
-    for cluster in [&source, &target] {
-        assert_eq!(
-            cluster.psql("SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT coalesce(sum(delta), 0) FROM pgbench_history)"),
-            "t",
-            "balances and history disagree on port {}",
-            cluster.port
-        );
-    }
+    assert_balances_match_history(&source);
+    assert_balances_match_history(&target);
 
     // The pause as cutover measured it is the pause the clients felt.
     let records = journal(&journal_path);
@@ -206,4 +231,85 @@ fn a_repoint_of_a_database_the_pooler_lacks_is_refused_at_its_place() {
             );
         }
     }
+}
+
+/// Faults under the same load, each ending with the clients on the source
+/// and pgbench failing no transaction:
+/// * SIGTERM while paused: cutover resumes the pooler on the source before
+///   it exits, and the run is rolled back;
+/// * SIGKILL while paused: the pooler stays paused; `resume` says so first,
+///   and `--rollback` resumes it on the source;
+/// * the target gone and the pause past its `max_pause`: the run rolls back
+///   by itself.
+#[test]
+fn a_paused_pooler_is_never_left_paused() {
+    use nix::sys::signal::Signal;
+    let Setup { source, target, bouncer, dir, inventory } = setup();
+    // The target stops following: the wait for it never ends.
+    target.psql("ALTER SUBSCRIPTION sub DISABLE");
+    let ini = std::fs::read_to_string(&bouncer.config_file).unwrap();
+    let switch = fixture("pooler-switch.toml");
+    let mut load = pgbench(&bouncer, dir.path(), 40);
+    std::thread::sleep(Duration::from_secs(3));
+    let waits = |r: &serde_json::Value| is(r, "step_started", "1.2");
+
+    // SIGTERM while paused.
+    let journal_path = dir.path().join("sigterm.jsonl");
+    let mut run = spawn(dir.path(), "sigterm", &run_args(&switch, &inventory, &journal_path, "ann"), &[]);
+    run.wait_for_record(&journal_path, "the wait while paused", waits);
+    run.signal(Signal::SIGTERM);
+    let ended = run.wait(REACH);
+    assert_eq!(ended.code, Some(1), "{}", ended.describe());
+    assert!(ended.stderr.contains("with the pooler pooler paused: RESUME app on the source"), "{}", ended.describe());
+    let records = journal(&journal_path);
+    assert!(records.iter().any(|r| r["event"] == "rollback"), "{:?}", events(&records));
+    let back = cutover(dir.path(), "sigterm-resume", &["resume", journal_path.to_str().unwrap(), "--yes"], &[], REACH);
+    assert_eq!(back.code, Some(3), "the run resumes into its rollback: {}", back.describe());
+
+    // SIGKILL while paused: nothing can resume the pooler but the next cutover.
+    let journal_path = dir.path().join("sigkill.jsonl");
+    let mut run = spawn(dir.path(), "sigkill", &run_args(&switch, &inventory, &journal_path, "ann"), &[]);
+    run.wait_for_record(&journal_path, "the wait while paused", waits);
+    run.kill();
+    let resumed = cutover(
+        dir.path(),
+        "sigkill-resume",
+        &["resume", journal_path.to_str().unwrap(), "--yes", "--rollback"],
+        &[],
+        REACH,
+    );
+    assert_eq!(resumed.code, Some(3), "{}", resumed.describe());
+    assert!(
+        resumed.stderr.contains("the pooler pooler is PAUSED (app, by step 1.1"),
+        "said first: {}",
+        resumed.describe()
+    );
+
+    // The target gone, and the pause past its budget.
+    let mut target = target;
+    target.stop_fast();
+    let journal_path = dir.path().join("budget.jsonl");
+    let run = cutover(
+        dir.path(),
+        "budget",
+        &run_args(&fixture("pooler-budget.toml"), &inventory, &journal_path, "ann"),
+        &[],
+        REACH,
+    );
+    assert_eq!(run.code, Some(3), "{}", run.describe());
+    let records = journal(&journal_path);
+    let rollback = records.iter().find(|r| r["event"] == "rollback").expect("a rollback");
+    assert!(rollback["reason"].as_str().unwrap().contains("max_pause of 3s"), "{rollback}");
+    assert_eq!(rollback["operator"], "cutover");
+
+    let before = source.psql("SELECT count(*) FROM pgbench_history");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_ne!(
+        source.psql("SELECT count(*) FROM pgbench_history"),
+        before,
+        "the clients no longer write to the source"
+    );
+    assert_no_failed_transaction(dir.path(), load.wait().unwrap());
+    assert_eq!(std::fs::read_to_string(&bouncer.config_file).unwrap(), ini, "the pooler still points at the source");
+    assert_balances_match_history(&source);
 }

@@ -143,6 +143,9 @@ pub struct PgbouncerStep {
     pub reload: Option<Spanned<bool>>,
     pub repoint: Option<Spanned<String>>,
     pub to: Option<Spanned<String>>,
+    /// With `pause`: the longest the pooler may stay paused ("10s"); past
+    /// it the run rolls back by itself (the rollback resumes the pooler).
+    pub max_pause: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

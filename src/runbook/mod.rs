@@ -8,6 +8,7 @@ pub mod exec;
 mod file;
 mod gauges;
 mod mongo_step;
+mod paused;
 mod pins;
 pub mod plan;
 pub mod pooler;

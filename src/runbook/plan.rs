@@ -349,7 +349,7 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
                 let command = Value { plain: plain.to_string(), shown: shown.to_string() };
                 Resolved::Mongo { on: on.clone(), db: db.clone(), command }
             }
-            ActionDef::Pooler { on, verb, database, to } => {
+            ActionDef::Pooler { on, verb, database, to, .. } => {
                 let database = database.as_ref().map(|t| (expand(t, Context::Database).plain, t));
                 match pooler(on, *verb, database, to.as_ref(), inventory) {
                     Ok(resolved) => resolved,

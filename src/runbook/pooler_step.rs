@@ -67,6 +67,14 @@ impl Checker<'_> {
             Some(db) => Some(self.text(db)),
             None => None,
         };
-        Some(ActionDef::Pooler { on, verb: *verb, database, to })
+        let max_pause = match (&step.max_pause, verb) {
+            (None, _) => None,
+            (Some(budget), PoolerVerb::Pause) => Some(self.duration(budget)?),
+            (Some(budget), _) => {
+                self.error(budget.span().start, "pgbouncer: `max_pause` goes with `pause`");
+                return None;
+            }
+        };
+        Some(ActionDef::Pooler { on, verb: *verb, database, to, max_pause })
     }
 }

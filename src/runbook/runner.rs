@@ -87,6 +87,13 @@ pub struct Runner {
     commands: Option<mpsc::Receiver<RunCommand>>,
     /// Why cutover must quit, once it must (see [`Runner::quitter`]).
     quit: Option<watch::Receiver<Option<String>>>,
+    /// The pooler this run has paused, if any, and the pause's budget.
+    pause: super::paused::PauseWatch,
+}
+
+/// Why a run rolls back when its pooler's pause ran past its budget.
+fn budget_reason(budget: Duration) -> String {
+    format!("the pooler stayed paused past its max_pause of {}", crate::ui::format::coarse(budget.as_secs_f64()))
 }
 
 /// How a step's attempt ended.
@@ -200,6 +207,11 @@ impl Runner {
         let gauges = Arc::new(Mutex::new(state));
         let (out, emitted) = mpsc::unbounded_channel();
         let engine = Engine::replay(&runbook.steps, history.iter().map(|r| &r.event));
+        let planned: HashMap<String, Planned> = planned.into_iter().map(|p| (p.id.clone(), p)).collect();
+        let mut pause = super::paused::PauseWatch::default();
+        for record in &history {
+            pause.fold(record.at, &record.event, &planned, &runbook, false);
+        }
         let exec = Executor::new(inventory, scope, gauges.clone(), out);
         let sink = Sink {
             journal: Recorder::new(journal, SAMPLE_EVERY, journal::CHECKSUM_EVERY),
@@ -209,7 +221,7 @@ impl Runner {
             title: runbook.name.clone(),
         };
         Self {
-            planned: planned.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            planned,
             runbook,
             engine,
             sink,
@@ -220,6 +232,7 @@ impl Runner {
             held: Held::Stop,
             commands: None,
             quit: None,
+            pause,
         }
     }
 
@@ -369,6 +382,73 @@ impl Runner {
     fn record(&mut self, event: RunEvent) -> Result<()> {
         self.sink.record(&event)?;
         self.engine.apply(&event);
+        self.pause.fold(chrono::Utc::now(), &event, &self.planned, &self.runbook, true);
+        Ok(())
+    }
+
+    fn say(&mut self, level: crate::events::LogLevel, text: String) -> Result<()> {
+        if self.sink.ui.is_none() {
+            eprintln!("cutover: {text}");
+        }
+        self.record(RunEvent::Log { who: "cutover".to_owned(), level, text })
+    }
+
+    /// A run resumed with its pooler paused (cutover was killed, the link
+    /// dropped): said first. Past the pause's budget it rolls back now (the
+    /// rollback resumes the pooler on the source); else the run goes on
+    /// (forward: its steps lead to RESUME), and in the cockpit `R` goes back.
+    fn paused_on_resume(&mut self) -> Result<()> {
+        let Some(p) = self.pause.paused.clone() else { return Ok(()) };
+        let lasted = (chrono::Utc::now() - p.since).to_std().unwrap_or_default();
+        let budget = self.runbook.step(&p.step).and_then(|s| match &s.action {
+            super::ActionDef::Pooler { max_pause, .. } => *max_pause,
+            _ => None,
+        });
+        let what = format!(
+            "the pooler {} is PAUSED ({}, by step {} {} ago): its clients wait",
+            p.on,
+            p.database.as_deref().unwrap_or("every database"),
+            p.step,
+            crate::ui::format::coarse(lasted.as_secs_f64())
+        );
+        self.say(crate::events::LogLevel::Error, what)?;
+        match budget {
+            Some(budget) if lasted >= budget && !self.engine.rolling_back() => {
+                self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason: budget_reason(budget) })
+            }
+            _ => self.say(
+                crate::events::LogLevel::Warn,
+                "go on to RESUME it (forward), or roll back to RESUME it on the source (R; --rollback)".to_owned(),
+            ),
+        }
+    }
+
+    /// cutover stops with its pooler paused: a paused pooler is an outage, so
+    /// it is resumed first. Repointed already: the clients go to the new
+    /// server (the switch is done but for its checks). Not yet: they go back
+    /// to the source, and the run is rolled back (the source no longer
+    /// replicates to the target, so going forward from here would lose what
+    /// the clients write meanwhile).
+    async fn unpause_on_stop(&mut self, why: &str) -> Result<()> {
+        let Some(p) = self.pause.paused.clone() else { return Ok(()) };
+        let db = p.database.clone().unwrap_or_else(|| "every database".to_owned());
+        let whither = if p.repointed { "on the server it now points at" } else { "on the source" };
+        self.say(
+            crate::events::LogLevel::Warn,
+            format!("{why} with the pooler {} paused: RESUME {db} {whither}", p.on),
+        )?;
+        let outcome = self.exec.run(&p.resume(), false, false).await;
+        while self.emitted.try_recv().is_ok() {}
+        if !outcome.ok {
+            let text = format!("RESUME FAILED on {}: {} — resume it by hand (RESUME {db})", p.on, outcome.summary);
+            return self.say(crate::events::LogLevel::Error, text);
+        }
+        self.say(crate::events::LogLevel::Info, outcome.summary)?;
+        self.pause = super::paused::PauseWatch::default();
+        if !p.repointed && !self.engine.rolling_back() {
+            let reason = format!("{why} with the pooler paused; it was resumed on the source");
+            self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason })?;
+        }
         Ok(())
     }
 
@@ -420,7 +500,13 @@ impl Runner {
     pub async fn run(mut self) -> Result<i32> {
         let mut samples = self.start_gauges().await?;
         let interactive = self.commands.is_some();
+        self.paused_on_resume()?;
         let code = loop {
+            if let Some(budget) = self.pause.budget_out() {
+                if !self.engine.rolling_back() {
+                    self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason: budget_reason(budget) })?;
+                }
+            }
             if let Some(why) = self.quitting() {
                 if !matches!(self.engine.next(), Next::Over(_)) {
                     self.record(RunEvent::Paused { reason: format!("cutover quit: {why}") })?;
@@ -522,14 +608,19 @@ impl Runner {
                         }
                     }
                     if self.engine.rolling_back() && !was_rolling_back {
-                        self.record(RunEvent::Rollback {
-                            operator: "cutover".to_owned(),
-                            reason: format!("step {id} failed and its policy is to roll back"),
-                        })?;
+                        let reason = match self.pause.budget_out() {
+                            Some(budget) => budget_reason(budget),
+                            None => format!("step {id} failed and its policy is to roll back"),
+                        };
+                        self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason })?;
                     }
                 }
             }
         };
+        if code == EXIT_STOPPED {
+            let why = self.quitting().unwrap_or_else(|| "the run stopped".to_owned());
+            self.unpause_on_stop(&why).await?;
+        }
         for task in &self.collectors {
             task.abort();
         }
@@ -610,7 +701,7 @@ impl Runner {
                 })?;
                 return Ok(false);
             }
-            if self.quitting().is_some() {
+            if self.quitting().is_some() || self.pause.budget_out().is_some() {
                 return Ok(false);
             }
             if let Ok(Some(action)) = tokio::time::timeout(super::exec::POLL, samples.recv()).await {
@@ -635,6 +726,9 @@ impl Runner {
         let mut quit = self.quit.take();
         let stopper = self.exec.stopper();
         let reads_only = step.reads_only();
+        // The pause's budget stops any step but the one that resumes.
+        let resumes = matches!(&planned.action, super::plan::Resolved::Pooler { op: super::pooler::Op::Resume(_), .. });
+        let budget = self.pause.deadline.filter(|_| !resumes);
         let ended = {
             let run = self.exec.run(&planned.action, reads_only, step.transaction);
             tokio::pin!(run);
@@ -651,6 +745,15 @@ impl Runner {
                         None => break Err((StopReason::Quit, "the operator left the cockpit".to_owned())),
                     },
                     why = quit_asked(&mut quit) => break Err((StopReason::Quit, format!("cutover quit: {why}"))),
+                    () = async {
+                        match budget {
+                            Some((at, _)) => tokio::time::sleep_until(at).await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        let budget = budget.map(|(_, b)| b).unwrap_or_default();
+                        break Err((StopReason::Timeout, budget_reason(budget)));
+                    }
                     Some(e) = self.emitted.recv() => self.sink.emitted(&step.id, e)?,
                     Some(action) = samples.recv() => self.sink.take(action)?,
                 }

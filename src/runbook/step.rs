@@ -41,7 +41,8 @@ pub enum ActionDef {
     Mongo { on: String, db: Option<String>, command: serde_json::Value, leaves: Vec<Text> },
     /// A PgBouncer admin command on `on`, or the repoint of one of its
     /// databases (`database`; `None`: every one) to endpoint `to`.
-    Pooler { on: String, verb: PoolerVerb, database: Option<Text>, to: Option<String> },
+    /// `max_pause`: a pause's budget (see [`super::pooler`]).
+    Pooler { on: String, verb: PoolerVerb, database: Option<Text>, to: Option<String>, max_pause: Option<Duration> },
     /// Replica-set membership changes on `on`, one `replSetReconfig` each:
     /// members added, priorities set, members removed, in that order.
     Reconfig { on: String, add: Vec<Text>, remove: Vec<Text>, priority: Vec<(Text, f64)> },
