@@ -222,6 +222,23 @@ fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
         gap <= Duration::from_millis(500),
         "cutover measured a {pause:?} pause, pgbench's longest transaction took {longest:?}"
     );
+    // The report sets the pause beside the longest wait the pooler counted.
+    let html = dir.path().join("report.html");
+    let report = cutover(
+        dir.path(),
+        "report",
+        &["report", journal_path.to_str().unwrap(), "-o", html.to_str().unwrap()],
+        &[],
+        REACH,
+    );
+    assert_eq!(report.code, Some(0), "{}", report.describe());
+    let page = std::fs::read_to_string(&html).unwrap();
+    let figure = page.split("id=\"pooler-longest-wait\">").nth(1).expect("the pooler's longest wait in the report");
+    let waited: f64 =
+        figure.split(' ').next().unwrap().trim_end_matches('s').parse().unwrap_or_else(|e| panic!("{e}: {figure}"));
+    eprintln!("the pooler's longest wait: {waited} s");
+    assert!(waited > 0.0 && waited <= pause.as_secs_f64() + 1.0, "{waited} s against a {pause:?} pause");
+
     // pgbench still ran after the switch: the clients wrote on the target.
     let resume_at = resumed.timestamp_micros();
     let after: usize = std::fs::read_dir(dir.path())

@@ -49,10 +49,20 @@ impl Recorder {
     /// # Errors
     /// The disk refused the write.
     pub fn sample(&mut self, sample: &Sample) -> Result<bool> {
+        self.sample_if(sample, false)
+    }
+
+    /// [`Recorder::sample`], or every sample when `every` — during a write
+    /// pause, whose seconds the report measures from the pooler's own figures.
+    ///
+    /// # Errors
+    /// The disk refused the write.
+    pub fn sample_if(&mut self, sample: &Sample, every: bool) -> Result<bool> {
         let up = matches!(sample.reading, Reading::Observed(_));
-        let due = self.last_sample.get(&sample.endpoint).is_none_or(|(at, was_up)| {
-            *was_up != up || (sample.at - *at).to_std().unwrap_or_default() >= self.sample_every
-        });
+        let due = every
+            || self.last_sample.get(&sample.endpoint).is_none_or(|(at, was_up)| {
+                *was_up != up || (sample.at - *at).to_std().unwrap_or_default() >= self.sample_every
+            });
         if due {
             self.last_sample.insert(sample.endpoint.clone(), (sample.at, up));
             self.writer.append(sample.at, RunEvent::Sample { sample: sample.clone() })?;

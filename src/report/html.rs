@@ -206,6 +206,13 @@ fn write_pause(page: &mut String, s: &Summary) {
         when_text(pause.started),
         duration_text(length)
     ));
+    if let Some((wait, pool)) = &s.pooler_wait {
+        page.push_str(&format!(
+            "<p>The longest a client waited in the pooler, by its own count: <span class=\"figure\" id=\"pooler-longest-wait\">{}</span> ({}).</p>\n",
+            crate::ui::format::seconds(*wait),
+            escape(pool)
+        ));
+    }
     if s.lag_at_switch.is_empty() {
         page.push_str("<p class=\"none\">No lag reading before the switch.</p>\n");
         return;

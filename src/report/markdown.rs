@@ -122,6 +122,13 @@ pub fn render(summary: &Summary, stem: &str) -> Result<(String, Vec<Chart>)> {
                     when_text(pause.started),
                     duration_text(length)
                 ));
+                if let Some((wait, pool)) = &s.pooler_wait {
+                    md.push_str(&format!(
+                        "\nThe longest a client waited in the pooler, by its own count: **{}** ({}).\n",
+                        crate::ui::format::seconds(*wait),
+                        escape(pool)
+                    ));
+                }
                 if !s.lag_at_switch.is_empty() {
                     md.push_str("\n| Lag at the switch | Bytes | Seconds | Read at |\n|---|--:|--:|---|\n");
                     for lag in &s.lag_at_switch {

@@ -45,6 +45,9 @@ pub struct Summary {
     pub confirmations: Vec<Confirmation>,
     /// When writes stopped and resumed (the same rule as the cockpit's).
     pub write_pause: Option<crate::state::WritePause>,
+    /// The longest a client waited in a pooler during the write pause, by the
+    /// pooler's own count (`SHOW POOLS` maxwait), and where (`pooler · db`).
+    pub pooler_wait: Option<(f64, String)>,
     /// The last lag reading of each link before the write pause began.
     pub lag_at_switch: Vec<LagReading>,
     /// The last checksum progress: every table's final tally.
@@ -200,6 +203,7 @@ impl Summary {
             phases: Vec::new(),
             confirmations: Vec::new(),
             write_pause: None,
+            pooler_wait: None,
             lag_at_switch: Vec::new(),
             checksum: None,
             verify_steps: Vec::new(),
@@ -293,7 +297,22 @@ impl Summary {
             RunEvent::Paused { reason } => {
                 self.problems.push(problem(ProblemKind::Paused, format!("run paused: {reason}")));
             }
-            RunEvent::Sample { .. } => self.samples += 1,
+            RunEvent::Sample { sample } => {
+                self.samples += 1;
+                // A sample in the pause, or the first after it (the longest
+                // waiters are released by the RESUME it follows).
+                let in_pause = state
+                    .write_pause
+                    .is_some_and(|p| p.ended.is_none_or(|end| sample.at <= end + chrono::Duration::seconds(1)));
+                if let (true, crate::events::Reading::Observed(s)) = (in_pause, &sample.reading) {
+                    for pool in &s.bouncer {
+                        if self.pooler_wait.as_ref().is_none_or(|(w, _)| pool.maxwait_seconds > *w) {
+                            self.pooler_wait =
+                                Some((pool.maxwait_seconds, format!("{} · {}", sample.endpoint, pool.database)));
+                        }
+                    }
+                }
+            }
             RunEvent::Finished { outcome } => self.outcome = Outcome::Finished(*outcome),
             // Faults, plans, gates, starts, output, successes, checksums — and
             // events added later — are read elsewhere or not at all.

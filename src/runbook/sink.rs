@@ -66,7 +66,10 @@ impl Sink {
     pub(super) fn take(&mut self, action: Action) -> Result<()> {
         self.fold(&action);
         if let Action::Sample(sample) = &action {
-            self.journal.sample(sample)?;
+            // During a write pause every sample is kept: the report measures
+            // the pause as the pooler's clients felt it.
+            let pausing = self.gauges.lock().is_ok_and(|s| s.write_pause.is_some_and(|p| p.ended.is_none()));
+            self.journal.sample_if(sample, pausing)?;
         }
         self.to_screen(action);
         Ok(())
