@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tokio_postgres::{Client, Row, Statement};
 
-use crate::events::{DiskReading, EndpointSample, LinkKind, PoolReading, ReplicationLink, Role};
+use crate::events::{DiskReading, EndpointSample, HIDDEN_SESSIONS, LinkKind, PoolReading, ReplicationLink, Role};
 
 /// Sizes (database, WAL directory) walk directories: refresh them only every
 /// this many rounds.
@@ -134,8 +134,10 @@ impl Session {
                 Ok(rows) => out.replication.extend(rows.first().map(standby).transpose()?),
                 Err(e) => self.degrade(e, "standby replay", &mut out.notes)?,
             }
-        } else if version >= 130_000 {
-            self.primary_links(client, &mut out).await?;
+        }
+        let mut slots_read = false;
+        if !in_recovery && version >= 130_000 {
+            slots_read = self.primary_links(client, &mut out).await?;
         }
         match self.query(client, SUBSCRIPTIONS).await {
             Ok(rows) => {
@@ -157,13 +159,19 @@ impl Session {
             total_bytes: None,
             database_bytes: self.database_bytes,
             wal_bytes: self.wal_bytes,
-            slot_retained_bytes: if in_recovery { None } else { Some(retained.unwrap_or(0)) },
+            // Known only where the slots could be read: a primary with none holds nothing.
+            slot_retained_bytes: slots_read.then(|| retained.unwrap_or(0)),
         });
         self.round = self.round.wrapping_add(1);
         Ok(out)
     }
 
-    async fn primary_links(&mut self, client: &Client, out: &mut EndpointSample) -> Result<(), tokio_postgres::Error> {
+    /// A primary's standbys and slots; whether the slots could be read.
+    async fn primary_links(
+        &mut self,
+        client: &Client,
+        out: &mut EndpointSample,
+    ) -> Result<bool, tokio_postgres::Error> {
         let mut slot_seconds: HashMap<String, Option<f64>> = HashMap::new();
         match self.query(client, WALSENDERS).await {
             Ok(rows) => {
@@ -188,10 +196,10 @@ impl Session {
                     }
                     out.replication.push(link);
                 }
+                Ok(true)
             }
-            Err(e) => self.degrade(e, "replication slots", &mut out.notes)?,
+            Err(e) => self.degrade(e, "replication slots", &mut out.notes).map(|()| false),
         }
-        Ok(())
     }
 
     async fn sizes(&mut self, client: &Client) -> Result<(), tokio_postgres::Error> {
@@ -244,7 +252,7 @@ fn to_u32(v: i32) -> u32 {
 fn pool(row: &Row, max: i32, reserved: i32, notes: &mut Vec<String>) -> Result<PoolReading, tokio_postgres::Error> {
     let hidden: i32 = row.try_get(6)?;
     if hidden > 0 {
-        notes.push(format!("{hidden} session(s) hidden from us: grant pg_monitor for their state and age"));
+        notes.push(format!("{hidden} session(s) {HIDDEN_SESSIONS}: grant pg_monitor for their state and age"));
     }
     Ok(PoolReading {
         connections: to_u32(row.try_get(0)?),
