@@ -284,3 +284,35 @@ async fn a_missing_privilege_degrades_one_figure_not_the_endpoint() {
     let sample = observe(&mut again).await;
     assert!(sample.disk.as_ref().unwrap().wal_bytes.is_some_and(|b| b > 0), "{:?}", sample.notes);
 }
+
+/// `statement` through `client` is refused as a write in a read-only transaction.
+async fn refused_as_a_write(client: &tokio_postgres::Client, statement: &str) {
+    let err = client.batch_execute(statement).await.expect_err("a write through a read-only session");
+    let message = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_else(|| err.to_string());
+    assert!(message.contains("read-only transaction"), "{statement}: {message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gauge_and_verification_sessions_cannot_write() {
+    let cluster = support::pg::shared_cluster();
+    cluster.psql("CREATE TABLE IF NOT EXISTS read_only_probe (id int)");
+    let insert = "INSERT INTO read_only_probe VALUES (1)";
+
+    // The collector's own session, as it sampled with it.
+    let mut collector = one("postgres", &cluster.dsn());
+    observe(&mut collector).await;
+    let session = collector.client().expect("the collector is connected");
+    let shown = support::simple_rows(session, "SHOW default_transaction_read_only").await;
+    assert_eq!(shown[0]["default_transaction_read_only"], "on");
+    refused_as_a_write(session, insert).await;
+    refused_as_a_write(session, "CREATE TABLE read_only_new (id int)").await;
+
+    // Every session a verification opens.
+    let endpoint = collector.endpoint().clone();
+    let sessions = cutover::verify::sessions(&endpoint, 2).await.unwrap();
+    assert_eq!(sessions.len(), 2);
+    for session in &sessions {
+        refused_as_a_write(session, insert).await;
+    }
+    assert_eq!(cluster.psql("SELECT count(*) FROM read_only_probe"), "0");
+}
