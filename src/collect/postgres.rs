@@ -51,6 +51,12 @@ const STANDBY: &str = "SELECT \
          ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8, \
     pg_is_wal_replay_paused(), (SELECT status FROM pg_stat_wal_receiver LIMIT 1)";
 
+/// `pg_stat_wal_receiver.status` of a standby receiving from its primary.
+const STREAMING: &str = "streaming";
+/// A standby's state when it has no WAL receiver at all (with one in
+/// another state: `not streaming (starting)`, …).
+pub const NOT_STREAMING: &str = "not streaming";
+
 const SUBSCRIPTIONS: &str = "SELECT s.subname::text, s.subenabled, st.pid IS NOT NULL, \
     (SELECT count(*) FROM pg_subscription_rel r WHERE r.srsubid = s.oid AND r.srsubstate = 'r')::int, \
     (SELECT count(*) FROM pg_subscription_rel r WHERE r.srsubid = s.oid)::int \
@@ -306,17 +312,29 @@ fn slot(row: &Row) -> Result<ReplicationLink, tokio_postgres::Error> {
     })
 }
 
+/// What a standby says of itself. Its lag is WAL received and not yet
+/// replayed, which is only the whole lag while it streams: a standby whose
+/// WAL receiver stopped has replayed all it received and would read 0 however
+/// far its primary moved on. So unless the receiver is `streaming`, the lag is
+/// not known (and a gate on it does not open).
 fn standby(row: &Row) -> Result<ReplicationLink, tokio_postgres::Error> {
     let paused: bool = row.try_get(2)?;
     let receiver: Option<String> = row.try_get(3)?;
-    let state =
-        if paused { "replay paused".to_owned() } else { receiver.unwrap_or_else(|| "not receiving".to_owned()) };
+    let streaming = receiver.as_deref() == Some(STREAMING);
+    let state = match (&receiver, paused) {
+        (Some(status), _) if status != STREAMING => format!("not streaming ({status})"),
+        (None, _) => NOT_STREAMING.to_owned(),
+        (Some(_), true) => "replay paused".to_owned(),
+        (Some(status), false) => status.clone(),
+    };
+    let (lag_bytes, lag_seconds) =
+        if streaming { (row.try_get::<_, Option<i64>>(0)?.map(to_u64), row.try_get(1)?) } else { (None, None) };
     Ok(ReplicationLink {
         name: "replay".to_owned(),
         kind: LinkKind::Physical,
         state,
-        lag_bytes: row.try_get::<_, Option<i64>>(0)?.map(to_u64),
-        lag_seconds: row.try_get(1)?,
+        lag_bytes,
+        lag_seconds,
         replay_paused: Some(paused),
         ..ReplicationLink::default()
     })

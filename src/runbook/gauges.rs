@@ -30,7 +30,11 @@ impl State {
         let mut unknown = None;
         for link in &own.replication {
             match link.kind {
-                LinkKind::Physical if link.name == "replay" => worst = max(worst, pick(link)),
+                // A standby's own replay: its lag is unknown while it does not stream.
+                LinkKind::Physical if link.name == "replay" => match pick(link) {
+                    Some(v) => worst = max(worst, Some(v)),
+                    None => unknown = Some(format!("{name} reports no replay lag ({})", link.state)),
+                },
                 // A replica set: the member furthest behind (a member that
                 // gives no optime makes the figure unknown).
                 LinkKind::Member if seconds => match link.lag_seconds {
