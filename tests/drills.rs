@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use cutover::events::{Action, Reading, Record, RunEvent};
+use cutover::events::{Action, Awaiting, Reading, Record, RunCommand, RunEvent};
 use cutover::journal::{self, Feed, Recorder, Writer};
 use cutover::replay::{Timeline, base_state};
 use cutover::sim::{self, Simulator, scenario};
@@ -82,6 +82,59 @@ async fn a_recorded_drill_replays_to_the_screen_the_operator_saw() {
         assert_eq!(common::text(&replay_screen), text, "{name}: the replay's final screen is not the live one");
         assert_eq!(replay_screen, live_screen, "{name}: same text, different styles");
     }
+}
+
+/// The operator's side of a drill (`demo --interactive`): the first step is
+/// confirmed as it is offered, and the drill is left at the next offer.
+#[tokio::test]
+async fn an_interactive_drill_replays_to_the_screen_and_prompt_line_the_operator_saw() {
+    let theme = common::theme("dark", ColorMode::TrueColor, false);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("interactive.jsonl");
+    let runbook = cutover::runbook::demo().unwrap();
+    let outline = runbook.outline.clone();
+    let first = outline.phases[0].steps[0].id.clone();
+    let recorder = Recorder::new(Writer::create(&path).unwrap(), INTERVAL, INTERVAL);
+    let (tx, mut rx) = mpsc::channel(1 << 20);
+    let feed = Feed::new(tx, Some(recorder));
+    let sim = Simulator::new(scenario::by_name("full").unwrap(), 7, common::start()).unscripted();
+    let drive = sim::Drive::new(sim, runbook, "ann".to_owned(), feed).unwrap();
+    let (commands, command_rx) = mpsc::channel(16);
+    let driving = tokio::spawn(drive.run(INTERVAL, 50.0, command_rx));
+
+    let mut live = State::new(&outline.name);
+    live.sample_interval = INTERVAL;
+    live.update(&Action::Runbook(outline));
+    let mut next = None;
+    while let Some(action) = rx.recv().await {
+        live.update(&action);
+        match &action {
+            Action::Awaiting(Awaiting::Confirm { step }) if *step == first => {
+                commands.send(RunCommand::Confirm { step: step.clone(), typed: None }).await.unwrap();
+            }
+            Action::Awaiting(Awaiting::Confirm { step }) => {
+                next = Some(step.clone());
+                break;
+            }
+            _ => {}
+        }
+    }
+    // The drill ends with its commands; whatever it still showed, the live screen shows too.
+    drop(commands);
+    driving.await.unwrap();
+    while let Some(action) = rx.recv().await {
+        live.update(&action);
+    }
+    let next = next.expect("the drill offers the step after the first");
+
+    let (replay, records) = replayed(&path);
+    assert!(records.iter().any(|r| matches!(&r.event, RunEvent::Confirmed { step, .. } if *step == first)));
+    let (live_screen, replay_screen) =
+        (common::render(&live, &theme, 160, 48), common::render(&replay, &theme, 160, 48));
+    let text = common::text(&live_screen);
+    assert!(text.contains(&format!("next: {next} ")), "the live screen lacks the prompt line:\n{text}");
+    assert_eq!(common::text(&replay_screen), text, "the replay's final screen is not the live one");
+    assert_eq!(replay_screen, live_screen, "same text, different styles");
 }
 
 #[tokio::test]

@@ -284,3 +284,89 @@ async fn a_missing_privilege_degrades_one_figure_not_the_endpoint() {
     let sample = observe(&mut again).await;
     assert!(sample.disk.as_ref().unwrap().wal_bytes.is_some_and(|b| b > 0), "{:?}", sample.notes);
 }
+
+/// `statement` through `client` is refused as a write in a read-only transaction.
+async fn refused_as_a_write(client: &tokio_postgres::Client, statement: &str) {
+    let err = client.batch_execute(statement).await.expect_err("a write through a read-only session");
+    let message = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_else(|| err.to_string());
+    assert!(message.contains("read-only transaction"), "{statement}: {message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gauge_and_verification_sessions_cannot_write() {
+    let cluster = support::pg::shared_cluster();
+    cluster.psql("CREATE TABLE IF NOT EXISTS read_only_probe (id int)");
+    let insert = "INSERT INTO read_only_probe VALUES (1)";
+
+    // The collector's own session, as it sampled with it.
+    let mut collector = one("postgres", &cluster.dsn());
+    observe(&mut collector).await;
+    let session = collector.client().expect("the collector is connected");
+    let shown = support::simple_rows(session, "SHOW default_transaction_read_only").await;
+    assert_eq!(shown[0]["default_transaction_read_only"], "on");
+    refused_as_a_write(session, insert).await;
+    refused_as_a_write(session, "CREATE TABLE read_only_new (id int)").await;
+
+    // Every session a verification opens.
+    let endpoint = collector.endpoint().clone();
+    let sessions = cutover::verify::sessions(&endpoint, 2).await.unwrap();
+    assert_eq!(sessions.len(), 2);
+    for session in &sessions {
+        refused_as_a_write(session, insert).await;
+    }
+    assert_eq!(cluster.psql("SELECT count(*) FROM read_only_probe"), "0");
+}
+
+/// Whether `condition` holds on the cockpit's state after it heard `sample` from `name`, and why.
+fn gate_on(name: &str, sample: &EndpointSample, condition: &str) -> (bool, String) {
+    let now = chrono::Utc::now();
+    let mut state = cutover::state::State::new("test");
+    let heard = cutover::events::Sample {
+        at: now,
+        endpoint: name.to_owned(),
+        kind: cutover::events::EndpointKind::Postgres,
+        reading: Reading::Observed(sample.clone()),
+    };
+    state.update(&Action::Sample(heard));
+    state.update(&Action::Tick { now });
+    let verdict = cutover::runbook::condition::parse(condition).unwrap().eval(&state);
+    (verdict.holds, verdict.reason)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_that_stops_receiving_has_no_lag_figure_and_its_gate_stays_shut() {
+    let primary = Cluster::start(ClusterOptions::default());
+    let standby = Cluster::standby_of(&primary);
+    let mut on_standby = one("postgres", &standby.dsn());
+    let streaming = observe_until(&mut on_standby, "the standby streaming", |s| {
+        link(s, LinkKind::Physical, "replay").is_some_and(|l| l.state == "streaming" && l.lag_bytes.is_some())
+    })
+    .await;
+    assert!(gate_on("standby", &streaming, "lag_bytes(standby) < 1MB").0, "a streaming standby's gate opens");
+
+    // Stop its WAL receiver; the primary goes on writing.
+    standby.psql("ALTER SYSTEM SET primary_conninfo = ''");
+    standby.psql("SELECT pg_reload_conf()");
+    support::wait_until("the WAL receiver gone", WAIT, || {
+        standby.psql("SELECT count(*) FROM pg_stat_wal_receiver") == "0"
+    });
+    write_wal(&primary, 4);
+    let behind: i64 = primary
+        .psql(&format!(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{}')::bigint",
+            standby.psql("SELECT pg_last_wal_receive_lsn()")
+        ))
+        .parse()
+        .unwrap();
+    assert!(behind > 2 * 1024 * 1024, "the primary moved on: {behind} bytes");
+
+    let stopped = observe(&mut on_standby).await;
+    let own = link(&stopped, LinkKind::Physical, "replay").expect("the standby's own replay link");
+    assert_eq!((own.lag_bytes, own.lag_seconds), (None, None), "{own:?}");
+    assert!(own.state.starts_with("not streaming"), "{own:?}");
+    for condition in ["lag_bytes(standby) < 1MB", "lag_seconds(standby) < 5s", "not (lag_bytes(standby) >= 1MB)"] {
+        let (holds, reason) = gate_on("standby", &stopped, condition);
+        assert!(!holds, "{condition} held on a standby that receives nothing: {reason}");
+        assert!(reason.contains("unknown") && reason.contains("not streaming"), "{condition}: {reason}");
+    }
+}

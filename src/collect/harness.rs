@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{disk, pgbouncer, postgres, short_error, tls};
+use super::{disk, pgbouncer, postgres, session, short_error, tls};
 use crate::events::{Action, EndpointKind, EndpointSample, Reading, Sample};
 use crate::inventory::Endpoint;
 
@@ -58,6 +58,13 @@ impl Collector {
         &self.endpoint
     }
 
+    /// The session the collector reads through, once connected (for
+    /// diagnostics and tests: it is read-only on the server).
+    #[must_use]
+    pub fn client(&self) -> Option<&tokio_postgres::Client> {
+        self.client.as_ref()
+    }
+
     async fn connect(&mut self) -> Result<(), String> {
         let connector = match &self.connector {
             Some(c) => c.clone(),
@@ -67,22 +74,31 @@ impl Collector {
                 c
             }
         };
-        let connecting = self.endpoint.dsn.config.connect(connector);
-        let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
-            .await
-            .map_err(|_| format!("no answer in {}s", CONNECT_TIMEOUT.as_secs()))?
-            .map_err(|e| short_error(&e))?;
-        tokio::spawn(async move {
-            // Ends when the connection does; errors surface on the next query.
-            let _ = connection.await;
-        });
-        if self.endpoint.kind == EndpointKind::Postgres {
-            let settings = format!(
+        // A PgBouncer endpoint is its admin console: no SET there, and nothing it could write.
+        let settings = match self.endpoint.kind {
+            EndpointKind::Postgres => format!(
                 "SET statement_timeout = {STATEMENT_TIMEOUT_MS}; SET lock_timeout = {STATEMENT_TIMEOUT_MS}; \
                  SET idle_in_transaction_session_timeout = 0"
-            );
-            client.batch_execute(&settings).await.map_err(|e| short_error(&e))?;
-        }
+            ),
+            _ => String::new(),
+        };
+        let client = if self.endpoint.kind == EndpointKind::Postgres {
+            let opening = session::open_read_only(&self.endpoint, connector, &settings);
+            tokio::time::timeout(CONNECT_TIMEOUT, opening)
+                .await
+                .map_err(|_| format!("no answer in {}s", CONNECT_TIMEOUT.as_secs()))??
+        } else {
+            let connecting = self.endpoint.dsn.config.connect(connector);
+            let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+                .await
+                .map_err(|_| format!("no answer in {}s", CONNECT_TIMEOUT.as_secs()))?
+                .map_err(|e| short_error(&e))?;
+            tokio::spawn(async move {
+                // Ends when the connection does; errors surface on the next query.
+                let _ = connection.await;
+            });
+            client
+        };
         self.client = Some(client);
         self.session = postgres::Session::default();
         Ok(())

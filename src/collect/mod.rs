@@ -1,14 +1,15 @@
 //! The real collectors: PostgreSQL, PgBouncer, MongoDB and the local
 //! disks, publishing the same [`Sample`](crate::events::Sample)s as the
 //! simulator. One connection per endpoint, `application_name = 'cutover'`, a
-//! `statement_timeout` on every query, cheap catalog queries only, capped
-//! backoff on failure. Nothing here knows about the screen.
+//! `statement_timeout` on every query, read-only on the server
+//! ([`session`]), cheap catalog queries only, capped backoff on failure. Nothing here knows about the screen.
 
 pub mod disk;
 mod harness;
 pub mod mongo;
 pub mod pgbouncer;
 pub mod postgres;
+pub mod session;
 pub mod tls;
 
 pub use harness::{

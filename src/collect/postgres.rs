@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tokio_postgres::{Client, Row, Statement};
 
-use crate::events::{DiskReading, EndpointSample, LinkKind, PoolReading, ReplicationLink, Role};
+use crate::events::{DiskReading, EndpointSample, HIDDEN_SESSIONS, LinkKind, PoolReading, ReplicationLink, Role};
 
 /// Sizes (database, WAL directory) walk directories: refresh them only every
 /// this many rounds.
@@ -50,6 +50,12 @@ const STANDBY: &str = "SELECT \
     CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
          ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8, \
     pg_is_wal_replay_paused(), (SELECT status FROM pg_stat_wal_receiver LIMIT 1)";
+
+/// `pg_stat_wal_receiver.status` of a standby receiving from its primary.
+const STREAMING: &str = "streaming";
+/// A standby's state when it has no WAL receiver at all (with one in
+/// another state: `not streaming (starting)`, …).
+pub const NOT_STREAMING: &str = "not streaming";
 
 const SUBSCRIPTIONS: &str = "SELECT s.subname::text, s.subenabled, st.pid IS NOT NULL, \
     (SELECT count(*) FROM pg_subscription_rel r WHERE r.srsubid = s.oid AND r.srsubstate = 'r')::int, \
@@ -134,8 +140,10 @@ impl Session {
                 Ok(rows) => out.replication.extend(rows.first().map(standby).transpose()?),
                 Err(e) => self.degrade(e, "standby replay", &mut out.notes)?,
             }
-        } else if version >= 130_000 {
-            self.primary_links(client, &mut out).await?;
+        }
+        let mut slots_read = false;
+        if !in_recovery && version >= 130_000 {
+            slots_read = self.primary_links(client, &mut out).await?;
         }
         match self.query(client, SUBSCRIPTIONS).await {
             Ok(rows) => {
@@ -157,13 +165,19 @@ impl Session {
             total_bytes: None,
             database_bytes: self.database_bytes,
             wal_bytes: self.wal_bytes,
-            slot_retained_bytes: if in_recovery { None } else { Some(retained.unwrap_or(0)) },
+            // Known only where the slots could be read: a primary with none holds nothing.
+            slot_retained_bytes: slots_read.then(|| retained.unwrap_or(0)),
         });
         self.round = self.round.wrapping_add(1);
         Ok(out)
     }
 
-    async fn primary_links(&mut self, client: &Client, out: &mut EndpointSample) -> Result<(), tokio_postgres::Error> {
+    /// A primary's standbys and slots; whether the slots could be read.
+    async fn primary_links(
+        &mut self,
+        client: &Client,
+        out: &mut EndpointSample,
+    ) -> Result<bool, tokio_postgres::Error> {
         let mut slot_seconds: HashMap<String, Option<f64>> = HashMap::new();
         match self.query(client, WALSENDERS).await {
             Ok(rows) => {
@@ -188,10 +202,10 @@ impl Session {
                     }
                     out.replication.push(link);
                 }
+                Ok(true)
             }
-            Err(e) => self.degrade(e, "replication slots", &mut out.notes)?,
+            Err(e) => self.degrade(e, "replication slots", &mut out.notes).map(|()| false),
         }
-        Ok(())
     }
 
     async fn sizes(&mut self, client: &Client) -> Result<(), tokio_postgres::Error> {
@@ -244,7 +258,7 @@ fn to_u32(v: i32) -> u32 {
 fn pool(row: &Row, max: i32, reserved: i32, notes: &mut Vec<String>) -> Result<PoolReading, tokio_postgres::Error> {
     let hidden: i32 = row.try_get(6)?;
     if hidden > 0 {
-        notes.push(format!("{hidden} session(s) hidden from us: grant pg_monitor for their state and age"));
+        notes.push(format!("{hidden} session(s) {HIDDEN_SESSIONS}: grant pg_monitor for their state and age"));
     }
     Ok(PoolReading {
         connections: to_u32(row.try_get(0)?),
@@ -298,17 +312,29 @@ fn slot(row: &Row) -> Result<ReplicationLink, tokio_postgres::Error> {
     })
 }
 
+/// What a standby says of itself. Its lag is WAL received and not yet
+/// replayed, which is only the whole lag while it streams: a standby whose
+/// WAL receiver stopped has replayed all it received and would read 0 however
+/// far its primary moved on. So unless the receiver is `streaming`, the lag is
+/// not known (and a gate on it does not open).
 fn standby(row: &Row) -> Result<ReplicationLink, tokio_postgres::Error> {
     let paused: bool = row.try_get(2)?;
     let receiver: Option<String> = row.try_get(3)?;
-    let state =
-        if paused { "replay paused".to_owned() } else { receiver.unwrap_or_else(|| "not receiving".to_owned()) };
+    let streaming = receiver.as_deref() == Some(STREAMING);
+    let state = match (&receiver, paused) {
+        (Some(status), _) if status != STREAMING => format!("not streaming ({status})"),
+        (None, _) => NOT_STREAMING.to_owned(),
+        (Some(_), true) => "replay paused".to_owned(),
+        (Some(status), false) => status.clone(),
+    };
+    let (lag_bytes, lag_seconds) =
+        if streaming { (row.try_get::<_, Option<i64>>(0)?.map(to_u64), row.try_get(1)?) } else { (None, None) };
     Ok(ReplicationLink {
         name: "replay".to_owned(),
         kind: LinkKind::Physical,
         state,
-        lag_bytes: row.try_get::<_, Option<i64>>(0)?.map(to_u64),
-        lag_seconds: row.try_get(1)?,
+        lag_bytes,
+        lag_seconds,
         replay_paused: Some(paused),
         ..ReplicationLink::default()
     })

@@ -213,6 +213,12 @@ pub enum RunEvent {
     Finished {
         outcome: RunOutcome,
     },
+    /// What the run waits for now (the prompt line: "next: 4.4 …, awaiting"),
+    /// journaled when it changes so that a replay shows the line the
+    /// operator saw.
+    Awaiting {
+        awaiting: Awaiting,
+    },
 }
 
 impl RunEvent {
@@ -243,7 +249,10 @@ impl RunEvent {
             | Self::StepStarted { step: _, attempt: _ }
             | Self::Interrupted { step: _ }
             | Self::Rerun { step: _, operator: _ }
-            | Self::Finished { outcome: _ } => {}
+            | Self::Finished { outcome: _ }
+            | Self::Awaiting { awaiting: Awaiting::Confirm { step: _ } | Awaiting::Running { step: _ } }
+            | Self::Awaiting { awaiting: Awaiting::Over { outcome: _ } } => {}
+            Self::Awaiting { awaiting: Awaiting::Decide { step: _, why } } => f(why),
             Self::Session { command: _, title, operator: _, host: _, pid: _ } => f(title),
             Self::Fault { fault: _, text } | Self::Log { who: _, level: _, text } | Self::Output { step: _, text } => {
                 f(text);
@@ -280,6 +289,7 @@ impl RunEvent {
                 | Self::Fault { .. }
                 | Self::Log { .. }
                 | Self::VerifyChunk { .. }
+                | Self::Awaiting { .. }
         )
     }
 }

@@ -191,6 +191,11 @@ pub struct ReplicationLink {
     pub tables_total: Option<u32>,
 }
 
+/// Part of the note a PostgreSQL collector adds when sessions hide their
+/// state and age from it (no `pg_monitor`): its oldest transaction is then
+/// not known.
+pub const HIDDEN_SESSIONS: &str = "hidden from us";
+
 /// Connections on a database server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PoolReading {

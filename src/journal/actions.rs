@@ -67,6 +67,7 @@ pub fn actions(record: &Record) -> Vec<Action> {
         RunEvent::Paused { reason } => vec![log("cutover", LogLevel::Warn, format!("run paused: {reason}"))],
         RunEvent::Sample { sample } => vec![Action::Sample(sample.clone())],
         RunEvent::Checksum { progress } => vec![Action::Checksum(progress.clone())],
+        RunEvent::Awaiting { awaiting } => vec![Action::Awaiting(awaiting.clone())],
         RunEvent::Finished { outcome } => {
             vec![log("cutover", LogLevel::Info, format!("run {}", crate::events::name_of(outcome).replace('_', " ")))]
         }

@@ -164,7 +164,8 @@ impl Engine {
             | RunEvent::Output { .. }
             | RunEvent::Paused { .. }
             | RunEvent::Sample { .. }
-            | RunEvent::Checksum { .. } => {}
+            | RunEvent::Checksum { .. }
+            | RunEvent::Awaiting { .. } => {}
         }
     }
 

@@ -5,8 +5,8 @@
 //! stale) is unknown, and a comparison with an unknown is never true.
 
 use super::condition::{Gauge, Gauges, member_state_code};
-use crate::events::{EndpointSample, LinkKind, TableState};
-use crate::state::{Freshness, State};
+use crate::events::{EndpointKind, EndpointSample, HIDDEN_SESSIONS, LinkKind, TableState};
+use crate::state::{Freshness, GROWTH_MIN_SPAN_SECS, Metric, Projection, SeriesId, State, project};
 
 impl State {
     /// The endpoint's figures, when they are live.
@@ -30,7 +30,11 @@ impl State {
         let mut unknown = None;
         for link in &own.replication {
             match link.kind {
-                LinkKind::Physical if link.name == "replay" => worst = max(worst, pick(link)),
+                // A standby's own replay: its lag is unknown while it does not stream.
+                LinkKind::Physical if link.name == "replay" => match pick(link) {
+                    Some(v) => worst = max(worst, Some(v)),
+                    None => unknown = Some(format!("{name} reports no replay lag ({})", link.state)),
+                },
                 // A replica set: the member furthest behind (a member that
                 // gives no optime makes the figure unknown).
                 LinkKind::Member if seconds => match link.lag_seconds {
@@ -69,6 +73,49 @@ impl State {
     }
 }
 
+impl State {
+    /// When `name`'s filesystem is full at the growth of its recent history.
+    fn seconds_to_full(&self, name: &str, s: &EndpointSample) -> Result<f64, String> {
+        let disk = s.disk.as_ref().filter(|d| d.used_pct().is_some()).ok_or_else(|| no_disk(name))?;
+        let history = self.series.get(&SeriesId::new(Metric::DiskUsedPct, name, &disk.mount));
+        match project(history, 100.0) {
+            Projection::In(secs) => Ok(secs),
+            Projection::NotGrowing => Ok(f64::INFINITY),
+            Projection::Reached => Ok(0.0),
+            Projection::TooShort => Err(format!(
+                "{name}'s disk has under {GROWTH_MIN_SPAN_SECS:.0} s of history: its growth is not known yet"
+            )),
+        }
+    }
+}
+
+fn no_disk(name: &str) -> String {
+    format!("no disk figures for {name} (give disk_path in the inventory, or run on its host)")
+}
+
+/// The oldest open transaction: none open reads 0, but sessions hidden from
+/// us (no `pg_monitor`) may hold an older one, so then it is unknown.
+fn oldest_xact(name: &str, kind: EndpointKind, s: &EndpointSample) -> Result<f64, String> {
+    let pool = s.pool.as_ref().filter(|_| kind == EndpointKind::Postgres);
+    let pool = pool.ok_or_else(|| format!("{name} gives no PostgreSQL session figures"))?;
+    if let Some(hidden) = s.notes.iter().find(|n| n.contains(HIDDEN_SESSIONS)) {
+        return Err(format!("{name}: {hidden}"));
+    }
+    Ok(pool.oldest_xact_seconds.unwrap_or(0.0))
+}
+
+/// The slot holding back the most WAL; a primary with no slot holds none.
+fn slot_retained(name: &str, s: &EndpointSample) -> Result<f64, String> {
+    let held = s.replication.iter().filter(|l| l.kind == LinkKind::Slot).filter_map(|l| l.retained_bytes);
+    #[allow(clippy::cast_precision_loss)]
+    let worst = held.max().map(|b| b as f64);
+    match (worst, s.disk.as_ref().and_then(|d| d.slot_retained_bytes)) {
+        (Some(worst), _) => Ok(worst),
+        (None, Some(_)) => Ok(0.0),
+        (None, None) => Err(format!("{name} gives no replication slot figures")),
+    }
+}
+
 fn max(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
@@ -95,6 +142,7 @@ impl Gauges for State {
             return Ok(if up { 1.0 } else { 0.0 });
         }
         let s = self.live(name)?;
+        let kind = self.endpoints.get(name).map_or(EndpointKind::Postgres, |e| e.kind);
         let bouncer =
             |f: fn(&crate::events::BouncerPool) -> u32| -> f64 { s.bouncer.iter().map(|p| f64::from(f(p))).sum() };
         match gauge {
@@ -123,9 +171,7 @@ impl Gauges for State {
                     (Some(free), Some(total)) if total > 0 => {
                         Ok(if gauge == Gauge::DiskFreePct { 100.0 * free as f64 / total as f64 } else { free as f64 })
                     }
-                    _ => {
-                        Err(format!("no disk figures for {name} (give disk_path in the inventory, or run on its host)"))
-                    }
+                    _ => Err(no_disk(name)),
                 }
             }
             Gauge::SubscriptionTablesReady | Gauge::SubscriptionTables => {
@@ -138,6 +184,18 @@ impl Gauges for State {
                 };
                 Ok(subs.iter().map(|l| f64::from(pick(l).unwrap_or(0))).sum())
             }
+            Gauge::OldestXactSeconds => oldest_xact(name, kind, s),
+            Gauge::SlotRetainedBytes => slot_retained(name, s),
+            Gauge::PoolMaxwaitSeconds => {
+                if s.bouncer.is_empty() {
+                    return Err(format!("{name} gives no pooler figures (maxwait is PgBouncer's)"));
+                }
+                Ok(s.bouncer.iter().map(|p| p.maxwait_seconds).fold(0.0, f64::max))
+            }
+            Gauge::DiskSecondsToFull => self.seconds_to_full(name, s),
+            Gauge::MongoOplogWindowSeconds => s
+                .oplog_window_seconds
+                .ok_or_else(|| format!("{name} gives no oplog window (not a replica-set member, or oplog unreadable)")),
             Gauge::MongoState => {
                 let member = s.member.as_ref().ok_or_else(|| {
                     format!("{name} is not one replica-set member (connect to it with directConnection=true)")
@@ -150,3 +208,7 @@ impl Gauges for State {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "gauges_tests.rs"]
+mod tests;

@@ -488,8 +488,19 @@ impl Runner {
         }
     }
 
-    fn awaiting(&self, awaiting: Awaiting) {
-        self.sink.to_screen(Action::Awaiting(awaiting));
+    /// Journal what the run waits for (so a replay shows the prompt line the
+    /// operator saw) and show it; an unattended run has no prompt line. A
+    /// journal that cannot take it still shows it: the next event's append
+    /// reports the failure and stops the run.
+    fn awaiting(&mut self, awaiting: Awaiting) {
+        if self.sink.ui.is_none() {
+            return;
+        }
+        let event = RunEvent::Awaiting { awaiting };
+        if self.sink.record(&event).is_err() {
+            let RunEvent::Awaiting { awaiting } = event else { return };
+            self.sink.to_screen(Action::Awaiting(awaiting));
+        }
     }
 
     /// Run to the end, the operator's way (cockpit attached) or unattended.

@@ -123,7 +123,8 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
         | RunEvent::Sample { .. }
         | RunEvent::Checksum { .. }
         | RunEvent::Fault { .. }
-        | RunEvent::VerifyChunk { .. } => {
+        | RunEvent::VerifyChunk { .. }
+        | RunEvent::Awaiting { .. } => {
             return;
         }
     };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Simulator;
-use crate::events::{Action, Awaiting, RunCommand, RunEvent};
+use crate::events::{Awaiting, RunCommand, RunEvent};
 use crate::journal::Feed;
 use crate::runbook::condition::Gauges;
 use crate::runbook::engine::{Engine, Hold, Next};
@@ -136,7 +136,7 @@ impl Drive {
                 self.record(RunEvent::Finished { outcome }).await;
             }
             self.awaiting = Some(awaiting.clone());
-            self.feed.show(Action::Awaiting(awaiting)).await;
+            self.record(RunEvent::Awaiting { awaiting }).await;
         }
     }
 

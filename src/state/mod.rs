@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 pub use endpoint::{EndpointState, Freshness};
 pub use history::History;
 pub use run::{Prompt, RunView};
-pub use series::{Metric, Point, SeriesId, bucket_max};
+pub use series::{GROWTH_MIN_SPAN_SECS, GROWTH_WINDOW_SECS, Metric, Point, Projection, SeriesId, bucket_max, project};
 pub use thresholds::{Level, Limits, Thresholds};
 pub use update::{Effect, READ_ONLY};
 

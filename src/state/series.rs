@@ -100,6 +100,51 @@ pub fn bucket_max(
     out
 }
 
+/// How far back a growth rate looks.
+pub const GROWTH_WINDOW_SECS: f64 = 120.0;
+/// The shortest stretch of history a growth rate is drawn from.
+pub const GROWTH_MIN_SPAN_SECS: f64 = 10.0;
+
+/// When a growing figure reaches a limit, at its growth over the last
+/// [`GROWTH_WINDOW_SECS`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Projection {
+    /// Less than [`GROWTH_MIN_SPAN_SECS`] of history: the growth is not known yet.
+    TooShort,
+    /// The figure is steady or shrinking: it never reaches the limit.
+    NotGrowing,
+    /// The figure is at or past the limit already.
+    Reached,
+    /// Seconds until the limit is reached.
+    In(f64),
+}
+
+/// Where `history` is heading, relative to `limit` (see [`Projection`]).
+#[must_use]
+pub fn project(history: Option<&History<Point>>, limit: f64) -> Projection {
+    let Some(last) = history.and_then(History::last).copied() else { return Projection::TooShort };
+    if last.v >= limit {
+        return Projection::Reached;
+    }
+    let first = history
+        .into_iter()
+        .flat_map(History::iter)
+        .rev()
+        .take_while(|p| last.t - p.t <= GROWTH_WINDOW_SECS)
+        .last()
+        .copied()
+        .unwrap_or(last);
+    let span = last.t - first.t;
+    if span < GROWTH_MIN_SPAN_SECS {
+        return Projection::TooShort;
+    }
+    let rate = (last.v - first.v) / span;
+    if rate <= 1e-9 {
+        return Projection::NotGrowing;
+    }
+    Projection::In((limit - last.v) / rate)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +159,31 @@ mod tests {
         }
         let now = t0 + chrono::Duration::seconds(12);
         assert_eq!(bucket_max(Some(&h), now, 5, 4), vec![None, Some(9.0), Some(3.0), Some(4.0)]);
+    }
+
+    fn history(points: impl IntoIterator<Item = (u32, f64)>) -> History<Point> {
+        let mut h = History::new(1000);
+        for (t, v) in points {
+            h.push(Point { t: f64::from(t), v });
+        }
+        h
+    }
+
+    #[test]
+    fn projection_says_when_a_limit_is_reached_and_why_it_cannot_tell() {
+        // 73% now, growing 0.05 %/s over the window: 100% in 540 s.
+        let growing = history((0..=60).map(|s| (s, 70.0 + f64::from(s) * 0.05)));
+        let Projection::In(secs) = project(Some(&growing), 100.0) else {
+            panic!("{:?}", project(Some(&growing), 100.0))
+        };
+        assert!((secs - 540.0).abs() < 0.01, "{secs}");
+        // Only the last window counts: a fast start long ago does not.
+        let old_burst = history([(0, 10.0), (100, 60.0)].into_iter().chain((200..=320).map(|s| (s, 60.0))));
+        assert_eq!(project(Some(&old_burst), 100.0), Projection::NotGrowing);
+        let shrinking = history((0..=20).map(|s| (s, 50.0 - f64::from(s))));
+        assert_eq!(project(Some(&shrinking), 100.0), Projection::NotGrowing);
+        assert_eq!(project(Some(&history([(0, 50.0), (9, 60.0)])), 100.0), Projection::TooShort);
+        assert_eq!(project(None, 100.0), Projection::TooShort);
+        assert_eq!(project(Some(&history([(0, 100.0)])), 100.0), Projection::Reached);
     }
 }

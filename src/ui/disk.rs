@@ -9,28 +9,19 @@ use super::format;
 use super::lag::{TREND_BUCKET_SECS, TREND_COLS};
 use super::widgets::{Cell, age_text, fit_row, render_rows, sparkline, status_cell};
 use crate::events::Pane;
-use crate::state::{EndpointState, Freshness, History, Level, Metric, Point, SeriesId, State, bucket_max};
+use crate::state::{
+    EndpointState, Freshness, History, Level, Metric, Point, Projection, SeriesId, State, bucket_max, project,
+};
 use crate::theme::Theme;
-
-/// How far back the growth rate looks.
-const GROWTH_WINDOW_SECS: f64 = 120.0;
 
 /// Seconds until `limit` is reached at the growth of the last window, if the
 /// figure is growing.
 #[must_use]
 pub fn time_to(history: Option<&History<Point>>, limit: f64) -> Option<f64> {
-    let history = history?;
-    let last = *history.last()?;
-    let first = history.iter().rev().take_while(|p| last.t - p.t <= GROWTH_WINDOW_SECS).last()?;
-    let span = last.t - first.t;
-    if span < 10.0 {
-        return None;
+    match project(history, limit) {
+        Projection::In(secs) => Some(secs),
+        Projection::TooShort | Projection::NotGrowing | Projection::Reached => None,
     }
-    let rate = (last.v - first.v) / span;
-    if rate <= 1e-9 || last.v >= limit {
-        return None;
-    }
-    Some((limit - last.v) / rate)
 }
 
 pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Line<'static>)> {

@@ -6,7 +6,7 @@ use ratatui::text::Line;
 
 use super::format;
 use super::widgets::{Cell, age_text, fit_row, render_rows, sparkline, status_cell};
-use crate::events::{EndpointKind, Pane};
+use crate::events::{EndpointKind, LinkKind, Pane};
 use crate::state::{Freshness, Level, Metric, SeriesId, State, bucket_max};
 use crate::theme::Theme;
 
@@ -30,7 +30,12 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
                 .into_iter()
                 .chain(link.lag_seconds.map(|s| Level::of(s, t.lag_seconds)))
                 .max()
-                .unwrap_or(Level::Ok);
+                // A standby's own replay with no figure: it does not stream, its lag is unknown.
+                .unwrap_or(if link.kind == LinkKind::Physical && link.name == "replay" {
+                    Level::Warn
+                } else {
+                    Level::Ok
+                });
             let trend = match (&fresh, state.now) {
                 (Freshness::Live, Some(now)) => {
                     let id = SeriesId::new(Metric::LagBytes, &endpoint.name, &link.name);

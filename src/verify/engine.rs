@@ -16,7 +16,7 @@ use super::chunks::{self, Acc, ChunkSize, Progress};
 use super::journal::{Entry, Prior, Resume, Writer};
 use super::sql::{Range, TableSql};
 use super::{Difference, Mode, Report, TableReport, TableStatus};
-use crate::collect::{short_error, tls};
+use crate::collect::{session, short_error, tls};
 use crate::events::{ChecksumProgress, name_of};
 use crate::inventory::Endpoint;
 
@@ -70,23 +70,18 @@ impl Default for Options {
     }
 }
 
-async fn connect(endpoint: &Endpoint, n: usize) -> Result<Vec<Client>> {
-    let connector = tls::make_connect(&endpoint.dsn.tls)?;
+/// `n` sessions on `endpoint` for a verification: read-only on the server
+/// ([`session::open_read_only`]), with the settings both sides hash under.
+///
+/// # Errors
+/// The endpoint cannot be reached or refuses the settings.
+pub async fn sessions(endpoint: &Endpoint, n: usize) -> Result<Vec<Client>> {
+    let connector = tls::make_connect(&endpoint.dsn.tls).wrap_err_with(|| format!("{}: TLS setup", endpoint.name))?;
     let mut clients = Vec::with_capacity(n);
     for _ in 0..n {
-        let (client, connection) = endpoint
-            .dsn
-            .config
-            .connect(connector.clone())
+        let client = session::open_read_only(endpoint, connector.clone(), PORTABLE_SETTINGS)
             .await
-            .map_err(|e| eyre!("{} unreachable: {}", endpoint.name, short_error(&e)))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-            .batch_execute(PORTABLE_SETTINGS)
-            .await
-            .map_err(|e| eyre!("{}: session settings: {}", endpoint.name, short_error(&e)))?;
+            .map_err(|e| eyre!("{} unreachable: {e}", endpoint.name))?;
         clients.push(client);
     }
     Ok(clients)
@@ -240,7 +235,7 @@ pub async fn run(
     }
     let started = Instant::now();
     let jobs = options.jobs.clamp(1, 32);
-    let (src, dst) = tokio::try_join!(connect(source, jobs + 1), connect(target, jobs + 1))?;
+    let (src, dst) = tokio::try_join!(sessions(source, jobs + 1), sessions(target, jobs + 1))?;
     let mode = match options.mode {
         Some(m) => m,
         None if major_version(&src[0]).await? == major_version(&dst[0]).await? => Mode::Typed,

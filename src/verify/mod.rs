@@ -20,7 +20,7 @@ pub mod sql;
 use serde::{Deserialize, Serialize};
 
 pub use bisect::ROW_FETCH_MAX;
-pub use engine::{DEFAULT_CHUNK_ROWS, Options, run};
+pub use engine::{DEFAULT_CHUNK_ROWS, Options, run, sessions};
 
 /// How rows (PostgreSQL) or documents (MongoDB) are hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

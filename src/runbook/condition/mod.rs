@@ -20,6 +20,7 @@
 //! - `mongo.state(member)` is a replica-set member's state, compared with `==` or `!=` to one of the
 //!   uppercase names MongoDB uses: `PRIMARY`, `SECONDARY`, `STARTUP2`, `RECOVERING`, `ARBITER`, `DOWN`,
 //!   `ROLLBACK`, `REMOVED`, `STARTUP`, `UNKNOWN`.
+//! - `disk.seconds_to_full(x)` is "never" (greater than any duration) while the disk is not filling.
 //! - One comparison per operand (`a < b < c` is an error); at most 32 levels of `(` and `not`.
 //!
 //! Evaluation is three-valued: a gauge that cannot be read makes its comparison unknown, and unknown never
@@ -62,33 +63,48 @@ impl std::error::Error for ConditionError {}
 pub enum Gauge {
     LagBytes,
     LagSeconds,
+    /// Age of the oldest open transaction on a PostgreSQL server.
+    OldestXactSeconds,
+    /// WAL held back by the replication slot that holds the most.
+    SlotRetainedBytes,
     PoolWaiting,
+    /// The longest a pooler client has waited for a server connection.
+    PoolMaxwaitSeconds,
     PoolActive,
     PoolUsedPct,
     DiskFreePct,
     DiskFreeBytes,
+    /// When the disk is full at its recent growth (infinite when not growing).
+    DiskSecondsToFull,
     SubscriptionTablesReady,
     SubscriptionTables,
     Reachable,
     VerifyDifferences,
     /// A replica-set member's state, as its MongoDB code (see [`MEMBER_STATES`]).
     MongoState,
+    /// How far back a MongoDB oplog reaches.
+    MongoOplogWindowSeconds,
 }
 
 /// Each gauge's name in a condition and its dimension (`None`: true or false).
-const GAUGES: [(Gauge, &str, Option<Dim>); 12] = [
+const GAUGES: [(Gauge, &str, Option<Dim>); 17] = [
     (Gauge::LagBytes, "lag_bytes", Some(Dim::Bytes)),
     (Gauge::LagSeconds, "lag_seconds", Some(Dim::Seconds)),
+    (Gauge::OldestXactSeconds, "oldest_xact_seconds", Some(Dim::Seconds)),
+    (Gauge::SlotRetainedBytes, "slot.retained_bytes", Some(Dim::Bytes)),
     (Gauge::PoolWaiting, "pool.waiting", Some(Dim::Count)),
+    (Gauge::PoolMaxwaitSeconds, "pool.maxwait_seconds", Some(Dim::Seconds)),
     (Gauge::PoolActive, "pool.active", Some(Dim::Count)),
     (Gauge::PoolUsedPct, "pool.used_pct", Some(Dim::Percent)),
     (Gauge::DiskFreePct, "disk.free_pct", Some(Dim::Percent)),
     (Gauge::DiskFreeBytes, "disk.free_bytes", Some(Dim::Bytes)),
+    (Gauge::DiskSecondsToFull, "disk.seconds_to_full", Some(Dim::Seconds)),
     (Gauge::SubscriptionTablesReady, "subscription.tables_ready", Some(Dim::Count)),
     (Gauge::SubscriptionTables, "subscription.tables", Some(Dim::Count)),
     (Gauge::Reachable, "reachable", None),
     (Gauge::VerifyDifferences, "verify.differences", Some(Dim::Count)),
     (Gauge::MongoState, "mongo.state", Some(Dim::State)),
+    (Gauge::MongoOplogWindowSeconds, "mongo.oplog_window_seconds", Some(Dim::Seconds)),
 ];
 
 /// Replica-set member states: MongoDB's name and code (`replSetGetStatus.members[].state`).
@@ -406,6 +422,10 @@ fn size(v: f64) -> String {
 
 /// `250 ms`, `4.5 s`, `2m 10s`, `1h 5m`, `2d 3h`.
 fn duration(v: f64) -> String {
+    if v == f64::INFINITY {
+        // `disk.seconds_to_full` of a disk that is not filling.
+        return "never".to_owned();
+    }
     if v < 0.0 {
         return format!("-{}", duration(-v));
     }
