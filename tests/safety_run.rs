@@ -16,6 +16,7 @@ mod support;
 
 use std::time::Duration;
 
+use cutover::runbook::stop::group_alive;
 use support::pg::shared_cluster;
 use support::run::*;
 
@@ -172,17 +173,6 @@ fn a_resumed_run_knows_the_verification_result_its_journal_holds() {
     assert_eq!(indexes(&records, "step_started", "1.1").len(), 1, "verified again: {:?}", events(&records));
     assert_eq!(cluster.psql_in("known_dst", "SELECT count(*) FROM done"), "1");
     assert_eq!(cluster.psql_in("known_dst", "SELECT count(*) FROM rolled_back"), "0");
-}
-
-/// Whether any process of the group led by `leader` still runs (zombies,
-/// which init has not reaped yet, do not count).
-fn group_alive(leader: i32) -> bool {
-    std::fs::read_dir("/proc").unwrap().filter_map(Result::ok).any(|entry| {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { return false };
-        let Some((_, rest)) = stat.rsplit_once(')') else { return false };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(leader) && fields.first() != Some(&"Z")
-    })
 }
 
 fn read_pid(path: &std::path::Path) -> i32 {

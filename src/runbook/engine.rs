@@ -218,6 +218,12 @@ impl Engine {
         self.runs.get(step).map(|r| r.status).unwrap_or_default()
     }
 
+    /// Whether the step is still to run: neither done nor skipped.
+    #[must_use]
+    pub fn still_to_run(&self, step: &str) -> bool {
+        !matches!(self.status(step), StepStatus::Done | StepStatus::Skipped)
+    }
+
     /// The attempt number the step's next start will carry.
     #[must_use]
     pub fn next_attempt(&self, step: &str) -> u32 {

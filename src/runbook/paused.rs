@@ -38,6 +38,15 @@ impl Paused {
     }
 }
 
+/// The pause budget of a pause step, if it has one.
+#[must_use]
+pub fn max_pause(runbook: &Runbook, step: &str) -> Option<Duration> {
+    runbook.step(step).and_then(|s| match &s.action {
+        ActionDef::Pooler { max_pause, .. } => *max_pause,
+        _ => None,
+    })
+}
+
 /// See the module.
 #[derive(Clone, Debug, Default)]
 pub struct PauseWatch {
@@ -65,10 +74,7 @@ impl PauseWatch {
             RunEvent::StepStarted { step, .. } => {
                 if let Some((on, Op::Pause(database))) = op(step) {
                     self.paused = Some(Paused { on, database, step: step.clone(), since: at, repointed: false });
-                    let budget = runbook.step(step).and_then(|s| match &s.action {
-                        ActionDef::Pooler { max_pause, .. } => *max_pause,
-                        _ => None,
-                    });
+                    let budget = max_pause(runbook, step);
                     self.deadline = budget.filter(|_| live).map(|b| (Instant::now() + b, b));
                 }
             }

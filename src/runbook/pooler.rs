@@ -78,47 +78,36 @@ pub struct Repoint {
     pub after: String,
 }
 
-/// The `[databases]` entry for `database` in an ini text: its line index and
-/// text. Section names and keys are matched without regard to case.
-#[must_use]
-pub fn entry<'a>(ini: &'a str, database: &str) -> Option<(usize, &'a str)> {
+/// Every entry of the `[databases]` section: its line index, its name and
+/// the line. Section names are matched without regard to case; comments
+/// (`;`, `#`) and blank lines are skipped.
+fn entries(ini: &str) -> impl Iterator<Item = (usize, &str, &str)> {
     let mut in_databases = false;
-    for (i, line) in ini.lines().enumerate() {
+    ini.lines().enumerate().filter_map(move |(i, line)| {
         let trimmed = line.trim();
         if trimmed.starts_with('[') {
             in_databases =
                 trimmed.trim_start_matches('[').trim_end_matches(']').trim().eq_ignore_ascii_case("databases");
-            continue;
+            return None;
         }
-        if !in_databases || trimmed.is_empty() || trimmed.starts_with(';') || trimmed.starts_with('#') {
-            continue;
+        if !in_databases || trimmed.starts_with(';') || trimmed.starts_with('#') {
+            return None;
         }
-        let Some((key, _)) = trimmed.split_once('=') else { continue };
-        let key = key.trim().trim_matches('"');
-        if key == database {
-            return Some((i, line));
-        }
-    }
-    None
+        let (key, _) = trimmed.split_once('=')?;
+        Some((i, key.trim().trim_matches('"'), line))
+    })
+}
+
+/// The `[databases]` entry for `database` in an ini text: its line index and text.
+#[must_use]
+pub fn entry<'a>(ini: &'a str, database: &str) -> Option<(usize, &'a str)> {
+    entries(ini).find(|(_, name, _)| *name == database).map(|(i, _, line)| (i, line))
 }
 
 /// The databases a `[databases]` section defines.
 #[must_use]
 pub fn databases(ini: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut in_databases = false;
-    for line in ini.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            in_databases =
-                trimmed.trim_start_matches('[').trim_end_matches(']').trim().eq_ignore_ascii_case("databases");
-        } else if in_databases && !trimmed.starts_with(';') && !trimmed.starts_with('#') {
-            if let Some((key, _)) = trimmed.split_once('=') {
-                names.push(key.trim().trim_matches('"').to_owned());
-            }
-        }
-    }
-    names
+    entries(ini).map(|(_, name, _)| name.to_owned()).collect()
 }
 
 /// `key=value` pairs of a pooler connection string; values may be

@@ -19,7 +19,7 @@ use super::exec::{Emitted, Executor, Outcome};
 use super::plan::{self, Bindings, Planned};
 use super::sink::Sink;
 use super::{Runbook, StepDef};
-use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome, StepStatus, StopReason, StopState};
+use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome, StopReason, StopState};
 use crate::inventory::Inventory;
 use crate::journal::{self, Recorder, Writer};
 use crate::state::State;
@@ -170,7 +170,7 @@ fn refuse_manual(runbook: &Runbook, engine: &Engine, headless: bool, allowed: bo
         .steps
         .iter()
         .filter(|s| matches!(s.action, super::ActionDef::Manual { .. }))
-        .filter(|s| !matches!(engine.status(&s.id), StepStatus::Done | StepStatus::Skipped))
+        .filter(|s| engine.still_to_run(&s.id))
         .map(|s| format!("{} {}", s.id, s.name))
         .collect();
     if manual.is_empty() {
@@ -305,8 +305,9 @@ impl Runner {
             Some(prepare(Path::new(&runbook), Path::new(&inventory), &first, &vars, &var_env)?.3)
         };
         let engine = Engine::replay(&rb.steps, read.records.iter().map(|r| &r.event));
-        let to_run = |id: &str| !matches!(engine.status(id), StepStatus::Done | StepStatus::Skipped);
-        let changes = super::pins::changes(&read.records, &endpoints, as_started.as_ref().unwrap_or(&planned), to_run);
+        let changes = super::pins::changes(&read.records, &endpoints, as_started.as_ref().unwrap_or(&planned), |id| {
+            engine.still_to_run(id)
+        });
         if !changes.is_empty() && !resume.retarget {
             return Err(eyre!(
                 "the run's inputs changed since it started (the inventory, its variables or the environment):\n  {}\n\
@@ -335,7 +336,7 @@ impl Runner {
                 .runbook
                 .steps
                 .iter()
-                .filter(|s| !matches!(runner.engine.status(&s.id), StepStatus::Done | StepStatus::Skipped))
+                .filter(|s| runner.engine.still_to_run(&s.id))
                 .filter_map(|s| runner.planned.get(&s.id).map(|p| (s.id.clone(), p.shows.clone())))
                 .collect();
             for (step, shows) in replanned {
@@ -400,10 +401,7 @@ impl Runner {
     fn paused_on_resume(&mut self) -> Result<()> {
         let Some(p) = self.pause.paused.clone() else { return Ok(()) };
         let lasted = (chrono::Utc::now() - p.since).to_std().unwrap_or_default();
-        let budget = self.runbook.step(&p.step).and_then(|s| match &s.action {
-            super::ActionDef::Pooler { max_pause, .. } => *max_pause,
-            _ => None,
-        });
+        let budget = super::paused::max_pause(&self.runbook, &p.step);
         let what = format!(
             "the pooler {} is PAUSED ({}, by step {} {} ago): its clients wait",
             p.on,
@@ -413,14 +411,20 @@ impl Runner {
         );
         self.say(crate::events::LogLevel::Error, what)?;
         match budget {
-            Some(budget) if lasted >= budget && !self.engine.rolling_back() => {
-                self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason: budget_reason(budget) })
-            }
+            Some(budget) if lasted >= budget => self.roll_back_for_budget(budget),
             _ => self.say(
                 crate::events::LogLevel::Warn,
                 "go on to RESUME it (forward), or roll back to RESUME it on the source (R; --rollback)".to_owned(),
             ),
         }
+    }
+
+    /// The pause ran past its budget: roll back (once), saying so.
+    fn roll_back_for_budget(&mut self, budget: Duration) -> Result<()> {
+        if self.engine.rolling_back() {
+            return Ok(());
+        }
+        self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason: budget_reason(budget) })
     }
 
     /// cutover stops with its pooler paused: a paused pooler is an outage, so
@@ -514,9 +518,7 @@ impl Runner {
         self.paused_on_resume()?;
         let code = loop {
             if let Some(budget) = self.pause.budget_out() {
-                if !self.engine.rolling_back() {
-                    self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason: budget_reason(budget) })?;
-                }
+                self.roll_back_for_budget(budget)?;
             }
             if let Some(why) = self.quitting() {
                 if !matches!(self.engine.next(), Next::Over(_)) {
