@@ -28,6 +28,15 @@ use support::bouncer::{Bouncer, BouncerOptions};
 use support::pg::{Cluster, ClusterOptions, pg_bins, quote_literal};
 use support::run::*;
 
+/// One pgbench load at a time: two of them (16 clients and four clusters on
+/// a 2-core machine) would make the latencies the tests compare with the
+/// write pause those of the machine's contention.
+static ONE_LOAD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_load() -> std::sync::MutexGuard<'static, ()> {
+    ONE_LOAD.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// `pgbench` through the pooler, 8 clients, per-transaction log in `dir`.
 fn pgbench(bouncer: &Bouncer, dir: &Path, seconds: u32) -> Child {
     Command::new(pg_bins().tool("pgbench"))
@@ -42,9 +51,11 @@ fn pgbench(bouncer: &Bouncer, dir: &Path, seconds: u32) -> Child {
         .expect("start pgbench")
 }
 
-/// The longest transaction latency in pgbench's per-transaction logs.
-fn longest_latency(dir: &Path) -> Duration {
+/// The longest transaction latency in pgbench's per-transaction logs, and
+/// when that transaction ended.
+fn longest_latency(dir: &Path) -> (Duration, DateTime<Utc>) {
     let mut longest = 0u64;
+    let mut when = 0i64;
     let mut transactions = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -54,12 +65,16 @@ fn longest_latency(dir: &Path) -> Duration {
         // client_id transaction_no time_us script_no time_epoch time_us
         for line in std::fs::read_to_string(&path).unwrap().lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            longest = longest.max(fields[2].parse().unwrap());
+            let latency: u64 = fields[2].parse().unwrap();
+            if latency > longest {
+                longest = latency;
+                when = fields[4].parse::<i64>().unwrap() * 1_000_000 + fields[5].parse::<i64>().unwrap();
+            }
             transactions += 1;
         }
     }
     assert!(transactions > 100, "pgbench logged {transactions} transactions");
-    Duration::from_micros(longest)
+    (Duration::from_micros(longest), DateTime::from_timestamp_micros(when).unwrap())
 }
 
 fn history(cluster: &Cluster) -> Vec<String> {
@@ -85,7 +100,8 @@ struct Setup {
 /// (else it is empty, for a runbook that sets it all up).
 fn setup(replicating: bool) -> Setup {
     let source = Cluster::start(ClusterOptions::default().setting("wal_level", "logical"));
-    let target = Cluster::start(ClusterOptions::default());
+    // wal_level = logical on the target too: it publishes back after the switch.
+    let target = Cluster::start(ClusterOptions::default().setting("wal_level", "logical"));
     let bench = |cluster: &Cluster, init: &str| {
         let out = Command::new(pg_bins().tool("pgbench"))
             .args(["-i", "-I", init, "-s", "1", "-h", "127.0.0.1", "-p", &cluster.port.to_string(), "-U", "postgres"])
@@ -148,6 +164,7 @@ fn assert_balances_match_history(cluster: &Cluster) {
 /// The shipped `runbooks/pg-logical-migration-pooler.toml`, end to end.
 #[test]
 fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
+    let _load = one_load();
     let Setup { source, target, bouncer, dir, inventory } = setup(false);
     let journal_path = dir.path().join("switch.jsonl");
 
@@ -163,10 +180,12 @@ fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
     // (under 8 clients hammering 100k accounts it would chase rows in flight
     // for long), and outlasts the switch, which waits 5 s for the target to
     // keep up first.
-    let mut run = spawn(dir.path(), "run", &run_args(&runbook, &inventory, &journal_path, "ann"), &[]);
+    let mut args = run_args(&runbook, &inventory, &journal_path, "ann");
+    args.push("--allow-manual");
+    let mut run = spawn(dir.path(), "run", &args, &[]);
     let verified = |r: &serde_json::Value| is(r, "step_finished", "4.1") && r["ok"] == true;
     run.wait_for_record(&journal_path, "the verification", verified);
-    let mut load = pgbench(&bouncer, dir.path(), 20);
+    let mut load = pgbench(&bouncer, dir.path(), 30);
     let run = run.wait(Duration::from_secs(120));
     assert_eq!(run.code, Some(0), "{}", run.describe());
     assert_no_failed_transaction(dir.path(), load.wait().unwrap());
@@ -189,18 +208,6 @@ fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
         missing.len(),
         &missing[..missing.len().min(5)]
     );
-    let timeline: Vec<String> = journal(&journal_path)
-        .iter()
-        .filter(|r| r["event"] == "step_started" || r["event"] == "step_finished")
-        .map(|r| format!("{} {} {}", r["at"], r["event"], r["step"]))
-        .collect();
-    assert!(
-        on_target.len() > on_source.len(),
-        "no write reached the target after the resume ({} rows on the source, {} on the target): {timeline:#?}\n{}",
-        on_source.len(),
-        on_target.len(),
-        std::fs::read_to_string(dir.path().join("pgbench.out")).unwrap()
-    );
     assert_balances_match_history(&source);
     assert_balances_match_history(&target);
 
@@ -215,12 +222,33 @@ fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
     let paused = at(&records[first(&records, |r| is(r, "step_started", &pause_step)).unwrap()]);
     let resumed = at(&records[first(&records, |r| is(r, "step_finished", &resume_step) && r["ok"] == true).unwrap()]);
     let pause = (resumed - paused).to_std().unwrap();
-    let longest = longest_latency(dir.path());
+    // The clients wrote on the target after the resume, and the way back
+    // carried those rows to the old side until it was retired; then it was
+    // torn down (the source's subscription, its slot on the target).
+    let after_resume = |cluster: &Cluster| {
+        let since = resumed.timestamp_micros() as f64 / 1e6;
+        let n = cluster
+            .psql(&format!("SELECT count(*) FROM pgbench_history WHERE mtime > to_timestamp({since})::timestamp"));
+        n.parse::<u64>().unwrap()
+    };
+    assert!(
+        after_resume(&target) > 100,
+        "{} rows written on the target after the resume at {resumed}; the target's latest: {}\n{}",
+        after_resume(&target),
+        target.psql("SELECT max(mtime), now(), current_setting('TimeZone') FROM pgbench_history"),
+        std::fs::read_to_string(dir.path().join("pgbench.out")).unwrap()
+            + &std::fs::read_to_string(dir.path().join("pgbench.err")).unwrap()
+            + &format!("{:#?}", events(&journal(&journal_path)))
+    );
+    assert!(after_resume(&source) > 0, "the way back carried no row to the source");
+    assert_eq!(source.psql("SELECT count(*) FROM pg_subscription"), "0", "the way back is torn down");
+    assert_eq!(target.psql("SELECT count(*) FROM pg_replication_slots"), "0", "no slot left on the target");
+    let (longest, ended) = longest_latency(dir.path());
     eprintln!("write pause (cutover) {pause:?}; longest pgbench transaction {longest:?}");
     let gap = pause.abs_diff(longest);
     assert!(
         gap <= Duration::from_millis(500),
-        "cutover measured a {pause:?} pause, pgbench's longest transaction took {longest:?}"
+        "cutover measured a {pause:?} pause ({paused} to {resumed}), pgbench's longest transaction took {longest:?} (ended {ended})"
     );
     // The report sets the pause beside the longest wait the pooler counted.
     let html = dir.path().join("report.html");
@@ -257,6 +285,97 @@ fn a_pooler_switch_under_pgbench_loses_nothing_and_fails_no_transaction() {
         })
         .sum();
     assert!(after > 100, "only {after} transactions after the resume");
+}
+
+/// The way back, after the switch: the clients write on the target for a
+/// while, then the run is stopped and rolled back (`resume --rollback`). The
+/// rollback pauses the pooler, lets the source catch up by the reverse
+/// subscription, copies the sequences back, points the pooler at the source
+/// and resumes it: every row written on the target is on the source, and
+/// pgbench fails no transaction across both switches.
+#[test]
+fn a_rollback_after_the_switch_loses_nothing() {
+    let _load = one_load();
+    use nix::sys::signal::Signal;
+    let Setup { source, target, bouncer, dir, inventory } = setup(false);
+    source.psql("CREATE SEQUENCE app_seq; SELECT setval('app_seq', 42)");
+    let journal_path = dir.path().join("switch.jsonl");
+    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/pg-logical-migration-pooler.toml").to_owned();
+    let mut args = run_args(&runbook, &inventory, &journal_path, "ann");
+    args.push("--allow-manual");
+    let mut run = spawn(dir.path(), "run", &args, &[]);
+    let verified = |r: &serde_json::Value| is(r, "step_finished", "4.1") && r["ok"] == true;
+    run.wait_for_record(&journal_path, "the verification", verified);
+    // Long enough to outlast the switch, the watch after it and the rollback
+    // on a loaded 2-core machine.
+    let mut load = pgbench(&bouncer, dir.path(), 45);
+    let outline = journal(&journal_path)[0]["outline"].clone();
+    let id = |name: &str| {
+        let phases = outline["phases"].as_array().unwrap();
+        let step = phases.iter().flat_map(|p| p["steps"].as_array().unwrap()).find(|s| s["name"] == name);
+        step.unwrap_or_else(|| panic!("no step {name}"))["id"].as_str().unwrap().to_owned()
+    };
+    let watching = id("The old side follows the target");
+    run.wait_for_record(&journal_path, "the watch after the switch", |r| is(r, "step_started", &watching));
+    // The application uses the target for a while, a sequence too.
+    std::thread::sleep(Duration::from_secs(3));
+    target.psql("SELECT setval('app_seq', 100)");
+    run.signal(Signal::SIGTERM);
+    let stopped = run.wait(REACH);
+    assert_eq!(stopped.code, Some(1), "{}", stopped.describe());
+    let back = cutover(
+        dir.path(),
+        "rollback",
+        &["resume", journal_path.to_str().unwrap(), "--yes", "--rollback", "--allow-manual"],
+        &[],
+        REACH,
+    );
+    assert_eq!(back.code, Some(3), "rolled back: {}", back.describe());
+    // The rollback's steps after the switch ran, none was skipped.
+    let records = journal(&journal_path);
+    for name in ["Pause the pooler", "The source has all the target wrote", "Copy the sequences back"] {
+        let step = outline["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["rollback"] == true)
+            .flat_map(|p| p["steps"].as_array().unwrap())
+            .find(|s| s["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            records.iter().any(|r| is(r, "step_finished", &step) && r["ok"] == true),
+            "{name} ({step}) did not run: {:?}",
+            events(&records)
+        );
+    }
+    let on_target = history(&target);
+    assert!(load.try_wait().unwrap().is_none(), "pgbench ended before the rollback: lengthen its run");
+    assert_no_failed_transaction(dir.path(), load.wait().unwrap());
+
+    // Every row written on the target is on the source, and the clients
+    // wrote on the source again after the rollback.
+    let on_source = history(&source);
+    let mut missing = on_target.clone();
+    for row in &on_source {
+        if let Some(i) = missing.iter().position(|r| r == row) {
+            missing.swap_remove(i);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} target rows are not on the source: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(on_source.len() > on_target.len(), "no write reached the source after the rollback");
+    assert_balances_match_history(&source);
+    assert_eq!(source.psql("SELECT last_value FROM app_seq"), "100", "the sequence came back");
+    assert_eq!(source.psql("SELECT count(*) FROM pg_subscription"), "0", "the source replicates no more");
+    let ini = std::fs::read_to_string(&bouncer.config_file).unwrap();
+    assert!(ini.contains(&format!("app = host=127.0.0.1 port={} dbname=postgres", source.port)), "{ini}");
 }
 
 /// A repoint of a database the pooler's file lacks is refused by `check
@@ -308,6 +427,7 @@ fn a_repoint_of_a_database_the_pooler_lacks_is_refused_at_its_place() {
 ///   by itself.
 #[test]
 fn a_paused_pooler_is_never_left_paused() {
+    let _load = one_load();
     use nix::sys::signal::Signal;
     let Setup { source, target, bouncer, dir, inventory } = setup(true);
     // The target stops following: the wait for it never ends.

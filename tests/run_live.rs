@@ -592,6 +592,31 @@ fn a_failure_with_rollback_policy_runs_the_rollback_phase() {
     assert_eq!(count(&db, "never"), 0);
 }
 
+/// A step's `when` decides whether it is needed: read before the step, it
+/// runs it, skips it (journaled with what it read), or, unreadable, fails it
+/// rather than guess.
+#[test]
+fn a_step_runs_only_when_its_guard_says_it_is_needed() {
+    let db = Cluster::start(ClusterOptions::default());
+    db.psql("CREATE TABLE marks (mark text)");
+    let dir = tempfile::tempdir().unwrap();
+    let ghost = "host=127.0.0.1 port=1 user=postgres dbname=postgres connect_timeout=2".to_owned();
+    let inv = inventory(dir.path(), &[("db", db.dsn(), None), ("ghost", ghost, None)]);
+    let journal_path = dir.path().join("run.jsonl");
+    let run = cutover(dir.path(), "run", &run_args(&fixture("when.toml"), &inv, &journal_path, "ann"), &[], SMALL_RUN);
+    assert_eq!(run.code, Some(1), "held at the step it cannot decide: {}", run.describe());
+    assert_eq!(db.psql("SELECT string_agg(mark, ',') FROM marks"), "needed");
+    let records = journal(&journal_path);
+    let trail = events(&records);
+    let skipped = records.iter().find(|r| is(r, "skipped", "1.2")).unwrap_or_else(|| panic!("{trail:?}"));
+    assert_eq!(skipped["operator"], "cutover");
+    assert!(skipped["reason"].as_str().unwrap().contains("read \"0\" on db, not 1"), "{skipped}");
+    assert!(indexes(&records, "step_started", "1.2").is_empty(), "{trail:?}");
+    let failed = &records[indexes(&records, "step_finished", "1.3")[0]];
+    assert_eq!(failed["ok"], false);
+    assert!(failed["summary"].as_str().unwrap().contains("could not tell whether the step is needed"), "{failed}");
+}
+
 // ---------------------------------------------------------------------------
 // 5. Secrets
 

@@ -45,6 +45,8 @@ pub struct Summary {
     pub confirmations: Vec<Confirmation>,
     /// When writes stopped and resumed (the same rule as the cockpit's).
     pub write_pause: Option<crate::state::WritePause>,
+    /// Pauses after the first (a rollback after the switch pauses again).
+    pub later_pauses: Vec<crate::state::WritePause>,
     /// The longest a client waited in a pooler during the write pause, by the
     /// pooler's own count (`SHOW POOLS` maxwait), and where (`pooler · db`).
     pub pooler_wait: Option<(f64, String)>,
@@ -203,6 +205,7 @@ impl Summary {
             phases: Vec::new(),
             confirmations: Vec::new(),
             write_pause: None,
+            later_pauses: Vec::new(),
             pooler_wait: None,
             lag_at_switch: Vec::new(),
             checksum: None,
@@ -231,7 +234,10 @@ impl Summary {
         if session && summary.outline.is_none() {
             summary.outcome = Outcome::Session;
         }
-        summary.write_pause = state.write_pause;
+        // The switch's pause; any later one (a rollback's) is listed after it.
+        let mut pauses = state.earlier_pauses.iter().copied().chain(state.write_pause);
+        summary.write_pause = pauses.next();
+        summary.later_pauses = pauses.collect();
         summary.checksum.clone_from(&state.checksum);
         summary.phases = timeline::timings(state.outline.as_ref(), &state, records);
         summary.phase_marks = summary.phases.iter().filter_map(|p| p.started().map(|at| (p.id.clone(), at))).collect();
@@ -303,6 +309,7 @@ impl Summary {
                 // waiters are released by the RESUME it follows).
                 let in_pause = state
                     .write_pause
+                    .filter(|_| state.earlier_pauses.is_empty())
                     .is_some_and(|p| p.ended.is_none_or(|end| sample.at <= end + chrono::Duration::seconds(1)));
                 if let (true, crate::events::Reading::Observed(s)) = (in_pause, &sample.reading) {
                     for pool in &s.bouncer {

@@ -227,6 +227,10 @@ impl Executor {
                 Err(e) if matches!(op, Op::Resume(_)) && e.to_ascii_lowercase().contains("not paused") => {
                     Ok(Outcome::ok(format!("{on} was not paused: nothing to resume")))
                 }
+                // A rollback pauses whether or not the switch's pause still holds.
+                Err(e) if matches!(op, Op::Pause(_)) && e.to_ascii_lowercase().contains("already") => {
+                    Ok(Outcome::ok(format!("{on} was paused already: its clients still wait")))
+                }
                 Err(e) => Err(e),
             };
         }
@@ -474,6 +478,21 @@ impl Executor {
 
     /// A check's value: read-only checks run as one statement in a `READ ONLY`
     /// transaction that is rolled back, so they cannot write.
+    /// A step's `when` (a [`Resolved::CheckSql`]), read in a read-only
+    /// transaction: whether it reads its `expect`, and what it read.
+    ///
+    /// # Errors
+    /// The query could not be run (endpoint unreachable, SQL error).
+    pub async fn guard(&mut self, when: &Resolved) -> Result<(bool, String), String> {
+        let Resolved::CheckSql { on, sql, expect } = when else {
+            return Err("a `when` is a query".to_owned());
+        };
+        let got = self.check_value(on, &sql.plain, true).await?;
+        let holds = got.as_deref().map(str::trim) == Some(expect.plain.trim());
+        let read = got.map_or_else(|| "nothing (no row or NULL)".to_owned(), |g| format!("\"{g}\""));
+        Ok((holds, format!("read {read} on {on}, not {}", expect.shown)))
+    }
+
     async fn check_value(&mut self, on: &str, sql: &str, read_only: bool) -> Result<Option<String>, String> {
         if !read_only {
             return self.first_value(on, sql).await;

@@ -54,6 +54,9 @@ pub struct StepFile {
     pub manual: Option<ManualStep>,
     pub mongo: Option<MongoStep>,
     pub pgbouncer: Option<Spanned<PgbouncerStep>>,
+    /// A query deciding whether the step is needed (`on`, `sql`, `expect`):
+    /// when it reads otherwise, the step is skipped, and the journal says why.
+    pub when: Option<Spanned<CheckStep>>,
     #[serde(default)]
     pub destructive: bool,
     pub gate: Option<Spanned<String>>,

@@ -29,7 +29,9 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use toml::Spanned;
 
 pub use file::RunbookFile;
-pub use step::{ActionDef, DEFAULT_STATEMENT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, OnFailure, PoolerVerb, StepDef, Text};
+pub use step::{
+    ActionDef, DEFAULT_STATEMENT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, Guard, OnFailure, PoolerVerb, StepDef, Text,
+};
 
 use crate::diagnostic::Diagnostic;
 use crate::events::{Outline, OutlinePhase, OutlineStep};
@@ -287,6 +289,25 @@ impl Checker<'_> {
         }
     }
 
+    /// A step's `when`: a query on a PostgreSQL endpoint and what it must read.
+    fn guard(&mut self, spanned: &Spanned<file::CheckStep>) -> Option<Guard> {
+        let when = spanned.get_ref();
+        match (&when.on, &when.sql, &when.expect, &when.condition) {
+            (Some(on), Some(sql), Some(expect), None) => Some(Guard {
+                on: self.endpoint(on, &["postgres"], "a `when` query"),
+                sql: self.sql_text(sql),
+                expect: self.text(expect),
+            }),
+            _ => {
+                self.error(
+                    spanned.span().start,
+                    "when: give `on`, `sql` and `expect` (a query that reads `expect` when the step is needed)",
+                );
+                None
+            }
+        }
+    }
+
     fn action(&mut self, s: &file::StepFile, span: usize) -> Option<ActionDef> {
         const PG: &[&str] = &["postgres", "pgbouncer"];
         let kinds = step_kinds(s);
@@ -496,6 +517,7 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
                 ends_write_pause: s.ends_write_pause,
                 on_failure,
                 transaction: s.sql.as_ref().is_some_and(|q| q.get_ref().transaction),
+                when: s.when.as_ref().and_then(|w| c.guard(w)),
                 action,
             };
             steps.push(OutlineStep {

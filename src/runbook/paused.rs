@@ -73,7 +73,11 @@ impl PauseWatch {
         match event {
             RunEvent::StepStarted { step, .. } => {
                 if let Some((on, Op::Pause(database))) = op(step) {
-                    self.paused = Some(Paused { on, database, step: step.clone(), since: at, repointed: false });
+                    // Paused already (a rollback's PAUSE after the switch's):
+                    // the clients have waited since the first.
+                    let still = self.paused.take().filter(|p| p.on == on && p.database == database);
+                    self.paused =
+                        Some(still.unwrap_or(Paused { on, database, step: step.clone(), since: at, repointed: false }));
                     let budget = max_pause(runbook, step);
                     self.deadline = budget.filter(|_| live).map(|b| (Instant::now() + b, b));
                 }

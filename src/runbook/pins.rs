@@ -67,8 +67,11 @@ pub fn changes(
         if !still_to_run(&p.id) {
             continue;
         }
+        let will_do = |shows: &[String]| -> Vec<String> {
+            shows.iter().filter(|l| !l.starts_with(super::plan::BEFORE)).cloned().collect()
+        };
         match shown.get(p.id.as_str()) {
-            Some(was) if *was == p.shows.as_slice() => {}
+            Some(was) if will_do(was) == will_do(&p.shows) => {}
             Some(was) => changes.push(format!(
                 "step {} would now run: {} (it was planned as: {})",
                 p.id,
@@ -90,10 +93,22 @@ mod tests {
         Record { at: chrono::Utc::now(), event }
     }
 
+    #[test]
+    fn what_a_repoint_reads_now_is_not_a_change_of_inputs() {
+        let was = vec!["on pooler: point database app at source".to_owned(), "  before: app = port=1".to_owned()];
+        let records = vec![record(RunEvent::Planned { step: "R.1".into(), shows: was })];
+        let mut now = planned("R.1", "on pooler: point database app at source");
+        now.shows.push("  before: app = port=2".into());
+        assert!(changes(&records, &BTreeMap::new(), &[now], |_| true).is_empty());
+        let elsewhere = planned("R.1", "on pooler: point database app at target");
+        assert_eq!(changes(&records, &BTreeMap::new(), &[elsewhere], |_| true).len(), 1);
+    }
+
     fn planned(id: &str, shows: &str) -> Planned {
         Planned {
             id: id.into(),
             action: Resolved::Shell { run: Default::default(), env: Default::default() },
+            when: None,
             shows: vec![shows.into()],
         }
     }

@@ -77,9 +77,17 @@ pub enum Resolved {
 pub struct Planned {
     pub id: String,
     pub action: Resolved,
+    /// The step's `when`, resolved: a [`Resolved::CheckSql`].
+    pub when: Option<Resolved>,
     /// What it will execute and where, secrets masked.
     pub shows: Vec<String>,
 }
+
+/// The start of a `shows` line that reads how things are now (a repoint's
+/// ini line before it), not what the step will do: it changes as the run
+/// goes (the switch's repoint changes the rollback's `before`), so resume
+/// does not count it as a change of inputs.
+pub const BEFORE: &str = "  before: ";
 
 /// What a runbook is resolved with.
 pub struct Bindings<'a> {
@@ -211,7 +219,8 @@ fn with_password_masked(scope: &mut Scope, name: &str, value: String) -> Result<
 /// Every `env.NAME` the runbook mentions.
 fn env_names(runbook: &Runbook) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    let texts = runbook.vars.values().chain(runbook.steps.iter().flat_map(|s| texts(&s.action)));
+    let guards = runbook.steps.iter().filter_map(|s| s.when.as_ref()).flat_map(|w| [&w.sql, &w.expect]);
+    let texts = runbook.vars.values().chain(runbook.steps.iter().flat_map(|s| texts(&s.action))).chain(guards);
     for text in texts {
         for piece in vars::scan(&text.text).unwrap_or_default() {
             if let vars::Piece::Var { name, .. } = piece {
@@ -308,6 +317,11 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
                 Value::default()
             })
         };
+        let when = step.when.as_ref().map(|w| Resolved::CheckSql {
+            on: w.on.clone(),
+            sql: expand(&w.sql, Context::Sql),
+            expect: expand(&w.expect, Context::Database),
+        });
         let action = match &step.action {
             ActionDef::Sql { on, run } => {
                 Resolved::Sql { on: on.clone(), run: run.iter().map(|t| expand(t, Context::Sql)).collect() }
@@ -366,8 +380,14 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
                 priority: priority.iter().map(|(t, p)| (expand(t, Context::Database), *p)).collect(),
             },
         };
-        let shows = shows(step, &action, inventory).into_iter().map(|line| scope.scrub(&line)).collect();
-        planned.push(Planned { id: step.id.clone(), action, shows });
+        let mut lines = Vec::new();
+        if let Some(Resolved::CheckSql { on, sql, expect }) = &when {
+            lines.push(format!("only when this reads {} on {} (else skipped):", expect.shown, place(on, inventory)));
+            lines.extend(indented(&sql.shown));
+        }
+        lines.extend(shows(step, &action, inventory));
+        let shows = lines.into_iter().map(|line| scope.scrub(&line)).collect();
+        planned.push(Planned { id: step.id.clone(), action, when, shows });
     }
     if errors.is_empty() { Ok(planned) } else { Err(errors) }
 }
@@ -455,7 +475,7 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
                     super::pooler::Where::File(path) => {
                         lines.push(format!("  in {} [databases] (the old file kept as a .bak):", path.display()));
                         lines.push(format!(
-                            "  before: {}",
+                            "{BEFORE}{}",
                             super::pooler::masked(r.before.as_deref().unwrap_or_default())
                         ));
                     }

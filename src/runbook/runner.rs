@@ -436,7 +436,9 @@ impl Runner {
     async fn unpause_on_stop(&mut self, why: &str) -> Result<()> {
         let Some(p) = self.pause.paused.clone() else { return Ok(()) };
         let db = p.database.clone().unwrap_or_else(|| "every database".to_owned());
-        let whither = if p.repointed { "on the server it now points at" } else { "on the source" };
+        // A rollback's pause holds the clients of the server it points at.
+        let rolled = self.runbook.step(&p.step).is_some_and(|s| s.rollback);
+        let whither = if p.repointed || rolled { "on the server it now points at" } else { "on the source" };
         self.say(
             crate::events::LogLevel::Warn,
             format!("{why} with the pooler {} paused: RESUME {db} {whither}", p.on),
@@ -518,7 +520,14 @@ impl Runner {
         self.paused_on_resume()?;
         let code = loop {
             if let Some(budget) = self.pause.budget_out() {
-                self.roll_back_for_budget(budget)?;
+                if self.engine.rolling_back() {
+                    // The rollback's own pause ran out: the clients go on
+                    // where the pooler points (the rollback's step that ran
+                    // out is held for the operator).
+                    self.unpause_on_stop(&budget_reason(budget)).await?;
+                } else {
+                    self.roll_back_for_budget(budget)?;
+                }
             }
             if let Some(why) = self.quitting() {
                 if !matches!(self.engine.next(), Next::Over(_)) {
@@ -575,6 +584,9 @@ impl Runner {
                     let Some(step) = self.runbook.step(&id).cloned() else {
                         return Err(eyre!("the engine named step {id}, which the runbook lacks"));
                     };
+                    if !self.needed(&step).await? {
+                        continue;
+                    }
                     if interactive {
                         self.awaiting(Awaiting::Confirm { step: id.clone() });
                         match self.command(&mut samples).await? {
@@ -677,6 +689,28 @@ impl Runner {
             headless: false,
         })?;
         Ok(true)
+    }
+
+    /// The step's `when`, read now: `false` when it says the step is not
+    /// needed (journaled as skipped, with what it read) or cannot be read
+    /// (the step fails: never guess whether a step of a cutover applies).
+    async fn needed(&mut self, step: &StepDef) -> Result<bool> {
+        let Some(when) = self.planned.get(&step.id).and_then(|p| p.when.clone()) else { return Ok(true) };
+        match self.exec.guard(&when).await {
+            Ok((true, _)) => Ok(true),
+            Ok((false, read)) => {
+                let reason = format!("not needed: its `when` {read}");
+                self.record(RunEvent::Skipped { step: step.id.clone(), operator: "cutover".to_owned(), reason })?;
+                Ok(false)
+            }
+            Err(e) => {
+                let attempt = self.engine.next_attempt(&step.id);
+                self.record(RunEvent::StepStarted { step: step.id.clone(), attempt })?;
+                let summary = format!("could not tell whether the step is needed: {e}");
+                self.record(RunEvent::StepFinished { step: step.id.clone(), attempt, ok: false, summary })?;
+                Ok(false)
+            }
+        }
     }
 
     /// Unattended: wait for a closed gate to open, up to the step's timeout

@@ -167,6 +167,19 @@ pub struct StepDef {
     pub timeout: Option<Duration>,
     /// A `sql` step's statements run in one transaction (`transaction = true`).
     pub transaction: bool,
+    /// Run only when this query reads its `expect` (else skipped).
+    pub when: Option<Guard>,
+}
+
+/// A step's `when`: a read-only query on `on` whose first column must read
+/// `expect` for the step to be needed. Read when the step's turn comes,
+/// before it is confirmed: a rollback phase written once for a failure
+/// before the switch and after it skips what does not apply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Guard {
+    pub on: String,
+    pub sql: Text,
+    pub expect: Text,
 }
 
 impl StepDef {

@@ -70,7 +70,10 @@ pub struct State {
     pub steps: HashMap<String, StepStatus>,
     /// The step most recently started.
     pub current_step: Option<String>,
+    /// The latest write pause (a rollback after the switch pauses again).
     pub write_pause: Option<WritePause>,
+    /// The write pauses that ended before it, oldest first.
+    pub earlier_pauses: Vec<WritePause>,
     pub endpoints: BTreeMap<String, EndpointState>,
     pub series: BTreeMap<SeriesId, History<Point>>,
     pub checksum: Option<ChecksumProgress>,
@@ -97,6 +100,7 @@ impl State {
             steps: HashMap::new(),
             current_step: None,
             write_pause: None,
+            earlier_pauses: Vec::new(),
             endpoints: BTreeMap::new(),
             series: BTreeMap::new(),
             checksum: None,

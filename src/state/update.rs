@@ -210,7 +210,10 @@ impl State {
             self.current_step = Some(update.step.clone());
         }
         let Some(step) = step else { return };
-        if update.status == StepStatus::Running && step.starts_write_pause && self.write_pause.is_none() {
+        // A pause in force goes on; one that ended stays in the record.
+        let pausing = self.write_pause.is_some_and(|p| p.ended.is_none());
+        if update.status == StepStatus::Running && step.starts_write_pause && !pausing {
+            self.earlier_pauses.extend(self.write_pause.take());
             self.write_pause = Some(WritePause { started: update.at, ended: None });
         }
         if update.status == StepStatus::Done && step.ends_write_pause {
