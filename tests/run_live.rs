@@ -592,6 +592,62 @@ fn a_failure_with_rollback_policy_runs_the_rollback_phase() {
     assert_eq!(count(&db, "never"), 0);
 }
 
+/// A journal written by cutover before the run driver's redesign (issue 15:
+/// `tests/fixtures/journals/wait-for-flag-killed.jsonl`, killed while step
+/// 1.2 waited, paths and port left as placeholders) still resumes to the
+/// end, and still replays and reports. It pins `fixtures/run/wait-for-flag.toml`
+/// by its hash: that file must not change.
+#[test]
+fn a_journal_from_before_the_redesign_resumes_replays_and_reports() {
+    let db = Cluster::start(ClusterOptions::default());
+    // What step 1.1 had made before the kill, and the flag 1.2 waits for.
+    db.psql("CREATE TABLE done (x int); CREATE TABLE gate_flag (x int); INSERT INTO gate_flag VALUES (1)");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &[("db", db.dsn(), None)]);
+    let fixture_journal = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/journals/wait-for-flag-killed.jsonl"
+    ))
+    .unwrap();
+    let journal_path = dir.path().join("old.jsonl");
+    let port = db.dsn().split_whitespace().find_map(|w| w.strip_prefix("port=")).unwrap().to_owned();
+    std::fs::write(
+        &journal_path,
+        fixture_journal
+            .replace("{RUNBOOK}", &fixture("wait-for-flag.toml"))
+            .replace("{INVENTORY}", inv.to_str().unwrap())
+            .replace("{PORT}", &port),
+    )
+    .unwrap();
+    let html = dir.path().join("old.html");
+    let report = cutover(
+        dir.path(),
+        "report",
+        &["report", journal_path.to_str().unwrap(), "-o", html.to_str().unwrap()],
+        &[],
+        SMALL_RUN,
+    );
+    assert_eq!(report.code, Some(0), "{}", report.describe());
+    assert!(std::fs::read_to_string(&html).unwrap().contains("wait-for-flag"));
+    // The replay's screens, as a recording.
+    let cast = dir.path().join("old.cast");
+    let replay = cutover(
+        dir.path(),
+        "export",
+        &["export", journal_path.to_str().unwrap(), "--asciicast", cast.to_str().unwrap()],
+        &[],
+        SMALL_RUN,
+    );
+    assert_eq!(replay.code, Some(0), "{}", replay.describe());
+    assert!(std::fs::read_to_string(&cast).unwrap().contains("Wait for the flag"), "{}", replay.describe());
+
+    let resumed = cutover(dir.path(), "resume", &["resume", journal_path.to_str().unwrap(), "--yes"], &[], SMALL_RUN);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.describe());
+    assert_eq!(count(&db, "done"), 1, "step 1.3 ran");
+    let records = journal(&journal_path);
+    assert_eq!(records.last().unwrap()["outcome"], "completed", "{:?}", events(&records));
+}
+
 /// A step's `when` decides whether it is needed: read before the step, it
 /// runs it, skips it (journaled with what it read), or, unreadable, fails it
 /// rather than guess.
