@@ -72,3 +72,12 @@ pub struct StepUpdate {
     pub step: String,
     pub status: StepStatus,
 }
+
+impl OutlineStep {
+    /// What confirming this step must be typed as: for a destructive step,
+    /// the name of the endpoint it acts on (`yes` when it acts on none).
+    #[must_use]
+    pub fn confirm_word(&self) -> Option<String> {
+        self.destructive.then(|| self.on.clone().unwrap_or_else(|| "yes".to_owned()))
+    }
+}

@@ -3,6 +3,7 @@
 //! [`Outline`] the screen shows.
 
 pub mod condition;
+pub mod decide;
 pub mod engine;
 pub mod exec;
 mod file;

@@ -547,23 +547,18 @@ impl Runner {
                 }
                 Next::Decide(step, hold) => {
                     let why = hold.why();
-                    let choice = if interactive {
+                    let command = if interactive {
                         self.awaiting(Awaiting::Decide { step: step.clone(), why: why.to_owned() });
-                        match self.command(&mut samples).await? {
-                            Some(RunCommand::Rerun { step: s }) if s == step => Held::Rerun,
-                            Some(RunCommand::Skip { step: s }) if s == step => Held::Skip,
-                            Some(RunCommand::Rollback) => {
-                                self.rollback("the operator chose to roll back")?;
-                                continue;
-                            }
-                            Some(_) => continue,
-                            None => Held::Stop,
-                        }
+                        self.command(&mut samples).await?
                     } else {
-                        std::mem::take(&mut self.held)
+                        match std::mem::take(&mut self.held) {
+                            Held::Stop => None,
+                            Held::Rerun => Some(RunCommand::Rerun { step: step.clone() }),
+                            Held::Skip => Some(RunCommand::Skip { step: step.clone() }),
+                        }
                     };
-                    match choice {
-                        Held::Stop => {
+                    match command {
+                        None => {
                             self.record(RunEvent::Paused { reason: format!("step {step} {why}") })?;
                             if !interactive {
                                 eprintln!(
@@ -573,10 +568,10 @@ impl Runner {
                             }
                             break EXIT_STOPPED;
                         }
-                        Held::Rerun => self.record(RunEvent::Rerun { step, operator: self.operator.clone() })?,
-                        Held::Skip => {
-                            let reason = format!("the operator chose to skip it after it {why}");
-                            self.record(RunEvent::Skipped { step, operator: self.operator.clone(), reason })?;
+                        Some(command) => {
+                            for event in self.engine.command(&command, &self.operator) {
+                                self.record(event)?;
+                            }
                         }
                     }
                 }
@@ -591,12 +586,14 @@ impl Runner {
                         self.awaiting(Awaiting::Confirm { step: id.clone() });
                         match self.command(&mut samples).await? {
                             Some(RunCommand::Confirm { step: s, typed }) if s == id => {
-                                if !self.confirm(&step, typed)? {
+                                if !self.confirm(&step, typed, false)? {
                                     continue;
                                 }
                             }
-                            Some(RunCommand::Rollback) => {
-                                self.rollback("the operator chose to roll back")?;
+                            Some(command @ RunCommand::Rollback) => {
+                                for event in self.engine.command(&command, &self.operator) {
+                                    self.record(event)?;
+                                }
                                 continue;
                             }
                             Some(_) => continue,
@@ -610,34 +607,31 @@ impl Runner {
                             continue;
                         }
                         // Nobody typed anything: the journal says so.
-                        self.record(RunEvent::Confirmed {
-                            step: id.clone(),
-                            operator: self.operator.clone(),
-                            typed: None,
-                            headless: true,
-                        })?;
+                        if !self.confirm(&step, None, true)? {
+                            continue;
+                        }
                     }
                     self.awaiting(Awaiting::Running { step: id.clone() });
                     let ended = self.execute(&step, &mut samples).await?;
                     let attempt = self.engine.next_attempt(&id).saturating_sub(1).max(1);
-                    let was_rolling_back = self.engine.rolling_back();
-                    match ended {
-                        Ended::Finished(outcome) => self.record(RunEvent::StepFinished {
+                    let result = match ended {
+                        Ended::Finished(outcome) => RunEvent::StepFinished {
                             step: id.clone(),
                             attempt,
                             ok: outcome.ok,
                             summary: outcome.summary,
-                        })?,
+                        },
                         Ended::Stopped { why, state, summary } => {
-                            self.record(RunEvent::StepStopped { step: id.clone(), attempt, why, state, summary })?;
+                            RunEvent::StepStopped { step: id.clone(), attempt, why, state, summary }
                         }
-                    }
-                    if self.engine.rolling_back() && !was_rolling_back {
-                        let reason = match self.pause.budget_out() {
-                            Some(budget) => budget_reason(budget),
-                            None => format!("step {id} failed and its policy is to roll back"),
-                        };
-                        self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason })?;
+                    };
+                    let budget = self.pause.budget_out();
+                    let events = self.engine.ended(result, || match budget {
+                        Some(budget) => budget_reason(budget),
+                        None => super::decide::policy_reason(&id),
+                    });
+                    for event in events {
+                        self.record(event)?;
                     }
                 }
             }
@@ -665,30 +659,24 @@ impl Runner {
         self.record(RunEvent::Rollback { operator: self.operator.clone(), reason: reason.to_owned() })
     }
 
-    /// The operator confirmed: the gate must hold now and a destructive step's
-    /// endpoint name must have been typed. `false`: refused (and said why).
-    fn confirm(&mut self, step: &StepDef, typed: Option<String>) -> Result<bool> {
-        if let Some(gate) = &step.gate {
-            let verdict =
-                self.sink.gauges.lock().map(|s| gate.eval(&*s)).map_err(|_| eyre!("the gauges are unavailable"))?;
-            self.record(RunEvent::Gate { step: step.id.clone(), holds: verdict.holds, reason: verdict.reason })?;
-            if !verdict.holds {
-                return Ok(false);
-            }
+    /// The operator confirmed (or `--yes` did): see [`Engine::confirm`].
+    /// `false`: refused (and the gate's verdict journaled).
+    fn confirm(&mut self, step: &StepDef, typed: Option<String>, headless: bool) -> Result<bool> {
+        let verdict = {
+            let gauges = self.sink.gauges.lock().map_err(|_| eyre!("the gauges are unavailable"))?;
+            let c = super::decide::Confirmation {
+                step,
+                outline: self.runbook.outline.step(&step.id),
+                typed,
+                operator: &self.operator,
+                headless,
+            };
+            self.engine.confirm(c, &*gauges)
+        };
+        for event in verdict.events {
+            self.record(event)?;
         }
-        if step.destructive {
-            let endpoint = step.action.endpoints().first().map_or_else(|| "yes".to_owned(), |s| (*s).to_owned());
-            if typed.as_deref() != Some(endpoint.as_str()) {
-                return Ok(false);
-            }
-        }
-        self.record(RunEvent::Confirmed {
-            step: step.id.clone(),
-            operator: self.operator.clone(),
-            typed,
-            headless: false,
-        })?;
-        Ok(true)
+        Ok(verdict.start)
     }
 
     /// The step's `when`, read now: `false` when it says the step is not

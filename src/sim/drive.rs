@@ -9,9 +9,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Simulator;
-use crate::events::{Awaiting, RunCommand, RunEvent};
+use crate::events::{Awaiting, RunCommand, RunEvent, StopReason, StopState};
 use crate::journal::Feed;
 use crate::runbook::condition::Gauges;
+use crate::runbook::decide::{Confirmation, policy_reason};
 use crate::runbook::engine::{Engine, Hold, Next};
 use crate::runbook::plan::Resolved;
 use crate::runbook::{Runbook, StepDef, plan};
@@ -85,6 +86,15 @@ impl Drive {
         self.feed.event(self.sim.now(), event).await
     }
 
+    /// Journal each event; `false` once the screen is gone.
+    async fn record_all(&mut self, events: Vec<RunEvent>) -> bool {
+        let mut alive = true;
+        for event in events {
+            alive &= self.record(event).await;
+        }
+        alive
+    }
+
     /// Play until the screen goes away.
     pub async fn run(mut self, interval: Duration, speed: f64, mut commands: mpsc::Receiver<RunCommand>) {
         let mut ticker = tokio::time::interval(interval.div_f64(speed.max(0.01)));
@@ -145,15 +155,18 @@ impl Drive {
         match (command, self.engine.next()) {
             (RunCommand::Confirm { step, typed }, Next::Run(next)) if step == next && self.running.is_none() => {
                 let Some(def) = self.runbook.step(&step).cloned() else { return true };
-                if let Some(gate) = &def.gate {
-                    let verdict = gate.eval(&self.feed.gauges);
-                    let holds = verdict.holds;
-                    self.record(RunEvent::Gate { step: step.clone(), holds, reason: verdict.reason }).await;
-                    if !holds {
-                        return true;
-                    }
+                let c = Confirmation {
+                    step: &def,
+                    outline: self.runbook.outline.step(&step),
+                    typed,
+                    operator: &operator,
+                    headless: false,
+                };
+                let verdict = self.engine.confirm(c, &self.feed.gauges);
+                let alive = self.record_all(verdict.events).await;
+                if !alive || !verdict.start {
+                    return alive;
                 }
-                self.record(RunEvent::Confirmed { step: step.clone(), operator, typed, headless: false }).await;
                 let attempt = self.engine.next_attempt(&step);
                 self.record(RunEvent::StepStarted { step: step.clone(), attempt }).await;
                 for line in self.shows.get(&step).cloned().unwrap_or_default() {
@@ -163,23 +176,23 @@ impl Drive {
                 true
             }
             (RunCommand::Cancel, _) => {
-                if let Some(r) = self.running.take() {
-                    let summary = format!("cancelled by {operator}");
-                    self.record(RunEvent::StepFinished { step: r.step.id, attempt: r.attempt, ok: false, summary })
-                        .await
-                } else {
-                    true
-                }
+                let Some(r) = self.running.take() else { return true };
+                // As a real run's cancel: stopped, and its policy applies.
+                let result = RunEvent::StepStopped {
+                    step: r.step.id.clone(),
+                    attempt: r.attempt,
+                    why: StopReason::Cancel,
+                    state: StopState::Stopped,
+                    summary: format!("cancelled by {operator}: stopped"),
+                };
+                let events = self.engine.ended(result, || policy_reason(&r.step.id));
+                self.record_all(events).await
             }
-            (RunCommand::Rollback, _) if self.running.is_none() => {
-                self.record(RunEvent::Rollback { operator, reason: "the operator chose to roll back".to_owned() }).await
-            }
-            (RunCommand::Rerun { step }, Next::Decide(held, _)) if step == held => {
-                self.record(RunEvent::Rerun { step, operator }).await
-            }
-            (RunCommand::Skip { step }, Next::Decide(held, _)) if step == held => {
-                let reason = "the operator chose to skip it".to_owned();
-                self.record(RunEvent::Skipped { step, operator, reason }).await
+            (command @ (RunCommand::Rollback | RunCommand::Rerun { .. } | RunCommand::Skip { .. }), _)
+                if self.running.is_none() =>
+            {
+                let events = self.engine.command(&command, &operator);
+                self.record_all(events).await
             }
             _ => true,
         }
@@ -228,13 +241,8 @@ impl Drive {
         };
         let Some((ok, summary)) = finished else { return true };
         let Some(r) = self.running.take() else { return true };
-        let was = self.engine.rolling_back();
-        let alive =
-            self.record(RunEvent::StepFinished { step: r.step.id.clone(), attempt: r.attempt, ok, summary }).await;
-        if self.engine.rolling_back() && !was {
-            let reason = format!("step {} failed and its policy is to roll back", r.step.id);
-            return self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason }).await;
-        }
-        alive
+        let result = RunEvent::StepFinished { step: r.step.id.clone(), attempt: r.attempt, ok, summary };
+        let events = self.engine.ended(result, || policy_reason(&r.step.id));
+        self.record_all(events).await
     }
 }

@@ -80,13 +80,9 @@ impl State {
                     return;
                 }
                 let outline_step = self.outline.as_ref().and_then(|o| o.step(&step)).cloned();
-                self.run.prompt = Some(match outline_step {
-                    Some(s) if s.destructive => Prompt::TypeName {
-                        step,
-                        endpoint: s.on.unwrap_or_else(|| "yes".to_owned()),
-                        typed: String::new(),
-                    },
-                    _ => Prompt::Confirm { step },
+                self.run.prompt = Some(match outline_step.and_then(|s| s.confirm_word()) {
+                    Some(endpoint) => Prompt::TypeName { step, endpoint, typed: String::new() },
+                    None => Prompt::Confirm { step },
                 });
             }
             Some(Awaiting::Decide { step, why }) => self.run.prompt = Some(Prompt::Decide { step, why }),
