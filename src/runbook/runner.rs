@@ -15,16 +15,22 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
 
 use super::engine::{Engine, Next};
-use super::exec::{Emitted, Executor, Outcome};
+use super::exec::{Emitted, Executor};
 use super::plan::{self, Bindings, Planned};
 use super::sink::Sink;
 use super::{Runbook, StepDef};
-use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome, StopReason, StopState};
+use crate::events::{Action, Awaiting, RunCommand, RunEvent, RunOutcome};
 use crate::inventory::Inventory;
 use crate::journal::{self, Recorder, Writer};
 use crate::state::State;
 
 use crate::journal::SAMPLE_EVERY;
+
+mod attempt;
+mod pause;
+
+use attempt::{Ended, quit_asked};
+use pause::budget_reason;
 /// How long a run waits for every endpoint's first sample before starting.
 pub const FIRST_SAMPLES: Duration = Duration::from_secs(15);
 /// How long an unattended run waits for a closed gate to open (unless the
@@ -89,32 +95,6 @@ pub struct Runner {
     quit: Option<watch::Receiver<Option<String>>>,
     /// The pooler this run has paused, if any, and the pause's budget.
     pause: super::paused::PauseWatch,
-}
-
-/// Why a run rolls back when its pooler's pause ran past its budget.
-fn budget_reason(budget: Duration) -> String {
-    format!("the pooler stayed paused past its max_pause of {}", crate::ui::format::coarse(budget.as_secs_f64()))
-}
-
-/// How a step's attempt ended.
-enum Ended {
-    Finished(Outcome),
-    Stopped { why: StopReason, state: StopState, summary: String },
-}
-
-/// The reason to quit, once there is one (never, without a quitter).
-async fn quit_asked(quit: &mut Option<watch::Receiver<Option<String>>>) -> String {
-    if let Some(quit) = quit {
-        loop {
-            if let Some(why) = quit.borrow_and_update().clone() {
-                return why;
-            }
-            if quit.changed().await.is_err() {
-                break;
-            }
-        }
-    }
-    std::future::pending().await
 }
 
 fn sha256(text: &str) -> String {
@@ -394,70 +374,6 @@ impl Runner {
         self.record(RunEvent::Log { who: "cutover".to_owned(), level, text })
     }
 
-    /// A run resumed with its pooler paused (cutover was killed, the link
-    /// dropped): said first. Past the pause's budget it rolls back now (the
-    /// rollback resumes the pooler on the source); else the run goes on
-    /// (forward: its steps lead to RESUME), and in the cockpit `R` goes back.
-    fn paused_on_resume(&mut self) -> Result<()> {
-        let Some(p) = self.pause.paused.clone() else { return Ok(()) };
-        let lasted = (chrono::Utc::now() - p.since).to_std().unwrap_or_default();
-        let budget = super::paused::max_pause(&self.runbook, &p.step);
-        let what = format!(
-            "the pooler {} is PAUSED ({}, by step {} {} ago): its clients wait",
-            p.on,
-            p.database.as_deref().unwrap_or("every database"),
-            p.step,
-            crate::ui::format::coarse(lasted.as_secs_f64())
-        );
-        self.say(crate::events::LogLevel::Error, what)?;
-        match budget {
-            Some(budget) if lasted >= budget => self.roll_back_for_budget(budget),
-            _ => self.say(
-                crate::events::LogLevel::Warn,
-                "go on to RESUME it (forward), or roll back to RESUME it on the source (R; --rollback)".to_owned(),
-            ),
-        }
-    }
-
-    /// The pause ran past its budget: roll back (once), saying so.
-    fn roll_back_for_budget(&mut self, budget: Duration) -> Result<()> {
-        if self.engine.rolling_back() {
-            return Ok(());
-        }
-        self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason: budget_reason(budget) })
-    }
-
-    /// cutover stops with its pooler paused: a paused pooler is an outage, so
-    /// it is resumed first. Repointed already: the clients go to the new
-    /// server (the switch is done but for its checks). Not yet: they go back
-    /// to the source, and the run is rolled back (the source no longer
-    /// replicates to the target, so going forward from here would lose what
-    /// the clients write meanwhile).
-    async fn unpause_on_stop(&mut self, why: &str) -> Result<()> {
-        let Some(p) = self.pause.paused.clone() else { return Ok(()) };
-        let db = p.database.clone().unwrap_or_else(|| "every database".to_owned());
-        // A rollback's pause holds the clients of the server it points at.
-        let rolled = self.runbook.step(&p.step).is_some_and(|s| s.rollback);
-        let whither = if p.repointed || rolled { "on the server it now points at" } else { "on the source" };
-        self.say(
-            crate::events::LogLevel::Warn,
-            format!("{why} with the pooler {} paused: RESUME {db} {whither}", p.on),
-        )?;
-        let outcome = self.exec.run(&p.resume(), false, false).await;
-        while self.emitted.try_recv().is_ok() {}
-        if !outcome.ok {
-            let text = format!("RESUME FAILED on {}: {} — resume it by hand (RESUME {db})", p.on, outcome.summary);
-            return self.say(crate::events::LogLevel::Error, text);
-        }
-        self.say(crate::events::LogLevel::Info, outcome.summary)?;
-        self.pause = super::paused::PauseWatch::default();
-        if !p.repointed && !self.engine.rolling_back() {
-            let reason = format!("{why} with the pooler paused; it was resumed on the source");
-            self.record(RunEvent::Rollback { operator: "cutover".to_owned(), reason })?;
-        }
-        Ok(())
-    }
-
     /// Start the collectors and wait for every endpoint's first answer.
     async fn start_gauges(&mut self) -> Result<mpsc::Receiver<Action>> {
         let (tx, mut rx) = mpsc::channel(1024);
@@ -677,177 +593,5 @@ impl Runner {
             self.record(event)?;
         }
         Ok(verdict.start)
-    }
-
-    /// The step's `when`, read now: `false` when it says the step is not
-    /// needed (journaled as skipped, with what it read) or cannot be read
-    /// (the step fails: never guess whether a step of a cutover applies).
-    async fn needed(&mut self, step: &StepDef) -> Result<bool> {
-        let Some(when) = self.planned.get(&step.id).and_then(|p| p.when.clone()) else { return Ok(true) };
-        match self.exec.guard(&when).await {
-            Ok((true, _)) => Ok(true),
-            Ok((false, read)) => {
-                let reason = format!("not needed: its `when` {read}");
-                self.record(RunEvent::Skipped { step: step.id.clone(), operator: "cutover".to_owned(), reason })?;
-                Ok(false)
-            }
-            Err(e) => {
-                let attempt = self.engine.next_attempt(&step.id);
-                self.record(RunEvent::StepStarted { step: step.id.clone(), attempt })?;
-                let summary = format!("could not tell whether the step is needed: {e}");
-                self.record(RunEvent::StepFinished { step: step.id.clone(), attempt, ok: false, summary })?;
-                Ok(false)
-            }
-        }
-    }
-
-    /// Unattended: wait for a closed gate to open, up to the step's timeout
-    /// (or [`GATE_WAIT`]). A gate that never opens fails the step.
-    async fn gate_opens(&mut self, step: &StepDef, samples: &mut mpsc::Receiver<Action>) -> Result<bool> {
-        let Some(gate) = step.gate.clone() else { return Ok(true) };
-        let limit = step.timeout.unwrap_or(GATE_WAIT).min(GATE_WAIT);
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut said: Option<bool> = None;
-        loop {
-            let verdict =
-                self.sink.gauges.lock().map(|s| gate.eval(&*s)).map_err(|_| eyre!("the gauges are unavailable"))?;
-            if said != Some(verdict.holds) {
-                said = Some(verdict.holds);
-                self.record(RunEvent::Gate {
-                    step: step.id.clone(),
-                    holds: verdict.holds,
-                    reason: verdict.reason.clone(),
-                })?;
-            }
-            if verdict.holds {
-                return Ok(true);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let attempt = self.engine.next_attempt(&step.id);
-                self.record(RunEvent::StepFinished {
-                    step: step.id.clone(),
-                    attempt,
-                    ok: false,
-                    summary: format!(
-                        "the gate stayed closed for {}: {}",
-                        crate::ui::format::coarse(limit.as_secs_f64()),
-                        verdict.reason
-                    ),
-                })?;
-                return Ok(false);
-            }
-            if self.quitting().is_some() || self.pause.budget_out().is_some() {
-                return Ok(false);
-            }
-            if let Ok(Some(action)) = tokio::time::timeout(super::exec::POLL, samples.recv()).await {
-                self.sink.take(action)?;
-            }
-        }
-    }
-
-    /// Start, run with its timeout (and the operator's cancel, and the quit),
-    /// journal everything the step says. A step told to stop is stopped for
-    /// real and followed to its end, up to a bound: its statement cancelled
-    /// or its process group sent SIGTERM, then SIGKILL; then what became of it.
-    async fn execute(&mut self, step: &StepDef, samples: &mut mpsc::Receiver<Action>) -> Result<Ended> {
-        let attempt = self.engine.next_attempt(&step.id);
-        self.record(RunEvent::StepStarted { step: step.id.clone(), attempt })?;
-        let Some(planned) = self.planned.get(&step.id).cloned() else {
-            return Ok(Ended::Finished(Outcome { ok: false, summary: "the step was not planned".to_owned() }));
-        };
-        let limit = step.timeout.unwrap_or(Duration::from_secs(30 * 86_400));
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut commands = self.commands.take();
-        let mut quit = self.quit.take();
-        let stopper = self.exec.stopper();
-        let reads_only = step.reads_only();
-        // The pause's budget stops any step but the one that resumes.
-        let resumes = matches!(&planned.action, super::plan::Resolved::Pooler { op: super::pooler::Op::Resume(_), .. });
-        let budget = self.pause.deadline.filter(|_| !resumes);
-        let ended = {
-            let run = self.exec.run(&planned.action, reads_only, step.transaction);
-            tokio::pin!(run);
-            let stop = loop {
-                tokio::select! {
-                    outcome = &mut run => break Ok(outcome),
-                    () = tokio::time::sleep_until(deadline) => {
-                        break Err((StopReason::Timeout, format!("timed out after {}", crate::ui::format::coarse(limit.as_secs_f64()))));
-                    }
-                    command = async { commands.as_mut()?.recv().await }, if commands.is_some() => match command {
-                        Some(RunCommand::Cancel) => break Err((StopReason::Cancel, format!("cancelled by {}", self.operator))),
-                        Some(_) => {}
-                        // The cockpit is gone with the operator's keys: as a quit.
-                        None => break Err((StopReason::Quit, "the operator left the cockpit".to_owned())),
-                    },
-                    why = quit_asked(&mut quit) => break Err((StopReason::Quit, format!("cutover quit: {why}"))),
-                    () = async {
-                        match budget {
-                            Some((at, _)) => tokio::time::sleep_until(at).await,
-                            None => std::future::pending().await,
-                        }
-                    } => {
-                        let budget = budget.map(|(_, b)| b).unwrap_or_default();
-                        break Err((StopReason::Timeout, budget_reason(budget)));
-                    }
-                    Some(e) = self.emitted.recv() => self.sink.emitted(&step.id, e)?,
-                    Some(action) = samples.recv() => self.sink.take(action)?,
-                }
-            };
-            match stop {
-                Ok(outcome) => Ended::Finished(outcome),
-                Err((why, said)) => {
-                    if self.sink.ui.is_none() {
-                        eprintln!(
-                            "cutover: stopping step {} ({said}); waiting up to {}s for it to end",
-                            step.id,
-                            (super::stop::GRACE + super::stop::KILL_GRACE).as_secs()
-                        );
-                    }
-                    stopper.interrupt().await;
-                    let mut ended = None;
-                    for (grace, then_kill) in [(super::stop::GRACE, true), (super::stop::KILL_GRACE, false)] {
-                        let until = tokio::time::Instant::now() + grace;
-                        loop {
-                            tokio::select! {
-                                outcome = &mut run => { ended = Some(outcome); break; }
-                                () = tokio::time::sleep_until(until) => break,
-                                Some(e) = self.emitted.recv() => self.sink.emitted(&step.id, e)?,
-                                Some(action) = samples.recv() => self.sink.take(action)?,
-                            }
-                        }
-                        if ended.is_some() {
-                            break;
-                        }
-                        if then_kill {
-                            stopper.kill();
-                        }
-                    }
-                    match ended {
-                        // It finished before the stop reached it: as it ended.
-                        Some(outcome) if outcome.ok => Ended::Finished(outcome),
-                        Some(outcome) => Ended::Stopped {
-                            why,
-                            state: StopState::Stopped,
-                            summary: format!("{said}: {}", outcome.summary),
-                        },
-                        None => {
-                            let state = stopper.state(reads_only).await;
-                            let what = match state {
-                                StopState::Stopped => "stopped",
-                                StopState::StillRunning => "STILL RUNNING",
-                                StopState::Unknown => "not seen to stop",
-                            };
-                            Ended::Stopped { why, state, summary: format!("{said}: {what}") }
-                        }
-                    }
-                }
-            }
-        };
-        self.commands = commands;
-        self.quit = quit;
-        while let Ok(e) = self.emitted.try_recv() {
-            self.sink.emitted(&step.id, e)?;
-        }
-        Ok(ended)
     }
 }
