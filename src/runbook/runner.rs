@@ -349,12 +349,14 @@ impl Runner {
     }
 
     /// Drive a cockpit: the screen's state is rebuilt from the journal so far,
-    /// then every event is shown as it happens; the operator's commands come back.
+    /// then every event is shown as it happens, none dropped; the operator's
+    /// commands come back. Call it within the runtime (it starts the task
+    /// that feeds the screen).
     #[must_use]
     pub fn attach(mut self, ui: mpsc::Sender<Action>, commands: mpsc::Receiver<RunCommand>) -> (Self, State) {
         // The screen starts from the run's own fold of the journal.
         let state = self.sink.gauges.lock().map(|s| s.clone()).unwrap_or_else(|e| e.into_inner().clone());
-        self.sink.ui = Some(ui);
+        self.sink.ui = Some(super::sink::lossless(ui));
         self.commands = Some(commands);
         (self, state)
     }

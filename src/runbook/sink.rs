@@ -20,7 +20,8 @@ use crate::state::State;
 pub(super) struct Sink {
     pub(super) journal: Recorder,
     pub(super) gauges: Arc<Mutex<State>>,
-    pub(super) ui: Option<mpsc::Sender<Action>>,
+    /// The screen, through [`lossless`]: never a dropped action.
+    pub(super) ui: Option<mpsc::UnboundedSender<Action>>,
     pub(super) names: HashMap<String, String>,
     pub(super) title: String,
 }
@@ -41,7 +42,8 @@ impl Sink {
         match &self.ui {
             Some(ui) => {
                 for action in actions {
-                    let _ = ui.try_send(action);
+                    // Only fails once the screen is gone.
+                    let _ = ui.send(action);
                 }
             }
             None => print_event(at, event, &self.title, &self.names),
@@ -51,7 +53,7 @@ impl Sink {
 
     pub(super) fn to_screen(&self, action: Action) {
         if let Some(ui) = &self.ui {
-            let _ = ui.try_send(action);
+            let _ = ui.send(action);
         }
     }
 
@@ -86,6 +88,24 @@ impl Sink {
             }
         }
     }
+}
+
+/// The screen's channel, lossless: the run journals and shows from code
+/// that must not wait, so what it shows queues here, in order, and a task
+/// hands it on with the screen's back-pressure. What the screen shows is
+/// then exactly what the journal folds to (a `try_send` on a full channel
+/// used to drop actions). The queue holds what a stalled terminal has not
+/// taken yet: about one sample per endpoint and interval.
+pub(super) fn lossless(screen: mpsc::Sender<Action>) -> mpsc::UnboundedSender<Action> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(action) = rx.recv().await {
+            if screen.send(action).await.is_err() {
+                break;
+            }
+        }
+    });
+    tx
 }
 
 /// A progress line on stdout for an unattended run.
@@ -131,4 +151,32 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A burst far larger than the screen's channel, taken slowly: every
+    /// action arrives, in order (a `try_send` dropped all but the first few).
+    #[tokio::test]
+    async fn the_screen_gets_every_action_in_order_however_slow_it_is() {
+        let (screen, mut shown) = mpsc::channel(4);
+        let ui = lossless(screen);
+        let t0 = Utc::now();
+        let ticks: Vec<Action> =
+            (0..2_000).map(|i| Action::Tick { now: t0 + chrono::Duration::milliseconds(i) }).collect();
+        for tick in &ticks {
+            ui.send(tick.clone()).unwrap();
+        }
+        drop(ui);
+        let mut got = Vec::new();
+        while let Some(action) = shown.recv().await {
+            if got.len() % 500 == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            got.push(action);
+        }
+        assert_eq!(got, ticks);
+    }
 }
