@@ -16,20 +16,32 @@ use crate::state::State;
 pub struct Feed {
     ui: mpsc::Sender<Action>,
     journal: Option<Recorder>,
-    /// The gauges as the screen folds them: what a simulated run's gates and waits read.
+    /// The gauges as the screen folds them: what a simulated run's gates and
+    /// waits read. Folded only for a driver that reads them ([`Feed::folding`]):
+    /// the screen folds everything once already.
     pub gauges: State,
+    fold: bool,
 }
 
 impl Feed {
     #[must_use]
     pub fn new(ui: mpsc::Sender<Action>, journal: Option<Recorder>) -> Self {
-        Self { ui, journal, gauges: State::new("simulator") }
+        Self { ui, journal, gauges: State::new("simulator"), fold: false }
+    }
+
+    /// Keep [`Feed::gauges`] folded, for a driver whose gates and waits read them.
+    #[must_use]
+    pub fn folding(mut self) -> Self {
+        self.fold = true;
+        self
     }
 
     /// Show an action that is not journaled (the clock, what the run awaits).
     /// `false`: the screen is gone.
     pub async fn show(&mut self, action: Action) -> bool {
-        self.gauges.update(&action);
+        if self.fold {
+            self.gauges.update(&action);
+        }
         self.ui.send(action).await.is_ok()
     }
 

@@ -74,7 +74,7 @@ impl Drive {
             operator,
             running: None,
             awaiting: None,
-            feed,
+            feed: feed.folding(),
         })
     }
 
