@@ -206,14 +206,8 @@ fn write_pause(page: &mut String, s: &Summary) {
         when_text(pause.started),
         duration_text(length)
     ));
-    for later in &s.later_pauses {
-        let length = later.ended.unwrap_or(s.ended) - later.started;
-        let ended = later.ended.map_or_else(|| "not seen to end".to_owned(), when_text);
-        page.push_str(&format!(
-            "<p class=\"later-pause\">Writes were paused again at {} and resumed at {ended}: {}.</p>\n",
-            when_text(later.started),
-            duration_text(length)
-        ));
+    for later in s.later_pauses_text() {
+        page.push_str(&format!("<p class=\"later-pause\">{}</p>\n", escape(&later)));
     }
     if let Some((wait, pool)) = &s.pooler_wait {
         page.push_str(&format!(

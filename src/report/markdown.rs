@@ -122,6 +122,9 @@ pub fn render(summary: &Summary, stem: &str) -> Result<(String, Vec<Chart>)> {
                     when_text(pause.started),
                     duration_text(length)
                 ));
+                for later in s.later_pauses_text() {
+                    md.push_str(&format!("\n{}\n", escape(&later)));
+                }
                 if let Some((wait, pool)) = &s.pooler_wait {
                     md.push_str(&format!(
                         "\nThe longest a client waited in the pooler, by its own count: **{}** ({}).\n",

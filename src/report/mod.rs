@@ -327,6 +327,19 @@ impl Summary {
         }
     }
 
+    /// A sentence for each pause after the first (a rollback's), plain text.
+    #[must_use]
+    pub fn later_pauses_text(&self) -> Vec<String> {
+        self.later_pauses
+            .iter()
+            .map(|p| {
+                let ended = p.ended.map_or_else(|| "not seen to end".to_owned(), when_text);
+                let length = duration_text(p.ended.unwrap_or(self.ended) - p.started);
+                format!("Writes were paused again at {} and resumed at {ended}: {length}.", when_text(p.started))
+            })
+            .collect()
+    }
+
     /// How long writes were paused; `None` when they never were. A pause the
     /// journal does not see end lasts until its last record.
     #[must_use]

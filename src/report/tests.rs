@@ -332,3 +332,22 @@ fn names_from_the_databases_are_escaped_inside_the_charts_too() {
     assert!(!page.contains("<script"), "an endpoint's name reached a chart unescaped");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; · sub"));
 }
+
+#[test]
+fn a_second_pause_is_listed_after_the_switch_s_in_both_formats() {
+    // The switch's pause ends at 252; the same steps pause again later (as a
+    // rollback after the switch does).
+    let mut records = drill();
+    records.push(started(300, "2.1", 2));
+    records.push(finished(301, "2.1", 2, true, "read-only"));
+    records.push(started(302, "2.2", 2));
+    records.push(finished(305, "2.2", 2, true, "equal"));
+    let s = Summary::from_records(&records, "j").unwrap();
+    assert_eq!(s.write_pause.map(|p| (p.started, p.ended)), Some((t(212), Some(t(252)))));
+    assert_eq!(s.later_pauses.iter().map(|p| (p.started, p.ended)).collect::<Vec<_>>(), vec![(t(300), Some(t(305)))]);
+    let again = s.later_pauses_text();
+    assert_eq!(again.len(), 1);
+    assert!(again[0].ends_with(": 5.0 s."), "{again:?}");
+    assert!(html::render(&s).unwrap().contains(&html::escape(&again[0])));
+    assert!(markdown::render(&s, "j").unwrap().0.contains(&markdown::escape(&again[0])));
+}
