@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{disk, pgbouncer, postgres, session, short_error, tls};
+use super::{disk, pgbouncer, postgres, session, short_error};
+use crate::endpoint::tls;
 use crate::events::{Action, EndpointKind, EndpointSample, Reading, Sample};
 use crate::inventory::Endpoint;
 

@@ -10,7 +10,6 @@ pub mod mongo;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod session;
-pub mod tls;
 
 pub use harness::{
     BACKOFF_CAP, BACKOFF_FIRST, CONNECT_TIMEOUT, Collector, ROUND_TIMEOUT, STATEMENT_TIMEOUT_MS, clock, sample_once,

@@ -35,7 +35,7 @@ use std::time::Duration;
 use tokio_postgres::Config;
 use tokio_postgres::config::{ChannelBinding, LoadBalanceHosts, SslNegotiation, TargetSessionAttrs};
 
-use crate::collect::tls::{SYSTEM_ROOTS, SslMode, TlsOptions};
+use super::tls::{SYSTEM_ROOTS, SslMode, TlsOptions};
 
 /// The application name we announce unless the string gives one.
 pub const APPLICATION_NAME: &str = "cutover";
@@ -51,9 +51,9 @@ const IGNORED: [&str; 7] =
 /// A parsed connection string, with defaults applied.
 #[derive(Clone)]
 pub struct Dsn {
-    /// Ready for `config.connect(tls::make_connect(&dsn.tls)?)`.
+    /// Ready to connect with (`crate::endpoint` connects with it and [`Dsn::tls`]).
     pub config: Config,
-    /// libpq's TLS settings, for [`crate::collect::tls::make_connect`].
+    /// libpq's TLS settings, for the endpoint's TLS connector.
     pub tls: TlsOptions,
     /// The host name, IP address or socket directory (the `hostaddr` when only
     /// that was given). This is the name `.pgpass` is matched against.

@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::collect::tls;
+use crate::endpoint::tls;
 use crate::events::StopState;
 use crate::inventory::Endpoint;
 

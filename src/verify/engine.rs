@@ -16,7 +16,8 @@ use super::chunks::{self, Acc, ChunkSize, Progress};
 use super::journal::{Entry, Prior, Resume, Writer};
 use super::sql::{Range, TableSql};
 use super::{Difference, Mode, Report, TableReport, TableStatus};
-use crate::collect::{session, short_error, tls};
+use crate::collect::{session, short_error};
+use crate::endpoint::tls;
 use crate::events::{ChecksumProgress, name_of};
 use crate::inventory::Endpoint;
 
