@@ -137,14 +137,12 @@ impl Collector {
             return Reading::Unreachable { error: "no uri".to_owned() };
         };
         if self.mongo.is_none() {
-            let options = match uri.client_options(CONNECT_TIMEOUT).await {
-                Ok(o) => o,
+            match crate::endpoint::mongo::client(&uri, None).await {
+                Ok(c) => {
+                    self.mongo = Some(c.driver);
+                    self.mongo_direct = c.direct;
+                }
                 Err(error) => return Reading::Unreachable { error },
-            };
-            self.mongo_direct = options.direct_connection == Some(true);
-            match mongodb::Client::with_options(options) {
-                Ok(c) => self.mongo = Some(c),
-                Err(e) => return Reading::Unreachable { error: super::mongo::short_error(&e) },
             }
         }
         let Some(client) = self.mongo.clone() else {
@@ -155,7 +153,7 @@ impl Collector {
                 self.local_disk(&mut observed).await;
                 Reading::Observed(observed)
             }
-            Err(e) => Reading::Unreachable { error: super::mongo::short_error(&e) },
+            Err(e) => Reading::Unreachable { error: crate::endpoint::mongo::short_error(&e) },
         }
     }
 

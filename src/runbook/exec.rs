@@ -264,8 +264,7 @@ impl Executor {
         let client = match self.mongo_clients.get(on) {
             Some(c) => c.clone(),
             None => {
-                let options = uri.client_options(crate::endpoint::CONNECT_TIMEOUT).await?;
-                let c = mongodb::Client::with_options(options).map_err(|e| mongo_error(on, &e))?;
+                let c = crate::endpoint::mongo::client(&uri, None).await.map_err(|e| format!("{on}: {e}"))?.driver;
                 self.mongo_clients.insert(on.to_owned(), c.clone());
                 c
             }
@@ -338,7 +337,7 @@ impl Executor {
         admin: &mongodb::Database,
         change: &reconfig::Change,
     ) -> Result<bool, (Option<i32>, String)> {
-        let code = crate::collect::mongo::error_code;
+        let code = crate::endpoint::mongo::error_code;
         let reply =
             admin.run_command(doc! { "replSetGetConfig": 1 }).await.map_err(|e| (code(&e), mongo_error(on, &e)))?;
         let config =
@@ -747,7 +746,7 @@ fn reply_ok(reply: &mongodb::bson::Document) -> bool {
 }
 
 fn mongo_error(on: &str, e: &mongodb::error::Error) -> String {
-    format!("{on}: {}", crate::collect::mongo::short_error(e))
+    format!("{on}: {}", crate::endpoint::mongo::short_error(e))
 }
 
 /// Rows (up to [`ROWS_SHOWN`]) and counts, as output lines.
