@@ -10,6 +10,7 @@ pub mod cli;
 pub mod collect;
 pub mod commands;
 pub mod diagnostic;
+pub mod endpoint;
 pub mod events;
 pub mod export;
 pub mod inventory;

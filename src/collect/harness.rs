@@ -11,12 +11,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{disk, pgbouncer, postgres, session, short_error, tls};
+use super::{disk, pgbouncer, postgres};
+use crate::endpoint::CONNECT_TIMEOUT;
+use crate::endpoint::postgres::{Connector, Purpose, short_error};
 use crate::events::{Action, EndpointKind, EndpointSample, Reading, Sample};
 use crate::inventory::Endpoint;
 
-/// The longest a connection attempt may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest one round of queries may take before the endpoint counts as
 /// not answering.
 pub const ROUND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,7 +31,7 @@ pub const STATEMENT_TIMEOUT_MS: u32 = 2000;
 pub struct Collector {
     endpoint: Endpoint,
     /// Built once: it holds the loaded root certificates.
-    connector: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    connector: Option<Connector>,
     client: Option<tokio_postgres::Client>,
     session: postgres::Session,
     /// A MongoDB endpoint's driver client (it pools and reconnects itself).
@@ -69,7 +69,7 @@ impl Collector {
         let connector = match &self.connector {
             Some(c) => c.clone(),
             None => {
-                let c = tls::make_connect(&self.endpoint.dsn.tls).map_err(|e| format!("{e:#}"))?;
+                let c = Connector::new(&self.endpoint).map_err(|e| e.to_string())?;
                 self.connector = Some(c.clone());
                 c
             }
@@ -83,21 +83,9 @@ impl Collector {
             _ => String::new(),
         };
         let client = if self.endpoint.kind == EndpointKind::Postgres {
-            let opening = session::open_read_only(&self.endpoint, connector, &settings);
-            tokio::time::timeout(CONNECT_TIMEOUT, opening)
-                .await
-                .map_err(|_| format!("no answer in {}s", CONNECT_TIMEOUT.as_secs()))??
+            connector.connect(Purpose::Reads { settings: &settings }).await.map_err(|e| e.to_string())?.client
         } else {
-            let connecting = self.endpoint.dsn.config.connect(connector);
-            let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
-                .await
-                .map_err(|_| format!("no answer in {}s", CONNECT_TIMEOUT.as_secs()))?
-                .map_err(|e| short_error(&e))?;
-            tokio::spawn(async move {
-                // Ends when the connection does; errors surface on the next query.
-                let _ = connection.await;
-            });
-            client
+            crate::endpoint::pgbouncer::connect(&connector).await.map_err(|e| e.to_string())?
         };
         self.client = Some(client);
         self.session = postgres::Session::default();
@@ -149,14 +137,12 @@ impl Collector {
             return Reading::Unreachable { error: "no uri".to_owned() };
         };
         if self.mongo.is_none() {
-            let options = match uri.client_options(CONNECT_TIMEOUT).await {
-                Ok(o) => o,
+            match crate::endpoint::mongo::client(&uri, None).await {
+                Ok(c) => {
+                    self.mongo = Some(c.driver);
+                    self.mongo_direct = c.direct;
+                }
                 Err(error) => return Reading::Unreachable { error },
-            };
-            self.mongo_direct = options.direct_connection == Some(true);
-            match mongodb::Client::with_options(options) {
-                Ok(c) => self.mongo = Some(c),
-                Err(e) => return Reading::Unreachable { error: super::mongo::short_error(&e) },
             }
         }
         let Some(client) = self.mongo.clone() else {
@@ -167,7 +153,7 @@ impl Collector {
                 self.local_disk(&mut observed).await;
                 Reading::Observed(observed)
             }
-            Err(e) => Reading::Unreachable { error: super::mongo::short_error(&e) },
+            Err(e) => Reading::Unreachable { error: crate::endpoint::mongo::short_error(&e) },
         }
     }
 

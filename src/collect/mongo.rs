@@ -5,29 +5,10 @@
 use mongodb::Client;
 use mongodb::bson::{Bson, Document, doc};
 
+use crate::endpoint::mongo::{error_code, short_error};
 use crate::events::{
     DiskReading, EndpointSample, LinkKind, MemberSelf, OutgoingPool, PoolReading, ReplicationLink, Role,
 };
-
-/// A driver error as one line: the server's message and code when it sent one.
-#[must_use]
-pub fn short_error(error: &mongodb::error::Error) -> String {
-    use mongodb::error::ErrorKind;
-    match error.kind.as_ref() {
-        ErrorKind::Command(c) => format!("{} ({})", c.message, c.code_name),
-        ErrorKind::ServerSelection { .. } => "no server answers (server selection timed out)".to_owned(),
-        _ => error.to_string().lines().next().unwrap_or_default().to_owned(),
-    }
-}
-
-/// The server's error code, when it sent one.
-#[must_use]
-pub fn error_code(error: &mongodb::error::Error) -> Option<i32> {
-    match error.kind.as_ref() {
-        mongodb::error::ErrorKind::Command(c) => Some(c.code),
-        _ => None,
-    }
-}
 
 /// A number whatever its BSON type (the server answers Int32, Int64 or
 /// Double for the same field: `dbStats` gives Int32 0 for a database that

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
+use crate::endpoint::postgres::short_error;
 use crate::events::{BouncerPool, EndpointSample, Role};
 
 fn rows(messages: Vec<SimpleQueryMessage>) -> Vec<SimpleQueryRow> {
@@ -36,14 +37,14 @@ pub async fn sample(client: &Client) -> Result<EndpointSample, tokio_postgres::E
     let stats = match client.simple_query("SHOW STATS").await {
         Ok(m) => rows(m),
         Err(e) => {
-            notes.push(format!("SHOW STATS: {}", super::short_error(&e)));
+            notes.push(format!("SHOW STATS: {}", short_error(&e)));
             Vec::new()
         }
     };
     let databases = match client.simple_query("SHOW DATABASES").await {
         Ok(m) => rows(m),
         Err(e) => {
-            notes.push(format!("SHOW DATABASES: {}", super::short_error(&e)));
+            notes.push(format!("SHOW DATABASES: {}", short_error(&e)));
             Vec::new()
         }
     };

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use tokio_postgres::{Client, Row, Statement};
 
+use crate::endpoint::postgres::short_error;
 use crate::events::{DiskReading, EndpointSample, HIDDEN_SESSIONS, LinkKind, PoolReading, ReplicationLink, Role};
 
 /// Sizes (database, WAL directory) walk directories: refresh them only every
@@ -242,7 +243,7 @@ impl Session {
         if connection_lost(&error) {
             return Err(error);
         }
-        notes.push(format!("{what}: {}", super::short_error(&error)));
+        notes.push(format!("{what}: {}", short_error(&error)));
         Ok(())
     }
 }

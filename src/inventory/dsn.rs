@@ -20,8 +20,9 @@
 //! `LOGNAME`, `USERNAME`, else the effective uid's name in `/etc/passwd`
 //! on Linux), `PGDATABASE` else the user, `PGSSLMODE` else
 //! `prefer` (`verify-full` with `sslrootcert=system`), `PGSSLROOTCERT`.
-//! `PGPASSWORD` is not read here. We add `application_name=cutover` and a
-//! 5-second `connect_timeout` unless the string gives them.
+//! `PGPASSWORD` is not read here. We add `application_name=cutover` unless
+//! the string gives one. A `connect_timeout` the string gives limits each
+//! attempt; the whole connection is limited by `crate::endpoint`.
 //!
 //! Error messages name the key and show the offending value — never for
 //! `password` or keys we do not know (they could be secrets).
@@ -35,12 +36,10 @@ use std::time::Duration;
 use tokio_postgres::Config;
 use tokio_postgres::config::{ChannelBinding, LoadBalanceHosts, SslNegotiation, TargetSessionAttrs};
 
-use crate::collect::tls::{SYSTEM_ROOTS, SslMode, TlsOptions};
+use super::tls::{SYSTEM_ROOTS, SslMode, TlsOptions};
 
 /// The application name we announce unless the string gives one.
 pub const APPLICATION_NAME: &str = "cutover";
-/// The connection timeout we use unless the string gives one.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// What [`Dsn::masked`] and `Debug` show instead of a password.
 pub use crate::secrets::MASK;
 
@@ -51,9 +50,9 @@ const IGNORED: [&str; 7] =
 /// A parsed connection string, with defaults applied.
 #[derive(Clone)]
 pub struct Dsn {
-    /// Ready for `config.connect(tls::make_connect(&dsn.tls)?)`.
+    /// Ready to connect with (`crate::endpoint` connects with it and [`Dsn::tls`]).
     pub config: Config,
-    /// libpq's TLS settings, for [`crate::collect::tls::make_connect`].
+    /// libpq's TLS settings, for the endpoint's TLS connector.
     pub tls: TlsOptions,
     /// The host name, IP address or socket directory (the `hostaddr` when only
     /// that was given). This is the name `.pgpass` is matched against.
@@ -211,7 +210,7 @@ struct Given {
     passfile: Option<PathBuf>,
     application_name: Option<String>,
     fallback_application_name: Option<String>,
-    connect_timeout: Option<Option<Duration>>,
+    connect_timeout: Option<Duration>,
     ssl_negotiation: Option<SslNegotiation>,
     ignored: Vec<String>,
 }
@@ -293,7 +292,7 @@ fn build(
     config.application_name(
         given.application_name.or(given.fallback_application_name).unwrap_or_else(|| APPLICATION_NAME.to_string()),
     );
-    if let Some(timeout) = given.connect_timeout.unwrap_or(Some(CONNECT_TIMEOUT)) {
+    if let Some(timeout) = given.connect_timeout {
         config.connect_timeout(timeout);
     }
     if let Some(negotiation) = given.ssl_negotiation {
@@ -342,7 +341,7 @@ fn apply(config: &mut Config, given: &mut Given, key: &str, value: String) -> Re
         "options" => {
             config.options(value);
         }
-        "connect_timeout" => given.connect_timeout = Some(seconds(key, &value)?),
+        "connect_timeout" => given.connect_timeout = seconds(key, &value)?,
         "tcp_user_timeout" => {
             // Milliseconds, as in libpq (tokio-postgres's own parser reads seconds).
             let ms = int(key, &value)?;
@@ -702,7 +701,11 @@ mod tests {
         assert_eq!(dsn.config.get_dbname(), Some("app"));
         assert_eq!(dsn.config.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
         assert_eq!(dsn.config.get_application_name(), Some("cutover"));
-        assert_eq!(dsn.config.get_connect_timeout(), Some(&Duration::from_secs(5)));
+        assert_eq!(
+            dsn.config.get_connect_timeout(),
+            None,
+            "the endpoint's CONNECT_TIMEOUT limits the whole connection"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod file;
 pub mod mongo_uri;
 pub mod pgpass;
 pub mod quantity;
+pub mod tls;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

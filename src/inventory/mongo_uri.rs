@@ -2,7 +2,6 @@
 //! cockpit shows, with the password kept apart so it is never displayed.
 
 use std::fmt;
-use std::time::Duration;
 
 use super::dsn::MASK;
 
@@ -144,28 +143,6 @@ impl MongoUri {
             Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_owned(), p.parse().unwrap_or(27017)),
             _ => (first, 27017),
         }
-    }
-
-    /// Driver options: the URI's own, the password set apart, short timeouts
-    /// so an unreachable server shows as unreachable quickly.
-    ///
-    /// # Errors
-    /// The driver refuses the URI (or cannot resolve an SRV name).
-    pub async fn client_options(&self, timeout: Duration) -> Result<mongodb::options::ClientOptions, String> {
-        let mut options = mongodb::options::ClientOptions::parse(&self.uri)
-            .await
-            .map_err(|e| crate::collect::mongo::short_error(&e))?;
-        if let Some(password) = &self.password {
-            let credential = options.credential.get_or_insert_with(Default::default);
-            credential.password = Some(password.clone());
-            if credential.username.is_none() {
-                credential.username.clone_from(&self.user);
-            }
-        }
-        options.app_name.get_or_insert_with(|| "cutover".to_owned());
-        options.connect_timeout = Some(timeout);
-        options.server_selection_timeout = Some(timeout);
-        Ok(options)
     }
 }
 

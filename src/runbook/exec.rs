@@ -21,7 +21,7 @@ use super::plan::Resolved;
 use super::reconfig;
 use super::stop::{Query, Stopper};
 use super::vars::{Scope, Value};
-use crate::collect::{short_error, tls};
+use crate::endpoint::postgres::{self as pg, Connector, Purpose, short_error};
 use crate::events::{ChecksumProgress, TableProgress, TableState};
 use crate::inventory::{Endpoint, Inventory};
 use crate::state::State;
@@ -129,26 +129,16 @@ impl Executor {
             }
         }
         let endpoint = self.endpoint(name)?;
-        let connector = tls::make_connect(&endpoint.dsn.tls).map_err(|e| format!("{name}: {e:#}"))?;
-        let connecting = endpoint.dsn.config.connect(connector);
-        let (client, connection) = tokio::time::timeout(crate::collect::CONNECT_TIMEOUT, connecting)
-            .await
-            .map_err(|_| format!("{name} is unreachable: no answer in {}s", crate::collect::CONNECT_TIMEOUT.as_secs()))?
-            .map_err(|e| format!("{name} is unreachable: {}", short_error(&e)))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        // Through a pooler the backend changes: no pid to probe then.
-        let backend = if endpoint.kind == crate::events::EndpointKind::Postgres {
-            match client.simple_query("SELECT pg_backend_pid()").await {
-                Ok(messages) => messages.iter().find_map(|m| match m {
-                    SimpleQueryMessage::Row(row) => row.get(0).and_then(|p| p.parse().ok()),
-                    _ => None,
-                }),
-                Err(_) => None,
-            }
+        let fail = |e: pg::Error| match e {
+            pg::Error::Tls(why) => format!("{name}: {why}"),
+            e => format!("{name} is unreachable: {e}"),
+        };
+        let connector = Connector::new(&endpoint).map_err(fail)?;
+        let (client, backend) = if endpoint.kind == crate::events::EndpointKind::Pgbouncer {
+            (crate::endpoint::pgbouncer::connect(&connector).await.map_err(fail)?, None)
         } else {
-            None
+            let session = connector.connect(Purpose::Steps).await.map_err(fail)?;
+            (session.client, session.backend)
         };
         let client = Arc::new(client);
         self.clients.insert(name.to_owned(), (Arc::clone(&client), backend));
@@ -274,8 +264,7 @@ impl Executor {
         let client = match self.mongo_clients.get(on) {
             Some(c) => c.clone(),
             None => {
-                let options = uri.client_options(crate::collect::CONNECT_TIMEOUT).await?;
-                let c = mongodb::Client::with_options(options).map_err(|e| mongo_error(on, &e))?;
+                let c = crate::endpoint::mongo::client(&uri, None).await.map_err(|e| format!("{on}: {e}"))?.driver;
                 self.mongo_clients.insert(on.to_owned(), c.clone());
                 c
             }
@@ -348,7 +337,7 @@ impl Executor {
         admin: &mongodb::Database,
         change: &reconfig::Change,
     ) -> Result<bool, (Option<i32>, String)> {
-        let code = crate::collect::mongo::error_code;
+        let code = crate::endpoint::mongo::error_code;
         let reply =
             admin.run_command(doc! { "replSetGetConfig": 1 }).await.map_err(|e| (code(&e), mongo_error(on, &e)))?;
         let config =
@@ -757,7 +746,7 @@ fn reply_ok(reply: &mongodb::bson::Document) -> bool {
 }
 
 fn mongo_error(on: &str, e: &mongodb::error::Error) -> String {
-    format!("{on}: {}", crate::collect::mongo::short_error(e))
+    format!("{on}: {}", crate::endpoint::mongo::short_error(e))
 }
 
 /// Rows (up to [`ROWS_SHOWN`]) and counts, as output lines.

@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::collect::tls;
+use crate::endpoint::postgres::{self as pg, Connector, Purpose};
 use crate::events::StopState;
 use crate::inventory::Endpoint;
 
@@ -21,7 +21,8 @@ use crate::inventory::Endpoint;
 pub const GRACE: Duration = Duration::from_secs(10);
 /// How long after SIGKILL before cutover says the step may still be running.
 pub const KILL_GRACE: Duration = Duration::from_secs(3);
-/// How long a cancel request or a probe may take.
+/// How long a cancel request or a probe's query may take (its connection:
+/// [`crate::endpoint::CONNECT_TIMEOUT`]).
 const ASK: Duration = Duration::from_secs(5);
 
 /// A statement running on an endpoint.
@@ -87,8 +88,8 @@ impl Stopper {
             let _ = killpg(Pid::from_raw(group), Signal::SIGTERM);
         }
         if let Some(query) = running.query {
-            if let Ok(connector) = tls::make_connect(&query.endpoint.dsn.tls) {
-                let _ = tokio::time::timeout(ASK, query.token.cancel_query(connector)).await;
+            if let Ok(connector) = Connector::new(&query.endpoint) {
+                let _ = tokio::time::timeout(ASK, connector.cancel(&query.token)).await;
             }
         }
     }
@@ -120,14 +121,12 @@ impl Stopper {
 /// still runs a statement.
 async fn backend_state(query: &Query) -> StopState {
     let Some(backend) = query.backend else { return StopState::Unknown };
-    let Ok(connector) = tls::make_connect(&query.endpoint.dsn.tls) else { return StopState::Unknown };
-    let Ok(Ok((client, connection))) = tokio::time::timeout(ASK, query.endpoint.dsn.config.connect(connector)).await
-    else {
+    // A session to read from (the probe cannot write), within CONNECT_TIMEOUT.
+    let Ok(pg::Session { client, .. }) = pg::connect(&query.endpoint, Purpose::Reads { settings: "" }).await else {
         return StopState::Unknown;
     };
-    let connection = tokio::spawn(connection);
     let sql = format!("SELECT state FROM pg_stat_activity WHERE pid = {backend}");
-    let state = match tokio::time::timeout(ASK, client.simple_query(&sql)).await {
+    match tokio::time::timeout(ASK, client.simple_query(&sql)).await {
         Ok(Ok(messages)) => {
             let state = messages.iter().find_map(|m| match m {
                 tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
@@ -142,10 +141,7 @@ async fn backend_state(query: &Query) -> StopState {
             }
         }
         _ => StopState::Unknown,
-    };
-    drop(client);
-    connection.abort();
-    state
+    }
 }
 
 /// Whether a process of the group led by `leader` still runs. A zombie does

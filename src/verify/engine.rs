@@ -16,7 +16,7 @@ use super::chunks::{self, Acc, ChunkSize, Progress};
 use super::journal::{Entry, Prior, Resume, Writer};
 use super::sql::{Range, TableSql};
 use super::{Difference, Mode, Report, TableReport, TableStatus};
-use crate::collect::{session, short_error, tls};
+use crate::endpoint::postgres::{Connector, Purpose, short_error};
 use crate::events::{ChecksumProgress, name_of};
 use crate::inventory::Endpoint;
 
@@ -71,18 +71,19 @@ impl Default for Options {
 }
 
 /// `n` sessions on `endpoint` for a verification: read-only on the server
-/// ([`session::open_read_only`]), with the settings both sides hash under.
+/// ([`Purpose::Reads`]), with the settings both sides hash under.
 ///
 /// # Errors
 /// The endpoint cannot be reached or refuses the settings.
 pub async fn sessions(endpoint: &Endpoint, n: usize) -> Result<Vec<Client>> {
-    let connector = tls::make_connect(&endpoint.dsn.tls).wrap_err_with(|| format!("{}: TLS setup", endpoint.name))?;
+    let connector = Connector::new(endpoint).map_err(|e| eyre!("{}: TLS setup: {e}", endpoint.name))?;
     let mut clients = Vec::with_capacity(n);
     for _ in 0..n {
-        let client = session::open_read_only(endpoint, connector.clone(), PORTABLE_SETTINGS)
+        let session = connector
+            .connect(Purpose::Reads { settings: PORTABLE_SETTINGS })
             .await
             .map_err(|e| eyre!("{} unreachable: {e}", endpoint.name))?;
-        clients.push(client);
+        clients.push(session.client);
     }
     Ok(clients)
 }

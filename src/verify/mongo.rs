@@ -16,13 +16,13 @@ mod bisect;
 pub mod pipeline;
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use color_eyre::eyre::{Result, eyre};
 use futures::future::try_join_all;
+use mongodb::Database;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::Collation;
-use mongodb::{Client, Database};
 use tokio::sync::mpsc;
 
 use self::bisect::Side;
@@ -32,13 +32,10 @@ use super::chunks::{self, Acc, ChunkSize, Progress};
 use super::engine::Options;
 use super::journal::{Entry, Prior, Resume, Writer};
 use super::{Difference, Mode, Report, TableReport, TableStatus};
-use crate::collect::mongo::short_error;
+use crate::endpoint::mongo::short_error;
 use crate::events::{ChecksumProgress, name_of};
 use crate::inventory::Endpoint;
 use crate::secrets::Secrets;
-
-/// How long to look for a server before calling the endpoint unreachable.
-pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One endpoint: its database, and what its messages must not show.
 struct Server {
@@ -88,13 +85,11 @@ async fn connect(endpoint: &Endpoint, jobs: usize) -> Result<Server> {
              e.g. mongodb://host:27017/appdb"
         ));
     }
-    let mut options = uri
-        .client_options(SERVER_SELECTION_TIMEOUT)
+    let pool = u32::try_from(jobs + 2).unwrap_or(u32::MAX);
+    let client = crate::endpoint::mongo::client(uri, Some(pool))
         .await
-        .map_err(|m| eyre!("{name} ({shown}): {}", secrets.scrub(&m)))?;
-    options.max_pool_size = Some(u32::try_from(jobs + 2).unwrap_or(u32::MAX));
-    let client =
-        Client::with_options(options).map_err(|e| eyre!("{name} ({shown}): {}", secrets.scrub(&short_error(&e))))?;
+        .map_err(|m| eyre!("{name} ({shown}): {}", secrets.scrub(&m)))?
+        .driver;
     let db = client.database(&uri.database);
     let unreachable =
         |e: mongodb::error::Error| eyre!("{name} unreachable ({shown}): {}", secrets.scrub(&short_error(&e)));
