@@ -14,7 +14,7 @@ impl State {
         let endpoint = self.endpoints.get(name).ok_or_else(|| format!("no figures from {name} yet"))?;
         match endpoint.freshness(self.now, self.sample_interval) {
             Freshness::Unreachable { error, .. } => Err(format!("{name} is unreachable ({error})")),
-            Freshness::Stale { age } => Err(format!("{name}'s figures are {} old", crate::ui::format::age(age))),
+            Freshness::Stale { age } => Err(format!("{name}'s figures are {} old", crate::format::age(age))),
             Freshness::Live => endpoint.last.as_ref().ok_or_else(|| format!("no figures from {name} yet")),
         }
     }

@@ -9,8 +9,8 @@ use super::condition::Condition;
 use super::vars::{self, Context, Scope, Value};
 use super::{ActionDef, OnFailure, Runbook, StepDef, Text};
 use crate::diagnostic::Diagnostic;
+use crate::format;
 use crate::inventory::Inventory;
-use crate::ui::format;
 
 /// A step's action with its text resolved.
 #[derive(Clone, Debug, PartialEq)]

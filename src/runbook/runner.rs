@@ -93,7 +93,7 @@ pub struct Runner {
 
 /// Why a run rolls back when its pooler's pause ran past its budget.
 fn budget_reason(budget: Duration) -> String {
-    format!("the pooler stayed paused past its max_pause of {}", crate::ui::format::coarse(budget.as_secs_f64()))
+    format!("the pooler stayed paused past its max_pause of {}", crate::format::coarse(budget.as_secs_f64()))
 }
 
 /// How a step's attempt ended.
@@ -121,23 +121,8 @@ fn sha256(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// This machine's name, as journals record it.
-#[must_use]
-pub fn hostname() -> String {
-    sysinfo::System::host_name().unwrap_or_else(|| "unknown".to_owned())
-}
-
 fn absolute(path: &Path) -> String {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).display().to_string()
-}
-
-/// The operator's name: `--operator`, else the login name.
-#[must_use]
-pub fn default_operator() -> String {
-    std::env::var("USER")
-        .ok()
-        .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Load a runbook and inventory and resolve them.
@@ -253,7 +238,7 @@ impl Runner {
             vars: start.vars.clone(),
             var_env: start.var_env.clone(),
             operator: start.operator.clone(),
-            host: hostname(),
+            host: crate::operator::hostname(),
             pid: std::process::id(),
             headless,
             allow_manual: start.allow_manual,
@@ -323,7 +308,7 @@ impl Runner {
         let retargeted = !changes.is_empty();
         runner.record(RunEvent::Resumed {
             operator,
-            host: hostname(),
+            host: crate::operator::hostname(),
             pid: std::process::id(),
             headless,
             allow_manual: resume.allow_manual,
@@ -407,7 +392,7 @@ impl Runner {
             p.on,
             p.database.as_deref().unwrap_or("every database"),
             p.step,
-            crate::ui::format::coarse(lasted.as_secs_f64())
+            crate::format::coarse(lasted.as_secs_f64())
         );
         self.say(crate::events::LogLevel::Error, what)?;
         match budget {
@@ -742,7 +727,7 @@ impl Runner {
                     ok: false,
                     summary: format!(
                         "the gate stayed closed for {}: {}",
-                        crate::ui::format::coarse(limit.as_secs_f64()),
+                        crate::format::coarse(limit.as_secs_f64()),
                         verdict.reason
                     ),
                 })?;
@@ -783,7 +768,7 @@ impl Runner {
                 tokio::select! {
                     outcome = &mut run => break Ok(outcome),
                     () = tokio::time::sleep_until(deadline) => {
-                        break Err((StopReason::Timeout, format!("timed out after {}", crate::ui::format::coarse(limit.as_secs_f64()))));
+                        break Err((StopReason::Timeout, format!("timed out after {}", crate::format::coarse(limit.as_secs_f64()))));
                     }
                     command = async { commands.as_mut()?.recv().await }, if commands.is_some() => match command {
                         Some(RunCommand::Cancel) => break Err((StopReason::Cancel, format!("cancelled by {}", self.operator))),
