@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod journal;
 pub mod keymap;
 pub mod operator;
+pub mod quantity;
 pub mod replay;
 pub mod report;
 pub mod runbook;

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::events::{ChecksumProgress, TableState, name_of};
 use crate::format;
-use crate::inventory::quantity::{self, Unit};
+use crate::quantity::{self, Unit};
 use crate::verify::catalog::TableName;
 use crate::verify::{self, Mode, Options, Report, TableStatus};
 

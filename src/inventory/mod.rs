@@ -6,7 +6,6 @@ pub mod dsn;
 mod file;
 pub mod mongo_uri;
 pub mod pgpass;
-pub mod quantity;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,12 +16,12 @@ use toml::Spanned;
 
 use crate::diagnostic::Diagnostic;
 use crate::events::EndpointKind;
+use crate::quantity::{self, Unit};
 use crate::secrets::Secrets;
 use crate::state::{Limits, Thresholds};
 pub use dsn::Dsn;
 use file::{InventoryFile, LimitsFile, Quantity};
 pub use mongo_uri::MongoUri;
-use quantity::Unit;
 
 /// The default gauge interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);

@@ -35,7 +35,7 @@ pub use step::{
 
 use crate::diagnostic::Diagnostic;
 use crate::events::{Outline, OutlinePhase, OutlineStep};
-use crate::inventory::quantity::{self, Unit};
+use crate::quantity::{self, Unit};
 use condition::Condition;
 
 /// The demo runbook, shipped inside the binary for `cutover demo`.
