@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod collect;
 pub mod commands;
+pub mod condition;
 pub mod diagnostic;
 pub mod events;
 pub mod export;

@@ -2,11 +2,9 @@
 //! pointed at `FILE:LINE:COL`, turned into [`StepDef`]s for the engine and the
 //! [`Outline`] the screen shows.
 
-pub mod condition;
 pub mod engine;
 pub mod exec;
 mod file;
-mod gauges;
 mod mongo_step;
 mod paused;
 mod pins;
@@ -33,10 +31,10 @@ pub use step::{
     ActionDef, DEFAULT_STATEMENT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, Guard, OnFailure, PoolerVerb, StepDef, Text,
 };
 
+use crate::condition::{self, Condition};
 use crate::diagnostic::Diagnostic;
 use crate::events::{Outline, OutlinePhase, OutlineStep};
 use crate::quantity::{self, Unit};
-use condition::Condition;
 
 /// The demo runbook, shipped inside the binary for `cutover demo`.
 pub const DEMO_RUNBOOK: (&str, &str) = ("runbooks/demo.toml", include_str!("../../runbooks/demo.toml"));

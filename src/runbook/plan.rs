@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use super::condition::Condition;
 use super::vars::{self, Context, Scope, Value};
 use super::{ActionDef, OnFailure, Runbook, StepDef, Text};
+use crate::condition::Condition;
 use crate::diagnostic::Diagnostic;
 use crate::format;
 use crate::inventory::Inventory;

@@ -4,7 +4,7 @@
 //! A figure that cannot be trusted right now (no answer yet, unreachable,
 //! stale) is unknown, and a comparison with an unknown is never true.
 
-use super::condition::{Gauge, Gauges, member_state_code};
+use crate::condition::{Gauge, Gauges, member_state_code};
 use crate::events::{EndpointKind, EndpointSample, HIDDEN_SESSIONS, LinkKind, TableState};
 use crate::state::{Freshness, GROWTH_MIN_SPAN_SECS, Metric, Projection, SeriesId, State, project};
 
