@@ -6,6 +6,7 @@ pub mod dsn;
 mod file;
 pub mod mongo_uri;
 pub mod pgpass;
+pub mod pooler;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,7 @@ pub struct Endpoint {
     pub mongo: Option<MongoUri>,
     pub disk_path: Option<PathBuf>,
     /// A PgBouncer endpoint's configuration, for repoints.
-    pub pooler: Option<crate::runbook::pooler::Where>,
+    pub pooler: Option<pooler::Where>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -308,8 +309,8 @@ fn pooler_config(
     name: &str,
     kind: EndpointKind,
     e: &file::EndpointFile,
-) -> Result<Option<crate::runbook::pooler::Where>, (usize, String)> {
-    use crate::runbook::pooler::Where;
+) -> Result<Option<pooler::Where>, (usize, String)> {
+    use pooler::Where;
     match (&e.ini, &e.repoint_command) {
         (None, None) => Ok(None),
         (Some(s), _) | (None, Some(s)) if kind != EndpointKind::Pgbouncer => Err((

@@ -217,8 +217,8 @@ impl Executor {
         op: &super::pooler::Op,
         repoint: Option<&super::pooler::Repoint>,
     ) -> Result<Outcome, String> {
-        use super::pooler::Where;
         use super::pooler::{Op, Rewritten, masked};
+        use crate::inventory::pooler::Where;
         if let Some(command) = op.command() {
             self.say(format!("{on}> {command}"));
             return match self.simple(on, &command).await {

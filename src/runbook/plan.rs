@@ -259,7 +259,8 @@ fn pooler(
     inventory: &Inventory,
 ) -> Result<Resolved, (usize, String)> {
     use super::PoolerVerb;
-    use super::pooler::{Op, Repoint, Where, plan, repointed};
+    use super::pooler::{Op, Repoint, plan, repointed};
+    use crate::inventory::pooler::Where;
     let name = database.as_ref().map(|(d, _)| d.clone());
     let op = match verb {
         PoolerVerb::Pause => Op::Pause(name),
@@ -472,14 +473,14 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
                     place(&r.to, inventory)
                 ));
                 match &r.place {
-                    super::pooler::Where::File(path) => {
+                    crate::inventory::pooler::Where::File(path) => {
                         lines.push(format!("  in {} [databases] (the old file kept as a .bak):", path.display()));
                         lines.push(format!(
                             "{BEFORE}{}",
                             super::pooler::masked(r.before.as_deref().unwrap_or_default())
                         ));
                     }
-                    super::pooler::Where::Command(command) => {
+                    crate::inventory::pooler::Where::Command(command) => {
                         lines.push(format!("  by `{command}` (CUTOVER_POOLER_DATABASE, CUTOVER_POOLER_LINE):"));
                     }
                 }
