@@ -329,7 +329,7 @@ fn gate_on(name: &str, sample: &EndpointSample, condition: &str) -> (bool, Strin
     };
     state.update(&Action::Sample(heard));
     state.update(&Action::Tick { now });
-    let verdict = cutover::runbook::condition::parse(condition).unwrap().eval(&state);
+    let verdict = cutover::condition::parse(condition).unwrap().eval(&state);
     (verdict.holds, verdict.reason)
 }
 

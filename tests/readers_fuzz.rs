@@ -454,7 +454,7 @@ proptest! {
     /// The condition language, read alone: an error points inside the text, on a character.
     #[test]
     fn condition_parser_survives_any_text(text in prop_oneof![any::<String>(), string_value()]) {
-        if let Err(e) = cutover::runbook::condition::parse(&text) {
+        if let Err(e) = cutover::condition::parse(&text) {
             prop_assert!(e.offset <= text.len(), "offset {} past {} bytes", e.offset, text.len());
             prop_assert!(text.is_char_boundary(e.offset), "offset {} inside a character", e.offset);
             prop_assert!(!e.message.is_empty());

@@ -63,7 +63,7 @@ fn the_final_screen_of_a_replay_is_the_screen_resume_rebuilds() {
         let (_, rebuilt_body) = rebuilt.split_once('\n').unwrap();
         assert_eq!(replay_body, rebuilt_body, "{cols}x{rows}");
         assert!(replay_header.starts_with(" REPLAY PAUSED x64"), "{replay_header}");
-        assert!(replay_header.contains(&cutover::ui::format::clock(end)), "{replay_header}");
+        assert!(replay_header.contains(&cutover::format::clock(end)), "{replay_header}");
     }
 }
 

@@ -29,7 +29,7 @@ pub fn run(path: &Path, inventory: Option<&Path>, vars: &VarArgs) -> i32 {
             }
         };
         let env = |k: &str| std::env::var(k).ok();
-        let operator = runbook::runner::default_operator();
+        let operator = crate::operator::default_operator();
         let bindings = plan::Bindings {
             inventory: &inventory,
             overrides: &vars.vars,

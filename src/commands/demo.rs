@@ -33,7 +33,7 @@ pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
     let feed = Feed::new(tx, journal);
     let simulator = Simulator::new(scenario, args.seed, Utc::now());
     let (producer, commands) = if args.interactive {
-        let operator = args.operator.clone().unwrap_or_else(crate::runbook::runner::default_operator);
+        let operator = args.operator.clone().unwrap_or_else(crate::operator::default_operator);
         let drive = sim::Drive::new(simulator.unscripted(), runbook, operator, feed)?;
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         (tokio::spawn(drive.run(interval, args.speed, cmd_rx)), Some(cmd_tx))

@@ -50,7 +50,7 @@ pub fn run(display: &DisplayArgs, args: &ExportArgs) -> Result<i32> {
         summary.frames,
         summary.markers,
         summary.duration.as_secs_f64(),
-        crate::ui::format::hms(timeline.end() - timeline.start()),
+        crate::format::hms(timeline.end() - timeline.start()),
         args.asciicast.display(),
     );
     Ok(0)

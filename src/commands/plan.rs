@@ -8,7 +8,7 @@ use crate::cli::VarArgs;
 use crate::runbook::runner;
 
 pub fn run(runbook: &Path, inventory: &Path, vars: &VarArgs) -> i32 {
-    let operator = runner::default_operator();
+    let operator = crate::operator::default_operator();
     let (runbook, inventory, _, planned) =
         match runner::prepare(runbook, inventory, &operator, &vars.vars, &vars.var_env) {
             Ok(p) => p,

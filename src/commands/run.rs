@@ -11,7 +11,7 @@ use crate::cli::{DisplayArgs, ResumeArgs, RunArgs};
 use crate::runbook::runner::{self, Resume, Runner, Start};
 
 pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
-    let operator = args.operator.unwrap_or_else(runner::default_operator);
+    let operator = args.operator.unwrap_or_else(crate::operator::default_operator);
     let journal = args.journal.unwrap_or_else(|| {
         let stem = args.runbook.file_stem().map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
         format!("cutover-{stem}-{}.jsonl", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")).into()

@@ -7,8 +7,8 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use crate::collect;
 use crate::events::name_of;
+use crate::format;
 use crate::status::StatusDoc;
-use crate::ui::format;
 
 /// Exit 0 whatever the servers said; an unusable inventory is the caller's error.
 pub async fn run(inventory: &Path, json: bool) -> Result<i32> {

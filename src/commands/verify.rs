@@ -8,8 +8,8 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use tokio::sync::mpsc;
 
 use crate::events::{ChecksumProgress, TableState, name_of};
-use crate::inventory::quantity::{self, Unit};
-use crate::ui::format;
+use crate::format;
+use crate::quantity::{self, Unit};
 use crate::verify::catalog::TableName;
 use crate::verify::{self, Mode, Options, Report, TableStatus};
 

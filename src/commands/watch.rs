@@ -35,12 +35,12 @@ pub async fn run(display: &DisplayArgs, inventory: &Path, journal: Option<&Path>
     // The collectors feed the journal (when recording) and then the screen.
     let (screen_tx, rx) = mpsc::channel(1024);
     let mut feed = Feed::new(screen_tx, recorder);
-    let operator = crate::runbook::runner::default_operator();
+    let operator = crate::operator::default_operator();
     let session = RunEvent::Session {
         command: "watch".to_owned(),
         title,
         operator,
-        host: crate::runbook::runner::hostname(),
+        host: crate::operator::hostname(),
         pid: std::process::id(),
     };
     let now = Utc::now();

@@ -6,7 +6,7 @@ pub mod dsn;
 mod file;
 pub mod mongo_uri;
 pub mod pgpass;
-pub mod quantity;
+pub mod pooler;
 pub mod tls;
 
 use std::fmt;
@@ -18,12 +18,12 @@ use toml::Spanned;
 
 use crate::diagnostic::Diagnostic;
 use crate::events::EndpointKind;
+use crate::quantity::{self, Unit};
 use crate::secrets::Secrets;
 use crate::state::{Limits, Thresholds};
 pub use dsn::Dsn;
 use file::{InventoryFile, LimitsFile, Quantity};
 pub use mongo_uri::MongoUri;
-use quantity::Unit;
 
 /// The default gauge interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -39,7 +39,7 @@ pub struct Endpoint {
     pub mongo: Option<MongoUri>,
     pub disk_path: Option<PathBuf>,
     /// A PgBouncer endpoint's configuration, for repoints.
-    pub pooler: Option<crate::runbook::pooler::Where>,
+    pub pooler: Option<pooler::Where>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -310,8 +310,8 @@ fn pooler_config(
     name: &str,
     kind: EndpointKind,
     e: &file::EndpointFile,
-) -> Result<Option<crate::runbook::pooler::Where>, (usize, String)> {
-    use crate::runbook::pooler::Where;
+) -> Result<Option<pooler::Where>, (usize, String)> {
+    use pooler::Where;
     match (&e.ini, &e.repoint_command) {
         (None, None) => Ok(None),
         (Some(s), _) | (None, Some(s)) if kind != EndpointKind::Pgbouncer => Err((

@@ -212,7 +212,7 @@ fn write_pause(page: &mut String, s: &Summary) {
     if let Some((wait, pool)) = &s.pooler_wait {
         page.push_str(&format!(
             "<p>The longest a client waited in the pooler, by its own count: <span class=\"figure\" id=\"pooler-longest-wait\">{}</span> ({}).</p>\n",
-            crate::ui::format::seconds(*wait),
+            crate::format::seconds(*wait),
             escape(pool)
         ));
     }
@@ -226,8 +226,8 @@ fn write_pause(page: &mut String, s: &Summary) {
         page.push_str(&format!(
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{at}</td></tr>\n",
             escape(&lag.link),
-            lag.bytes.map(|(_, v)| crate::ui::format::bytes(v)).unwrap_or_else(|| "—".to_owned()),
-            lag.seconds.map(|(_, v)| crate::ui::format::seconds(v)).unwrap_or_else(|| "—".to_owned()),
+            lag.bytes.map(|(_, v)| crate::format::bytes(v)).unwrap_or_else(|| "—".to_owned()),
+            lag.seconds.map(|(_, v)| crate::format::seconds(v)).unwrap_or_else(|| "—".to_owned()),
         ));
     }
     page.push_str("</table>\n");

@@ -128,7 +128,7 @@ pub fn render(summary: &Summary, stem: &str) -> Result<(String, Vec<Chart>)> {
                 if let Some((wait, pool)) = &s.pooler_wait {
                     md.push_str(&format!(
                         "\nThe longest a client waited in the pooler, by its own count: **{}** ({}).\n",
-                        crate::ui::format::seconds(*wait),
+                        crate::format::seconds(*wait),
                         escape(pool)
                     ));
                 }
@@ -139,8 +139,8 @@ pub fn render(summary: &Summary, stem: &str) -> Result<(String, Vec<Chart>)> {
                         md.push_str(&format!(
                             "| {} | {} | {} | {at} |\n",
                             escape(&lag.link),
-                            lag.bytes.map(|(_, v)| crate::ui::format::bytes(v)).unwrap_or_else(|| "—".to_owned()),
-                            lag.seconds.map(|(_, v)| crate::ui::format::seconds(v)).unwrap_or_else(|| "—".to_owned()),
+                            lag.bytes.map(|(_, v)| crate::format::bytes(v)).unwrap_or_else(|| "—".to_owned()),
+                            lag.seconds.map(|(_, v)| crate::format::seconds(v)).unwrap_or_else(|| "—".to_owned()),
                         ));
                     }
                 }

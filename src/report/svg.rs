@@ -61,7 +61,7 @@ impl Unit {
     #[must_use]
     pub fn format(self, value: f64) -> String {
         match self {
-            Self::Bytes => crate::ui::format::bytes(value),
+            Self::Bytes => crate::format::bytes(value),
             Self::Seconds if value > 0.0 && value < 1.0 => {
                 let ms = value * 1000.0;
                 if ms >= 10.0 {
@@ -72,7 +72,7 @@ impl Unit {
                     format!("{ms:.2} ms")
                 }
             }
-            Self::Seconds => crate::ui::format::seconds(value),
+            Self::Seconds => crate::format::seconds(value),
             Self::Percent => format!("{value:.0} %"),
             Self::Count => format!("{value:.0}"),
         }

@@ -7,8 +7,8 @@
 //! without a database or a clock.
 
 use super::StepDef;
-use super::condition::Gauges;
 use super::engine::{Engine, Next};
+use crate::condition::Gauges;
 use crate::events::{OutlineStep, RunCommand, RunEvent};
 
 /// Who journals what cutover decided by itself.
@@ -128,7 +128,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runbook::condition::Gauge;
+    use crate::condition::Gauge;
     use crate::runbook::engine::Hold;
 
     const RUNBOOK: &str = r#"

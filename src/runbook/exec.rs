@@ -207,8 +207,8 @@ impl Executor {
         op: &super::pooler::Op,
         repoint: Option<&super::pooler::Repoint>,
     ) -> Result<Outcome, String> {
-        use super::pooler::Where;
         use super::pooler::{Op, Rewritten, masked};
+        use crate::inventory::pooler::Where;
         if let Some(command) = op.command() {
             self.say(format!("{on}> {command}"));
             return match self.simple(on, &command).await {
@@ -437,7 +437,7 @@ impl Executor {
             .flatten())
     }
 
-    async fn wait_condition(&mut self, until: &super::condition::Condition, hold_for: Duration) -> Outcome {
+    async fn wait_condition(&mut self, until: &crate::condition::Condition, hold_for: Duration) -> Outcome {
         let mut since: Option<tokio::time::Instant> = None;
         let mut said: Option<bool> = None;
         loop {

@@ -3,12 +3,10 @@
 //! [`Outline`] the screen shows.
 
 mod checker;
-pub mod condition;
 pub mod decide;
 pub mod engine;
 pub mod exec;
 mod file;
-mod gauges;
 mod mongo_step;
 mod paused;
 mod pins;
@@ -35,11 +33,11 @@ pub use step::{
     ActionDef, DEFAULT_STATEMENT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, Guard, OnFailure, PoolerVerb, StepDef, Text,
 };
 
+use crate::condition::{self, Condition};
 use crate::diagnostic::Diagnostic;
 use crate::events::{Outline, OutlinePhase, OutlineStep};
-use crate::inventory::quantity::{self, Unit};
+use crate::quantity::{self, Unit};
 use checker::Checker;
-use condition::Condition;
 use spans::content_start;
 pub use spans::file_offset;
 

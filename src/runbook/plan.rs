@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use super::condition::Condition;
 use super::vars::{self, Context, Scope, Value};
 use super::{ActionDef, OnFailure, Runbook, StepDef, Text};
+use crate::condition::Condition;
 use crate::diagnostic::Diagnostic;
+use crate::format;
 use crate::inventory::Inventory;
-use crate::ui::format;
 
 /// A step's action with its text resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -259,7 +259,8 @@ fn pooler(
     inventory: &Inventory,
 ) -> Result<Resolved, (usize, String)> {
     use super::PoolerVerb;
-    use super::pooler::{Op, Repoint, Where, plan, repointed};
+    use super::pooler::{Op, Repoint, plan, repointed};
+    use crate::inventory::pooler::Where;
     let name = database.as_ref().map(|(d, _)| d.clone());
     let op = match verb {
         PoolerVerb::Pause => Op::Pause(name),
@@ -472,14 +473,14 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
                     place(&r.to, inventory)
                 ));
                 match &r.place {
-                    super::pooler::Where::File(path) => {
+                    crate::inventory::pooler::Where::File(path) => {
                         lines.push(format!("  in {} [databases] (the old file kept as a .bak):", path.display()));
                         lines.push(format!(
                             "{BEFORE}{}",
                             super::pooler::masked(r.before.as_deref().unwrap_or_default())
                         ));
                     }
-                    super::pooler::Where::Command(command) => {
+                    crate::inventory::pooler::Where::Command(command) => {
                         lines.push(format!("  by `{command}` (CUTOVER_POOLER_DATABASE, CUTOVER_POOLER_LINE):"));
                     }
                 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use crate::inventory::Dsn;
+use crate::inventory::pooler::Where;
 
 /// What a `pgbouncer` step does.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,16 +56,6 @@ fn console_name(db: &str) -> String {
     } else {
         format!("\"{}\"", db.replace('"', "\"\""))
     }
-}
-
-/// How a repoint reaches the pooler's configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Where {
-    /// The ini file on this machine.
-    File(PathBuf),
-    /// `sh -c COMMAND` with `CUTOVER_POOLER_DATABASE` and `CUTOVER_POOLER_LINE`
-    /// in its environment (the pooler is on another host).
-    Command(String),
 }
 
 /// A repoint, resolved: where, and the entry's line before and after.

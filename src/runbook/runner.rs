@@ -101,23 +101,8 @@ fn sha256(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// This machine's name, as journals record it.
-#[must_use]
-pub fn hostname() -> String {
-    sysinfo::System::host_name().unwrap_or_else(|| "unknown".to_owned())
-}
-
 fn absolute(path: &Path) -> String {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).display().to_string()
-}
-
-/// The operator's name: `--operator`, else the login name.
-#[must_use]
-pub fn default_operator() -> String {
-    std::env::var("USER")
-        .ok()
-        .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Load a runbook and inventory and resolve them.
@@ -233,7 +218,7 @@ impl Runner {
             vars: start.vars.clone(),
             var_env: start.var_env.clone(),
             operator: start.operator.clone(),
-            host: hostname(),
+            host: crate::operator::hostname(),
             pid: std::process::id(),
             headless,
             allow_manual: start.allow_manual,
@@ -303,7 +288,7 @@ impl Runner {
         let retargeted = !changes.is_empty();
         runner.record(RunEvent::Resumed {
             operator,
-            host: hostname(),
+            host: crate::operator::hostname(),
             pid: std::process::id(),
             headless,
             allow_manual: resume.allow_manual,

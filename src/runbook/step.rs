@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::condition::Condition;
+use crate::condition::Condition;
 
 /// Runbook text with where it starts in the file, so a `${…}` that cannot be
 /// resolved is reported at its own line and column.

@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Simulator;
+use crate::condition::Gauges;
 use crate::events::{Awaiting, RunCommand, RunEvent, StopReason, StopState};
 use crate::journal::Feed;
-use crate::runbook::condition::Gauges;
 use crate::runbook::decide::{Confirmation, policy_reason};
 use crate::runbook::engine::{Engine, Hold, Next};
 use crate::runbook::plan::Resolved;
@@ -221,7 +221,7 @@ impl Drive {
                 Some((verdict.holds, verdict.reason))
             }
             Some(Resolved::Verify { .. }) => {
-                match self.feed.gauges.value(crate::runbook::condition::Gauge::VerifyDifferences, None) {
+                match self.feed.gauges.value(crate::condition::Gauge::VerifyDifferences, None) {
                     Ok(0.0) => Some((true, "every table equal".to_owned())),
                     Ok(n) => Some((false, format!("{n} differences"))),
                     Err(_) if self.feed.gauges.checksum.is_none() && age >= 5.0 => {

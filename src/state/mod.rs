@@ -4,6 +4,7 @@
 //! [`Action`]s, so a journal of actions rebuilds it exactly.
 
 mod endpoint;
+mod gauges;
 mod history;
 mod run;
 mod series;

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use super::{Effect, History, State};
+use crate::condition::{self, Condition, Verdict};
 use crate::events::{Awaiting, PromptKey, RunCommand, StepStatus};
-use crate::runbook::condition::{self, Condition, Verdict};
 
 /// Output lines kept for the screen.
 pub const OUTPUT_CAPACITY: usize = 500;

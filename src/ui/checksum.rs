@@ -4,9 +4,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::format;
 use super::widgets::{Cell, fit_row, render_rows};
 use crate::events::{Pane, TableState};
+use crate::format;
 use crate::state::{Level, State};
 use crate::theme::Theme;
 

@@ -10,8 +10,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::format;
 use super::widgets::pad;
+use crate::format;
 use crate::state::State;
 use crate::theme::Theme;
 

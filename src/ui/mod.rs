@@ -3,7 +3,6 @@
 
 mod checksum;
 mod disk;
-pub mod format;
 mod header;
 mod help;
 mod lag;

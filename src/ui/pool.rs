@@ -5,10 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::format;
 use super::lag::{TREND_BUCKET_SECS, TREND_COLS};
 use super::widgets::{Cell, age_text, fit_row, render_rows, sparkline, status_cell};
 use crate::events::Pane;
+use crate::format;
 use crate::state::{Freshness, Level, Metric, SeriesId, State, bucket_max};
 use crate::theme::Theme;
 

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 
 use crate::events::Pane;
+use crate::format;
 use crate::state::{Freshness, Level, State};
 use crate::theme::Theme;
-use crate::ui::format;
 
 /// One column of a row. Columns with a higher `drop` are shed first when the
 /// row does not fit; `drop = 0` columns always stay.

@@ -7,8 +7,9 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition, Paragraph};
 
-use super::{checksum, disk, format, lag, log, pool, runbook};
+use super::{checksum, disk, lag, log, pool, runbook};
 use crate::events::Pane;
+use crate::format;
 use crate::state::{Metric, State};
 use crate::theme::Theme;
 

@@ -12,10 +12,14 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
 
-use super::engine::{MAX_CHUNK_ROWS, MIN_CHUNK_ROWS, TARGET_CHUNK};
 use super::journal::{Entry, Resume, Writer};
 use super::{Difference, Mode};
 use crate::events::{ChecksumProgress, TableProgress, TableState, name_of};
+
+/// The time one chunk should take on the servers (the established figure).
+pub const TARGET_CHUNK: Duration = Duration::from_millis(500);
+pub const MIN_CHUNK_ROWS: u64 = 1_000;
+pub const MAX_CHUNK_ROWS: u64 = 500_000;
 
 /// The chunk size the next chunks are cut at, aimed at [`TARGET_CHUNK`]
 /// per chunk, changing by at most 2x a step, between a floor and the

@@ -1,7 +1,6 @@
 //! Running a verification: connections, tables one after another, chunks of a
 //! table in parallel, bisection of disagreeing chunks, the journal.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -10,23 +9,17 @@ use futures::future::try_join_all;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
-use super::bisect::{ROW_FETCH_MAX, hash, key_order, localise, params};
+use super::bisect::{hash, key_order, localise, params};
 use super::catalog::{self, Column, PORTABLE_SETTINGS, TableInfo, TableName};
 use super::chunks::{self, Acc, ChunkSize, Progress};
 use super::journal::{Entry, Prior, Resume, Writer};
+use super::options::Options;
 use super::sql::{Range, TableSql};
 use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::endpoint::postgres::{Connector, Purpose, short_error};
 use crate::events::{ChecksumProgress, name_of};
 use crate::inventory::Endpoint;
 
-/// The time one chunk should take on the servers (the established figure).
-pub const TARGET_CHUNK: Duration = Duration::from_millis(500);
-pub const MIN_CHUNK_ROWS: u64 = 1_000;
-/// Default first (and largest) chunk. Measured: 50k-row chunks cost the same
-/// as 100k on equal tables and halve what a disagreeing chunk costs to localise.
-pub const DEFAULT_CHUNK_ROWS: u64 = 50_000;
-pub const MAX_CHUNK_ROWS: u64 = 500_000;
 /// Pauses between rechecks of a disagreeing chunk while replication flows.
 pub const RECHECK_BACKOFF: [Duration; 5] = [
     Duration::from_millis(250),
@@ -37,38 +30,6 @@ pub const RECHECK_BACKOFF: [Duration; 5] = [
 ];
 /// How long to wait for replication to catch up before rechecking a chunk.
 pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
-
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Tables to verify; empty: every user table of the source.
-    pub tables: Vec<TableName>,
-    /// `None`: typed when both servers run the same major version.
-    pub mode: Option<Mode>,
-    /// Chunks in flight at once (connections per side).
-    pub jobs: usize,
-    /// First and largest chunk, in rows.
-    pub chunk_rows: u64,
-    pub journal: Option<PathBuf>,
-    /// Pause while the target's replication lag is over this many bytes.
-    pub max_lag_bytes: u64,
-    /// A disagreeing range of up to this many rows is compared row by row;
-    /// larger ones are split 16 ways first.
-    pub row_fetch_max: u64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            tables: Vec::new(),
-            mode: None,
-            jobs: 2,
-            chunk_rows: DEFAULT_CHUNK_ROWS,
-            journal: None,
-            max_lag_bytes: 64 * 1024 * 1024,
-            row_fetch_max: ROW_FETCH_MAX,
-        }
-    }
-}
 
 /// `n` sessions on `endpoint` for a verification: read-only on the server
 /// ([`Purpose::Reads`]), with the settings both sides hash under.

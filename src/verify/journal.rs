@@ -120,8 +120,8 @@ impl Writer {
         let (writer, held) = journal::Writer::open_read(path)?;
         let fresh = held.records.is_empty();
         let mut recorder = Recorder::new(writer, SAMPLE_EVERY, CHECKSUM_EVERY);
-        let operator = crate::runbook::runner::default_operator();
-        let host = crate::runbook::runner::hostname();
+        let operator = crate::operator::default_operator();
+        let host = crate::operator::hostname();
         let pid = std::process::id();
         let event = if fresh {
             let title = format!("verify {source} → {target}");

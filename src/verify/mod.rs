@@ -15,12 +15,14 @@ mod chunks;
 mod engine;
 pub mod journal;
 pub mod mongo;
+mod options;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};
 
 pub use bisect::ROW_FETCH_MAX;
-pub use engine::{DEFAULT_CHUNK_ROWS, Options, run, sessions};
+pub use engine::{run, sessions};
+pub use options::{DEFAULT_CHUNK_ROWS, Options};
 
 /// How rows (PostgreSQL) or documents (MongoDB) are hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

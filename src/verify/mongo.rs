@@ -1,7 +1,7 @@
 //! Verifying MongoDB: collection by collection, in `_id` ranges cut along the
 //! `_id` index, each range hashed on both servers by one aggregation that
 //! returns one small document (count and the exact sum of per-document
-//! hashes; see [`pipeline`]). Chunk size adapts to [`TARGET_CHUNK`](super::engine::TARGET_CHUNK) as for
+//! hashes; see [`pipeline`]). Chunk size adapts to [`TARGET_CHUNK`](super::chunks::TARGET_CHUNK) as for
 //! PostgreSQL; `options.jobs` ranges are in flight at once. A disagreeing
 //! range is cut until the differing `_id`s are found ([`bisect`]). Documents
 //! compare by field name ([`Mode::ByName`], the default) or as stored
@@ -29,8 +29,8 @@ use self::bisect::Side;
 use self::pipeline::{IdRange, bracket, bracket_name, key_json};
 use super::catalog::TableName;
 use super::chunks::{self, Acc, ChunkSize, Progress};
-use super::engine::Options;
 use super::journal::{Entry, Prior, Resume, Writer};
+use super::options::Options;
 use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::endpoint::mongo::short_error;
 use crate::events::{ChecksumProgress, name_of};

@@ -87,7 +87,7 @@ impl Runner {
                     ok: false,
                     summary: format!(
                         "the gate stayed closed for {}: {}",
-                        crate::ui::format::coarse(limit.as_secs_f64()),
+                        crate::format::coarse(limit.as_secs_f64()),
                         verdict.reason
                     ),
                 })?;
@@ -131,7 +131,7 @@ impl Runner {
                 tokio::select! {
                     outcome = &mut run => break Ok(outcome),
                     () = tokio::time::sleep_until(deadline) => {
-                        break Err((StopReason::Timeout, format!("timed out after {}", crate::ui::format::coarse(limit.as_secs_f64()))));
+                        break Err((StopReason::Timeout, format!("timed out after {}", crate::format::coarse(limit.as_secs_f64()))));
                     }
                     command = async { commands.as_mut()?.recv().await }, if commands.is_some() => match command {
                         Some(RunCommand::Cancel) => break Err((StopReason::Cancel, format!("cancelled by {}", self.operator))),

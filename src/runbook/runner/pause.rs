@@ -10,7 +10,7 @@ use crate::events::RunEvent;
 
 /// Why a run rolls back when its pooler's pause ran past its budget.
 pub(super) fn budget_reason(budget: Duration) -> String {
-    format!("the pooler stayed paused past its max_pause of {}", crate::ui::format::coarse(budget.as_secs_f64()))
+    format!("the pooler stayed paused past its max_pause of {}", crate::format::coarse(budget.as_secs_f64()))
 }
 
 impl Runner {
@@ -27,7 +27,7 @@ impl Runner {
             p.on,
             p.database.as_deref().unwrap_or("every database"),
             p.step,
-            crate::ui::format::coarse(lasted.as_secs_f64())
+            crate::format::coarse(lasted.as_secs_f64())
         );
         self.say(crate::events::LogLevel::Error, what)?;
         match budget {

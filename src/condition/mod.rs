@@ -405,7 +405,7 @@ fn one_decimal(v: f64) -> String {
     s.strip_suffix(".0").map_or_else(|| s.clone(), str::to_owned)
 }
 
-/// Powers of 1024 like `pg_size_pretty` (and `ui::format::bytes`), but `1 MB` rather than `1.0 MB`.
+/// Powers of 1024 like `pg_size_pretty` (and `format::bytes`), but `1 MB` rather than `1.0 MB`.
 fn size(v: f64) -> String {
     const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
     if v < 0.0 {

@@ -4,7 +4,7 @@
 //! A figure that cannot be trusted right now (no answer yet, unreachable,
 //! stale) is unknown, and a comparison with an unknown is never true.
 
-use super::condition::{Gauge, Gauges, member_state_code};
+use crate::condition::{Gauge, Gauges, member_state_code};
 use crate::events::{EndpointKind, EndpointSample, HIDDEN_SESSIONS, LinkKind, TableState};
 use crate::state::{Freshness, GROWTH_MIN_SPAN_SECS, Metric, Projection, SeriesId, State, project};
 
@@ -14,7 +14,7 @@ impl State {
         let endpoint = self.endpoints.get(name).ok_or_else(|| format!("no figures from {name} yet"))?;
         match endpoint.freshness(self.now, self.sample_interval) {
             Freshness::Unreachable { error, .. } => Err(format!("{name} is unreachable ({error})")),
-            Freshness::Stale { age } => Err(format!("{name}'s figures are {} old", crate::ui::format::age(age))),
+            Freshness::Stale { age } => Err(format!("{name}'s figures are {} old", crate::format::age(age))),
             Freshness::Live => endpoint.last.as_ref().ok_or_else(|| format!("no figures from {name} yet")),
         }
     }

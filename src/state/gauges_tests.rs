@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::super::condition::{Gauge, Gauges, parse};
+use crate::condition::{Gauge, Gauges, parse};
 use crate::events::{
     Action, BouncerPool, DiskReading, EndpointKind, EndpointSample, LinkKind, PoolReading, Reading, ReplicationLink,
     Sample,

@@ -1,7 +1,7 @@
 //! Conditions from text: a lexer and a recursive-descent parser with
 //! type checks, every error at its byte offset.
 
-use crate::inventory::quantity::{self, Unit};
+use crate::quantity::{self, Unit};
 use std::ops::Range;
 
 use super::*;
