@@ -18,7 +18,7 @@
 //! | 4 | `inventory`, `journal`, `theme` | endpoints by name; the run journal; styles |
 //! | 5 | `endpoint` | connecting to an endpoint |
 //! | 6 | `collect`, `verify`, `sim` | engines over endpoints: gauges, checksums, the simulator |
-//! | 7 | `runbook` | runbooks: load, plan, engine, execution, the run driver |
+//! | 7 | `runbook` | runbooks: load, plan, engine, execution, the one run driver (real or simulated world) |
 //! | 8 | `replay`, `report`, `status` | a journal replayed or summed up; one sample as JSON |
 //! | 9 | `ui` | the screen |
 //! | 10 | `app`, `cli`, `export` | the loop; the command line; recordings |

@@ -13,6 +13,7 @@ use std::time::Duration;
 use cutover::events::{Action, Awaiting, Reading, Record, RunCommand, RunEvent};
 use cutover::journal::{self, Feed, Recorder, Writer};
 use cutover::replay::{Timeline, base_state};
+use cutover::runbook::runner::Runner;
 use cutover::sim::{self, Simulator, scenario};
 use cutover::state::State;
 use cutover::theme::ColorMode;
@@ -30,7 +31,8 @@ async fn play(name: &str, seconds: u32, path: &Path) -> State {
     let (tx, mut rx) = mpsc::channel(1 << 20);
     let mut feed = Feed::new(tx, Some(recorder));
     let mut sim = Simulator::new(scenario::by_name(name).unwrap(), 7, common::start());
-    assert!(sim::begin(&sim, &outline, &mut feed).await);
+    let started = cutover::runbook::simulated::started(&outline, "simulator", true);
+    assert!(sim::begin(&sim, started, &mut feed).await);
     for _ in 0..seconds {
         assert!(sim::tick(&mut sim, INTERVAL, &mut feed).await);
     }
@@ -84,8 +86,9 @@ async fn a_recorded_drill_replays_to_the_screen_the_operator_saw() {
     }
 }
 
-/// The operator's side of a drill (`demo --interactive`): the first step is
-/// confirmed as it is offered, and the drill is left at the next offer.
+/// The operator's side of a drill (`demo --interactive`, the run driver of
+/// `cutover run` on the simulator): the first step is confirmed as it is
+/// offered, and the drill is left at the next offer.
 #[tokio::test]
 async fn an_interactive_drill_replays_to_the_screen_and_prompt_line_the_operator_saw() {
     let theme = common::theme("dark", ColorMode::TrueColor, false);
@@ -94,17 +97,14 @@ async fn an_interactive_drill_replays_to_the_screen_and_prompt_line_the_operator
     let runbook = cutover::runbook::demo().unwrap();
     let outline = runbook.outline.clone();
     let first = outline.phases[0].steps[0].id.clone();
-    let recorder = Recorder::new(Writer::create(&path).unwrap(), INTERVAL, INTERVAL);
     let (tx, mut rx) = mpsc::channel(1 << 20);
-    let feed = Feed::new(tx, Some(recorder));
     let sim = Simulator::new(scenario::by_name("full").unwrap(), 7, common::start()).unscripted();
-    let drive = sim::Drive::new(sim, runbook, "ann".to_owned(), feed).unwrap();
+    let runner =
+        Runner::drill(sim, runbook, "ann".to_owned(), Some(Writer::create(&path).unwrap()), INTERVAL, 50.0).unwrap();
     let (commands, command_rx) = mpsc::channel(16);
-    let driving = tokio::spawn(drive.run(INTERVAL, 50.0, command_rx));
-
-    let mut live = State::new(&outline.name);
-    live.sample_interval = INTERVAL;
-    live.update(&Action::Runbook(outline));
+    // The screen starts from the run's own fold, as `cutover demo` shows it.
+    let (runner, mut live) = runner.attach(tx, command_rx);
+    let driving = tokio::spawn(runner.run());
     let mut next = None;
     while let Some(action) = rx.recv().await {
         live.update(&action);
@@ -121,7 +121,7 @@ async fn an_interactive_drill_replays_to_the_screen_and_prompt_line_the_operator
     }
     // The drill ends with its commands; whatever it still showed, the live screen shows too.
     drop(commands);
-    driving.await.unwrap();
+    assert_eq!(driving.await.unwrap().unwrap(), cutover::runbook::runner::EXIT_STOPPED);
     while let Some(action) = rx.recv().await {
         live.update(&action);
     }
@@ -135,6 +135,58 @@ async fn an_interactive_drill_replays_to_the_screen_and_prompt_line_the_operator
     assert!(text.contains(&format!("next: {next} ")), "the live screen lacks the prompt line:\n{text}");
     assert_eq!(common::text(&replay_screen), text, "the replay's final screen is not the live one");
     assert_eq!(replay_screen, live_screen, "same text, different styles");
+}
+
+/// A drill's step is stopped as a real one is: the operator's cancel reaches
+/// the simulated attempt, which ends; the journal says who stopped it, and
+/// the step is held for the operator's decision.
+#[tokio::test]
+async fn a_cancelled_drill_step_stops_and_waits_for_the_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cancel.jsonl");
+    let runbook = cutover::runbook::demo().unwrap();
+    let first = runbook.outline.phases[0].steps[0].id.clone();
+    let (tx, mut rx) = mpsc::channel(1 << 20);
+    let sim = Simulator::new(scenario::by_name("calm").unwrap(), 7, common::start()).unscripted();
+    // Real time: the simulated attempt (2 s) is still running when the cancel comes.
+    let runner =
+        Runner::drill(sim, runbook, "ann".to_owned(), Some(Writer::create(&path).unwrap()), INTERVAL, 1.0).unwrap();
+    let (commands, command_rx) = mpsc::channel(16);
+    let (runner, _) = runner.attach(tx, command_rx);
+    let driving = tokio::spawn(runner.run());
+    let mut decided = false;
+    while let Some(action) = rx.recv().await {
+        match &action {
+            Action::Awaiting(Awaiting::Confirm { step }) if *step == first => {
+                commands.send(RunCommand::Confirm { step: step.clone(), typed: None }).await.unwrap();
+            }
+            Action::Awaiting(Awaiting::Running { step }) if *step == first => {
+                commands.send(RunCommand::Cancel).await.unwrap();
+            }
+            Action::Awaiting(Awaiting::Decide { step, .. }) if *step == first => {
+                decided = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(decided, "the cancelled step is not held for the operator");
+    drop(commands);
+    assert_eq!(driving.await.unwrap().unwrap(), cutover::runbook::runner::EXIT_STOPPED);
+    let records = journal::read(&path).unwrap().records;
+    let stopped = records.iter().find_map(|r| match &r.event {
+        RunEvent::StepStopped { step, why, state, summary, .. } if *step == first => {
+            Some((*why, *state, summary.clone()))
+        }
+        _ => None,
+    });
+    let (why, state, summary) = stopped.expect("the journal holds the stop");
+    assert_eq!((why, state), (cutover::events::StopReason::Cancel, cutover::events::StopState::Stopped));
+    assert_eq!(summary, "cancelled by ann: stopped (simulated)");
+    assert!(
+        !records.iter().any(|r| matches!(&r.event, RunEvent::StepFinished { step, .. } if *step == first)),
+        "a cancelled step must not also finish"
+    );
 }
 
 #[tokio::test]

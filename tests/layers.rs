@@ -14,15 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Arrows that point up, until the code no longer needs them.
-const UPWARD: &[(&str, &str, &str)] = &[
-    (
-        "sim",
-        "runbook",
-        "sim/drive.rs drives the runbook engine beside runbook::runner: a second run driver, until the one-run-driver \
-         redesign",
-    ),
-    ("replay", "ui", "test only: replay/tests.rs draws the replayed state with ui::draw"),
-];
+const UPWARD: &[(&str, &str, &str)] =
+    &[("replay", "ui", "test only: replay/tests.rs draws the replayed state with ui::draw")];
 
 /// Arrows between two modules of the same layer.
 const SIDEWAYS: &[(&str, &str, &str)] = &[];

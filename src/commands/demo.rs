@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use crate::cli::{DemoArgs, DisplayArgs};
 use crate::events::Action;
 use crate::journal::{Feed, Recorder, Writer};
+use crate::runbook::runner::Runner;
 use crate::sim::{self, Simulator};
 use crate::state::State;
 
@@ -23,6 +24,17 @@ pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
     state.sample_interval = interval;
     state.update(&Action::Runbook(outline.clone()));
 
+    let simulator = Simulator::new(scenario, args.seed, Utc::now());
+    if args.interactive {
+        // The demo runbook run by the operator: the same driver as `cutover run`.
+        let operator = args.operator.clone().unwrap_or_else(crate::operator::default_operator);
+        let journal = args.journal.as_deref().map(Writer::create).transpose()?;
+        let runner = Runner::drill(simulator.unscripted(), runbook, operator, journal, interval, args.speed)?;
+        let code = super::run::cockpit(display, runner, None).await;
+        recorded(args);
+        return code.map(|_| 0);
+    }
+
     // Every sample and every progress report is kept: the sampling interval
     // is the drill's rate bound, and the replay shows what the operator saw.
     let journal = match &args.journal {
@@ -31,19 +43,16 @@ pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
     };
     let (tx, rx) = mpsc::channel(256);
     let feed = Feed::new(tx, journal);
-    let simulator = Simulator::new(scenario, args.seed, Utc::now());
-    let (producer, commands) = if args.interactive {
-        let operator = args.operator.clone().unwrap_or_else(crate::operator::default_operator);
-        let drive = sim::Drive::new(simulator.unscripted(), runbook, operator, feed)?;
-        let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        (tokio::spawn(drive.run(interval, args.speed, cmd_rx)), Some(cmd_tx))
-    } else {
-        (tokio::spawn(sim::run(simulator, outline, interval, args.speed, feed)), None)
-    };
-    let result = crate::app::run(state, theme, rx, commands).await;
+    let started = crate::runbook::simulated::started(&outline, "simulator", true);
+    let producer = tokio::spawn(sim::run(simulator, started, interval, args.speed, feed));
+    let result = crate::app::run(state, theme, rx, None).await;
     producer.abort();
+    recorded(args);
+    result.map(|()| 0)
+}
+
+fn recorded(args: &DemoArgs) {
     if let Some(path) = &args.journal {
         eprintln!("drill recorded in {}: `cutover replay {}` plays it back", path.display(), path.display());
     }
-    result.map(|()| 0)
 }

@@ -8,6 +8,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cli::{DisplayArgs, ResumeArgs, RunArgs};
+use crate::runbook::execute::Execute;
 use crate::runbook::runner::{self, Resume, Runner, Start};
 
 pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
@@ -27,7 +28,7 @@ pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
     };
     let runner = Runner::start(&start, args.yes)?;
     eprintln!("cutover: journal {}", start.journal.display());
-    if args.yes { headless(runner).await } else { cockpit(display, runner, &start.journal).await }
+    if args.yes { headless(runner).await } else { cockpit(display, runner, Some(&start.journal)).await }
 }
 
 /// Unattended: SIGINT, SIGTERM and SIGHUP stop the running step for real
@@ -68,14 +69,20 @@ pub async fn resume(display: &DisplayArgs, args: ResumeArgs) -> Result<i32> {
         }
         headless(runner).await
     } else {
-        cockpit(display, runner, &args.journal).await
+        cockpit(display, runner, Some(&args.journal)).await
     }
 }
 
 /// The cockpit with the run live: the runner in a task, the screen here.
 /// When the screen ends (`q`, SIGTERM, SIGHUP), the run is told to quit: a
-/// running step is stopped for real and journaled, within a bound.
-async fn cockpit(display: &DisplayArgs, mut runner: Runner, journal: &Path) -> Result<i32> {
+/// running step is stopped for real and journaled, within a bound. A run
+/// that stops before its end can be resumed from its `journal` (a drill's
+/// cannot: `None`).
+pub(super) async fn cockpit<X: Execute>(
+    display: &DisplayArgs,
+    mut runner: Runner<X>,
+    journal: Option<&Path>,
+) -> Result<i32> {
     let theme = super::theme_for(display)?;
     let (ui_tx, ui_rx) = mpsc::channel(4096);
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
@@ -94,7 +101,7 @@ async fn cockpit(display: &DisplayArgs, mut runner: Runner, journal: &Path) -> R
         }
     };
     screen?;
-    if code == runner::EXIT_STOPPED {
+    if let (runner::EXIT_STOPPED, Some(journal)) = (code, journal) {
         eprintln!("cutover: the run is not over; continue it with `cutover resume {}`", journal.display());
     }
     Ok(code)

@@ -86,6 +86,13 @@ pub enum Action {
     Step(StepUpdate),
     /// A line for the event log.
     Log(LogEntry),
+    /// A drill's fault began (the simulator's): journaled for the report,
+    /// never shown.
+    Fault {
+        at: DateTime<Utc>,
+        fault: String,
+        text: String,
+    },
     /// What a step will execute and where (resolved, secrets masked).
     Planned {
         step: String,

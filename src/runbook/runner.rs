@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::engine::{Engine, Next};
 use super::exec::{Emitted, Executor};
+use super::execute::Execute;
 use super::plan::{self, Bindings, Planned};
 use super::sink::Sink;
 use super::{Runbook, StepDef};
@@ -79,13 +80,14 @@ pub struct Resume {
     pub retarget: bool,
 }
 
-/// Everything a run needs while it goes.
-pub struct Runner {
+/// Everything a run needs while it goes: the world it acts on is `X`, the
+/// real servers ([`Executor`]) or the simulator's.
+pub struct Runner<X: Execute = Executor> {
     runbook: Runbook,
     planned: HashMap<String, Planned>,
     engine: Engine,
     sink: Sink,
-    exec: Executor,
+    exec: X,
     emitted: mpsc::UnboundedReceiver<Emitted>,
     operator: String,
     collectors: Vec<tokio::task::JoinHandle<()>>,
@@ -148,17 +150,18 @@ fn refuse_manual(runbook: &Runbook, engine: &Engine, headless: bool, allowed: bo
     ))
 }
 
-impl Runner {
-    fn build(
+impl<X: Execute> Runner<X> {
+    /// A run over `history` (empty for a new one), acting on the world
+    /// `make` builds from the run's gauges and the channel its output goes to.
+    pub(super) fn build(
         runbook: Runbook,
-        inventory: Inventory,
-        scope: super::vars::Scope,
+        inventory: &Inventory,
         planned: Vec<Planned>,
-        mut journal: Writer,
+        journal: Option<Recorder>,
         operator: String,
         history: Vec<crate::events::Record>,
+        make: impl FnOnce(Arc<Mutex<State>>, mpsc::UnboundedSender<Emitted>) -> X,
     ) -> Self {
-        journal.scrub(scope.secrets());
         // What the run knew: the journal's fold, the same the screen shows
         // (a resumed run's verification result, its last figures, its steps).
         let mut state = State::new(runbook.name.clone());
@@ -177,13 +180,14 @@ impl Runner {
         for record in &history {
             pause.fold(record.at, &record.event, &planned, &runbook, false);
         }
-        let exec = Executor::new(inventory, scope, gauges.clone(), out);
+        let exec = make(gauges.clone(), out);
         let sink = Sink {
-            journal: Recorder::new(journal, SAMPLE_EVERY, journal::CHECKSUM_EVERY),
+            journal,
             gauges,
             ui: None,
             names: runbook.steps.iter().map(|s| (s.id.clone(), s.name.clone())).collect(),
             title: runbook.name.clone(),
+            clock: exec.clock(),
         };
         Self {
             planned,
@@ -201,6 +205,42 @@ impl Runner {
         }
     }
 
+    /// What `plan` shows of each step, journaled in the runbook's order
+    /// (only the steps still to run, when `still_to_run`).
+    pub(super) fn record_planned(&mut self, still_to_run: bool) -> Result<()> {
+        let planned: Vec<(String, Vec<String>)> = self
+            .runbook
+            .steps
+            .iter()
+            .filter(|s| !still_to_run || self.engine.still_to_run(&s.id))
+            .filter_map(|s| self.planned.get(&s.id).map(|p| (s.id.clone(), p.shows.clone())))
+            .collect();
+        for (step, shows) in planned {
+            self.record(RunEvent::Planned { step, shows })?;
+        }
+        Ok(())
+    }
+}
+
+impl Runner {
+    /// A real run: the inventory's servers, its journal at the journal's rates.
+    fn real(
+        runbook: Runbook,
+        inventory: Inventory,
+        scope: super::vars::Scope,
+        planned: Vec<Planned>,
+        mut journal: Writer,
+        operator: String,
+        history: Vec<crate::events::Record>,
+    ) -> Self {
+        journal.scrub(scope.secrets());
+        let journal = Recorder::new(journal, SAMPLE_EVERY, journal::CHECKSUM_EVERY);
+        let inv = inventory.clone();
+        Self::build(runbook, &inv, planned, Some(journal), operator, history, |gauges, out| {
+            Executor::new(inventory, scope, gauges, out)
+        })
+    }
+
     /// A new run: the journal must not hold one already.
     ///
     /// # Errors
@@ -210,7 +250,7 @@ impl Runner {
             prepare(&start.runbook, &start.inventory, &start.operator, &start.vars, &start.var_env)?;
         refuse_manual(&runbook, &Engine::new(&runbook.steps), headless, start.allow_manual)?;
         let journal = Writer::create(&start.journal)?;
-        let mut runner = Self::build(runbook, inventory, scope, planned, journal, start.operator.clone(), Vec::new());
+        let mut runner = Self::real(runbook, inventory, scope, planned, journal, start.operator.clone(), Vec::new());
         runner.record(RunEvent::Started {
             runbook: absolute(&start.runbook),
             runbook_sha256: sha256(&runner.runbook.text),
@@ -225,15 +265,7 @@ impl Runner {
             endpoints: super::pins::endpoints(runner.exec.inventory()),
             outline: runner.runbook.outline.clone(),
         })?;
-        let planned: Vec<(String, Vec<String>)> = runner
-            .runbook
-            .steps
-            .iter()
-            .filter_map(|s| runner.planned.get(&s.id).map(|p| (s.id.clone(), p.shows.clone())))
-            .collect();
-        for (step, shows) in planned {
-            runner.record(RunEvent::Planned { step, shows })?;
-        }
+        runner.record_planned(false)?;
         Ok(runner)
     }
 
@@ -280,7 +312,7 @@ impl Runner {
                 changes.join("\n  ")
             ));
         }
-        let mut runner = Self::build(rb, inv, scope, planned, journal, operator.clone(), read.records);
+        let mut runner = Self::real(rb, inv, scope, planned, journal, operator.clone(), read.records);
         if let Next::Over(outcome) = runner.engine.next() {
             return Err(eyre!("the run in {} is over ({})", path.display(), crate::events::name_of(&outcome)));
         }
@@ -297,23 +329,16 @@ impl Runner {
         })?;
         if retargeted {
             // What the steps still to run execute from now on.
-            let replanned: Vec<(String, Vec<String>)> = runner
-                .runbook
-                .steps
-                .iter()
-                .filter(|s| runner.engine.still_to_run(&s.id))
-                .filter_map(|s| runner.planned.get(&s.id).map(|p| (s.id.clone(), p.shows.clone())))
-                .collect();
-            for (step, shows) in replanned {
-                runner.record(RunEvent::Planned { step, shows })?;
-            }
+            runner.record_planned(true)?;
         }
         for step in runner.engine.running() {
             runner.record(RunEvent::Interrupted { step })?;
         }
         Ok(runner)
     }
+}
 
+impl<X: Execute> Runner<X> {
     /// A sender to tell the run to quit, with a reason (`SIGTERM`, "the
     /// operator left the cockpit"): a running step is stopped for real — its
     /// statement cancelled, its process group signalled — and what became of
@@ -347,10 +372,10 @@ impl Runner {
     }
 
     /// Journal an event, show it, fold it.
-    fn record(&mut self, event: RunEvent) -> Result<()> {
+    pub(super) fn record(&mut self, event: RunEvent) -> Result<()> {
         self.sink.record(&event)?;
         self.engine.apply(&event);
-        self.pause.fold(chrono::Utc::now(), &event, &self.planned, &self.runbook, true);
+        self.pause.fold((self.sink.clock)(), &event, &self.planned, &self.runbook, true);
         Ok(())
     }
 
@@ -364,11 +389,8 @@ impl Runner {
     /// Start the collectors and wait for every endpoint's first answer.
     async fn start_gauges(&mut self) -> Result<mpsc::Receiver<Action>> {
         let (tx, mut rx) = mpsc::channel(1024);
-        let inventory = self.exec.inventory().clone();
-        self.collectors = crate::collect::spawn(inventory.endpoints.clone(), inventory.interval, &tx);
-        // The clock too: without it the gauges could not tell stale figures.
-        self.collectors.push(tokio::spawn(crate::collect::clock(tx.clone())));
-        let want = inventory.endpoints.len();
+        let (tasks, want) = self.exec.observe(&tx);
+        self.collectors = tasks;
         let deadline = tokio::time::Instant::now() + FIRST_SAMPLES;
         let mut seen = std::collections::HashSet::new();
         while seen.len() < want {
@@ -546,7 +568,7 @@ impl Runner {
         for task in &self.collectors {
             task.abort();
         }
-        self.sink.journal.sync()?;
+        self.sink.sync()?;
         Ok(code)
     }
 

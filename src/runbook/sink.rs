@@ -18,12 +18,16 @@ use crate::state::State;
 /// Where a run's events go: the journal first, then the gauges, the screen
 /// (a live cockpit) or stdout (unattended).
 pub(super) struct Sink {
-    pub(super) journal: Recorder,
+    /// `None`: a drill nobody records.
+    pub(super) journal: Option<Recorder>,
     pub(super) gauges: Arc<Mutex<State>>,
     /// The screen, through [`lossless`]: never a dropped action.
     pub(super) ui: Option<mpsc::UnboundedSender<Action>>,
     pub(super) names: HashMap<String, String>,
     pub(super) title: String,
+    /// What the journal's records are stamped with: the wall clock, or the
+    /// simulator's.
+    pub(super) clock: super::execute::Clock,
 }
 
 impl Sink {
@@ -31,10 +35,15 @@ impl Sink {
     /// its journal says, as a resume will) and show it. The engine folds it
     /// too (the caller's job).
     pub(super) fn record(&mut self, event: &RunEvent) -> Result<()> {
-        let at = Utc::now();
+        let at = (self.clock)();
         // Shown as journaled: scrubbed, on the screen and stdout too.
-        let event = &self.journal.scrubbed(event.clone());
-        self.journal.append(at, event.clone())?;
+        let event = &match &self.journal {
+            Some(journal) => journal.scrubbed(event.clone()),
+            None => event.clone(),
+        };
+        if let Some(journal) = &mut self.journal {
+            journal.append(at, event.clone())?;
+        }
         let actions = journal::actions(&crate::events::Record { at, event: event.clone() });
         for action in &actions {
             self.fold(action);
@@ -63,18 +72,36 @@ impl Sink {
         }
     }
 
-    /// A collector's action: into the gauges, the screen, and (samples, at a
-    /// bounded rate) the journal.
+    /// An observer's action: into the gauges, the screen, and (samples, at a
+    /// bounded rate) the journal. What the observed world said (a log line)
+    /// is journaled as it is shown; a fault a drill set off, only journaled.
     pub(super) fn take(&mut self, action: Action) -> Result<()> {
+        match action {
+            Action::Log(crate::events::LogEntry { who, level, text, .. }) => {
+                return self.record(&RunEvent::Log { who, level, text });
+            }
+            Action::Fault { at, fault, text } => {
+                if let Some(journal) = &mut self.journal {
+                    journal.append(at, RunEvent::Fault { fault, text })?;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
         self.fold(&action);
-        if let Action::Sample(sample) = &action {
+        if let (Action::Sample(sample), Some(journal)) = (&action, &mut self.journal) {
             // During a write pause every sample is kept: the report measures
             // the pause as the pooler's clients felt it.
             let pausing = self.gauges.lock().is_ok_and(|s| s.write_pause.is_some_and(|p| p.ended.is_none()));
-            self.journal.sample_if(sample, pausing)?;
+            journal.sample_if(sample, pausing)?;
         }
         self.to_screen(action);
         Ok(())
+    }
+
+    /// The journal, on disk.
+    pub(super) fn sync(&mut self) -> Result<()> {
+        self.journal.as_mut().map_or(Ok(()), Recorder::sync)
     }
 
     pub(super) fn emitted(&mut self, step: &str, e: Emitted) -> Result<()> {
@@ -83,7 +110,9 @@ impl Sink {
             Emitted::Checksum(p) => {
                 self.fold(&Action::Checksum(p.clone()));
                 self.to_screen(Action::Checksum(p.clone()));
-                self.journal.checksum(&p)?;
+                if let Some(journal) = &mut self.journal {
+                    journal.checksum(&p)?;
+                }
                 Ok(())
             }
         }

@@ -2,7 +2,6 @@
 //! same [`Sample`](crate::events::Sample)s as the real collectors, driven by a
 //! scripted [`Scenario`] with seeded randomness.
 
-mod drive;
 pub mod scenario;
 mod world;
 
@@ -10,7 +9,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-pub use drive::Drive;
 pub use scenario::Scenario;
 pub use world::TABLES;
 
@@ -192,33 +190,14 @@ impl Simulator {
     }
 }
 
-/// The event that opens a simulated run's journal: the demo runbook, played
-/// by the simulator (`headless`) or by an operator.
-#[must_use]
-pub fn started(outline: &crate::events::Outline, operator: &str, headless: bool) -> RunEvent {
-    RunEvent::Started {
-        runbook: crate::runbook::DEMO_RUNBOOK.0.to_owned(),
-        runbook_sha256: String::new(),
-        inventory: None,
-        vars: Vec::new(),
-        var_env: Vec::new(),
-        operator: operator.to_owned(),
-        host: "simulator".to_owned(),
-        pid: std::process::id(),
-        headless,
-        allow_manual: false,
-        endpoints: std::collections::BTreeMap::new(),
-        outline: outline.clone(),
-    }
-}
-
 /// Play the scenario's script in real time until the screen goes away: every
 /// `interval / speed` of wall time, `interval` of simulated time passes.
-pub async fn run(mut sim: Simulator, outline: crate::events::Outline, interval: Duration, speed: f64, mut feed: Feed) {
+/// `started` opens the journal (see `runbook::simulated::started`).
+pub async fn run(mut sim: Simulator, started: RunEvent, interval: Duration, speed: f64, mut feed: Feed) {
     let wall = interval.div_f64(speed.max(0.01));
     let mut ticker = tokio::time::interval(wall);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    if !begin(&sim, &outline, &mut feed).await {
+    if !begin(&sim, started, &mut feed).await {
         return;
     }
     loop {
@@ -232,13 +211,13 @@ pub async fn run(mut sim: Simulator, outline: crate::events::Outline, interval: 
 
 /// The start of a scripted session: the clock, and the run's first event.
 /// `false`: the screen is gone.
-pub async fn begin(sim: &Simulator, outline: &crate::events::Outline, feed: &mut Feed) -> bool {
+pub async fn begin(sim: &Simulator, started: RunEvent, feed: &mut Feed) -> bool {
     for action in sim.begin() {
         if !feed.show(action).await {
             return false;
         }
     }
-    feed.event(sim.now(), started(outline, "simulator", true)).await
+    feed.event(sim.now(), started).await
 }
 
 /// One interval of a scripted session: what the simulator observed, and the

@@ -51,6 +51,7 @@ impl State {
             Action::Prompt(key) => return self.prompt_key(*key),
             Action::Step(update) => self.apply_step(update),
             Action::Log(entry) => self.log.push(entry.clone()),
+            Action::Fault { .. } => {}
             Action::Resize { cols, rows } => self.ui.size = (*cols, *rows),
             Action::Replay(status) => self.replay = Some(status.clone()),
             Action::Observe(label) => self.observer = Some(label.clone()),

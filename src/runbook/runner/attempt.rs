@@ -13,6 +13,7 @@ use super::{GATE_WAIT, Runner};
 use crate::events::{Action, RunCommand, RunEvent, StopReason, StopState};
 use crate::runbook::StepDef;
 use crate::runbook::exec::Outcome;
+use crate::runbook::execute::{Execute, Job};
 
 /// How a step's attempt ended.
 pub(super) enum Ended {
@@ -35,7 +36,7 @@ pub(super) async fn quit_asked(quit: &mut Option<watch::Receiver<Option<String>>
     std::future::pending().await
 }
 
-impl Runner {
+impl<X: Execute> Runner<X> {
     /// The step's `when`, read now: `false` when it says the step is not
     /// needed (journaled as skipped, with what it read) or cannot be read
     /// (the step fails: never guess whether a step of a cutover applies).
@@ -125,7 +126,16 @@ impl Runner {
         );
         let budget = self.pause.deadline.filter(|_| !resumes);
         let ended = {
-            let run = self.exec.run(&planned.action, reads_only, step.transaction);
+            let job = Job {
+                step: &step.id,
+                action: &planned.action,
+                shows: &planned.shows,
+                endpoints: step.action.endpoints(),
+                timeout: step.timeout,
+                read_only: reads_only,
+                transaction: step.transaction,
+            };
+            let run = self.exec.run(job);
             tokio::pin!(run);
             let stop = loop {
                 tokio::select! {

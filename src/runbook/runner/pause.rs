@@ -7,13 +7,14 @@ use color_eyre::eyre::Result;
 
 use super::Runner;
 use crate::events::RunEvent;
+use crate::runbook::execute::{Execute, Job};
 
 /// Why a run rolls back when its pooler's pause ran past its budget.
 pub(super) fn budget_reason(budget: Duration) -> String {
     format!("the pooler stayed paused past its max_pause of {}", crate::format::coarse(budget.as_secs_f64()))
 }
 
-impl Runner {
+impl<X: Execute> Runner<X> {
     /// A run resumed with its pooler paused (cutover was killed, the link
     /// dropped): said first. Past the pause's budget it rolls back now (the
     /// rollback resumes the pooler on the source); else the run goes on
@@ -63,7 +64,17 @@ impl Runner {
             crate::events::LogLevel::Warn,
             format!("{why} with the pooler {} paused: RESUME {db} {whither}", p.on),
         )?;
-        let outcome = self.exec.run(&p.resume(), false, false).await;
+        let resume = p.resume();
+        let job = Job {
+            step: &p.step,
+            action: &resume,
+            shows: &[],
+            endpoints: vec![p.on.as_str()],
+            timeout: None,
+            read_only: false,
+            transaction: false,
+        };
+        let outcome = self.exec.run(job).await;
         while self.emitted.try_recv().is_ok() {}
         if !outcome.ok {
             let text = format!("RESUME FAILED on {}: {} — resume it by hand (RESUME {db})", p.on, outcome.summary);
