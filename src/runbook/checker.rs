@@ -1,5 +1,6 @@
 //! The runbook checker: every problem of a file, each at its place
-//! (endpoints, variables, conditions, durations, and each step kind's action).
+//! (endpoints, variables, conditions, durations, and each step kind's action,
+//! which that kind's file in [`super::exec`] checks).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -138,15 +139,26 @@ impl Checker<'_> {
         }
     }
 
+    /// A query on a PostgreSQL endpoint and what it must read (a `when`'s, a
+    /// sql check's, a sql wait's): the endpoint's name, the SQL, the expected value.
+    pub(super) fn query(
+        &mut self,
+        on: &Spanned<String>,
+        sql: &Spanned<String>,
+        expect: &Spanned<String>,
+        what: &str,
+    ) -> (String, Text, Text) {
+        (self.endpoint(on, &["postgres"], what), self.sql_text(sql), self.text(expect))
+    }
+
     /// A step's `when`: a query on a PostgreSQL endpoint and what it must read.
     pub(super) fn guard(&mut self, spanned: &Spanned<file::CheckStep>) -> Option<Guard> {
         let when = spanned.get_ref();
         match (&when.on, &when.sql, &when.expect, &when.condition) {
-            (Some(on), Some(sql), Some(expect), None) => Some(Guard {
-                on: self.endpoint(on, &["postgres"], "a `when` query"),
-                sql: self.sql_text(sql),
-                expect: self.text(expect),
-            }),
+            (Some(on), Some(sql), Some(expect), None) => {
+                let (on, sql, expect) = self.query(on, sql, expect, "a `when` query");
+                Some(Guard { on, sql, expect })
+            }
             _ => {
                 self.error(
                     spanned.span().start,
@@ -157,8 +169,8 @@ impl Checker<'_> {
         }
     }
 
+    /// The step's one action, checked by its kind's part (in [`exec`]).
     pub(super) fn action(&mut self, s: &file::StepFile, span: usize) -> Option<ActionDef> {
-        const PG: &[&str] = &["postgres", "pgbouncer"];
         let kinds = step_kinds(s);
         if kinds.len() != 1 {
             let message = if kinds.is_empty() {
@@ -172,107 +184,17 @@ impl Checker<'_> {
             self.error(span, message);
             return None;
         }
-        if let Some(spanned) = &s.sql {
-            let sql = spanned.get_ref();
-            let on = self.endpoint(&sql.on, PG, "sql");
-            return match (&sql.generate, sql.run.is_empty()) {
-                (Some(g), true) => {
-                    let from = self.endpoint(&g.on, PG, "sql");
-                    Some(ActionDef::Generate { on, from, sql: self.sql_text(&g.sql) })
-                }
-                (None, false) => Some(ActionDef::Sql { on, run: sql.run.iter().map(|r| self.sql_text(r)).collect() }),
-                _ => {
-                    self.error(
-                        spanned.span().start,
-                        "sql: give either `run = [statements]` or `generate = { on, sql }`",
-                    );
-                    None
-                }
-            };
+        match s {
+            file::StepFile { sql: Some(step), .. } => exec::sql::check(self, step),
+            file::StepFile { check: Some(step), .. } => exec::check::check(self, step),
+            file::StepFile { wait: Some(step), .. } => exec::wait::check(self, step),
+            file::StepFile { shell: Some(step), .. } => exec::shell::check(self, step),
+            file::StepFile { verify: Some(step), .. } => exec::verify::check(self, step),
+            file::StepFile { manual: Some(step), .. } => exec::manual::check(self, step),
+            file::StepFile { pgbouncer: Some(step), .. } => exec::pooler::check(self, step),
+            file::StepFile { mongo: Some(step), .. } => exec::mongo::check(self, step),
+            _ => None,
         }
-        if let Some(spanned) = &s.check {
-            let check = spanned.get_ref();
-            return match (&check.on, &check.sql, &check.expect, &check.condition) {
-                (None, None, None, Some(c)) => self.condition(c).map(ActionDef::CheckCondition),
-                (Some(on), Some(sql), Some(expect), None) => Some(ActionDef::CheckSql {
-                    on: self.endpoint(on, &["postgres"], "a sql check"),
-                    sql: self.sql_text(sql),
-                    expect: self.text(expect),
-                }),
-                _ => {
-                    self.error(spanned.span().start, "check: give either `on`, `sql` and `expect`, or `condition`");
-                    None
-                }
-            };
-        }
-        if let Some(spanned) = &s.wait {
-            let wait = spanned.get_ref();
-            return match (&wait.until, &wait.on, &wait.sql, &wait.expect) {
-                (Some(until), None, None, None) => {
-                    let hold_for = wait.hold_for.as_ref().map_or(Some(Duration::ZERO), |f| self.duration(f));
-                    let until = self.condition(until)?;
-                    Some(ActionDef::WaitCondition { until, hold_for: hold_for? })
-                }
-                (None, Some(on), Some(sql), Some(expect)) if wait.hold_for.is_none() => Some(ActionDef::WaitSql {
-                    on: self.endpoint(on, &["postgres"], "a sql wait"),
-                    sql: self.sql_text(sql),
-                    expect: self.text(expect),
-                }),
-                _ => {
-                    self.error(
-                        spanned.span().start,
-                        "wait: give either `until` (and `for`), or `on`, `sql` and `expect`",
-                    );
-                    None
-                }
-            };
-        }
-        if let Some(shell) = &s.shell {
-            return Some(ActionDef::Shell { run: self.shell_text(&shell.run) });
-        }
-        if let Some(verify) = &s.verify {
-            let source = self.endpoint(&verify.source, &["postgres", "mongodb"], "verify");
-            let target = self.endpoint(&verify.target, &["postgres", "mongodb"], "verify");
-            let kind = |name: &str| self.endpoints.get(name).map(|e| e.get_ref().kind.get_ref().clone());
-            if let (Some(a), Some(b)) = (kind(&source), kind(&target)) {
-                if a != b {
-                    self.error(
-                        verify.target.span().start,
-                        format!("verify compares like with like: \"{source}\" is {a}, \"{target}\" is {b}"),
-                    );
-                }
-            }
-            let tables = verify.tables.iter().map(|t| t.get_ref().clone()).collect();
-            return Some(ActionDef::Verify { source, target, tables });
-        }
-        if let Some(manual) = &s.manual {
-            return Some(ActionDef::Manual { instructions: self.text(&manual.instructions) });
-        }
-        if let Some(step) = &s.pgbouncer {
-            return self.pooler_step(step);
-        }
-        if let Some(mongo) = &s.mongo {
-            let on = self.endpoint(&mongo.on, &["mongodb"], "a mongo command");
-            return match (&mongo.command, &mongo.reconfig) {
-                (Some(command), None) => self.mongo_command(on, mongo.db.clone(), command),
-                (None, Some(reconfig)) => {
-                    let r = reconfig.get_ref();
-                    if r.add.is_empty() && r.remove.is_empty() && r.priority.is_empty() {
-                        self.error(reconfig.span().start, "reconfig: give `add`, `remove` or `priority`");
-                        return None;
-                    }
-                    let add = r.add.iter().map(|h| self.text(h)).collect();
-                    let remove = r.remove.iter().map(|h| self.text(h)).collect();
-                    let priority = r.priority.iter().map(|(h, p)| (self.text(h), *p.get_ref())).collect();
-                    Some(ActionDef::Reconfig { on, add, remove, priority })
-                }
-                _ => {
-                    self.error(mongo.on.span().start, "mongo: give either `command` or `reconfig`");
-                    None
-                }
-            };
-        }
-        None
     }
 }
 
