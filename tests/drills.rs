@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use cutover::events::{Action, Awaiting, Reading, Record, RunCommand, RunEvent};
-use cutover::journal::{self, Feed, Recorder, Writer};
+use cutover::journal::{self, Hub, OnJournalError, Recorder, Writer};
 use cutover::replay::{Timeline, base_state};
 use cutover::runbook::runner::Runner;
 use cutover::sim::{self, Simulator, scenario};
@@ -23,20 +23,21 @@ use tokio::sync::mpsc;
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 const INTERVAL: Duration = Duration::from_secs(1);
 
-/// Play `seconds` of a scenario's script through the demo's feed, recording
-/// to `path`; the screen's state folded from everything the feed showed.
+/// Play `seconds` of a scenario's script through the demo's hub, recording
+/// to `path`; the screen's state folded from everything the hub showed.
 async fn play(name: &str, seconds: u32, path: &Path) -> State {
     let outline = cutover::runbook::demo().unwrap().outline;
     let recorder = Recorder::new(Writer::create(path).unwrap(), INTERVAL, INTERVAL);
     let (tx, mut rx) = mpsc::channel(1 << 20);
-    let mut feed = Feed::new(tx, Some(recorder));
+    let mut hub = Hub::new(Some(recorder), OnJournalError::Fail);
+    hub.screen(tx);
     let mut sim = Simulator::new(scenario::by_name(name).unwrap(), 7, common::start());
     let started = cutover::runbook::simulated::started(&outline, "simulator", true);
-    assert!(sim::begin(&sim, started, &mut feed).await);
+    assert!(sim::begin(&sim, started, &mut hub));
     for _ in 0..seconds {
-        assert!(sim::tick(&mut sim, INTERVAL, &mut feed).await);
+        assert!(sim::tick(&mut sim, INTERVAL, &mut hub));
     }
-    drop(feed);
+    drop(hub);
     // The screen as `cutover demo` sets it up, then everything it was sent.
     let mut live = State::new(&outline.name);
     live.sample_interval = INTERVAL;

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::{DemoArgs, DisplayArgs};
 use crate::events::Action;
-use crate::journal::{Feed, Recorder, Writer};
+use crate::journal::{Hub, OnJournalError, Recorder, Writer};
 use crate::runbook::runner::Runner;
 use crate::sim::{self, Simulator};
 use crate::state::State;
@@ -42,9 +42,10 @@ pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
         None => None,
     };
     let (tx, rx) = mpsc::channel(256);
-    let feed = Feed::new(tx, journal);
+    let mut hub = Hub::new(journal, OnJournalError::StopRecording);
+    hub.screen(tx);
     let started = crate::runbook::simulated::started(&outline, "simulator", true);
-    let producer = tokio::spawn(sim::run(simulator, started, interval, args.speed, feed));
+    let producer = tokio::spawn(sim::run(simulator, started, interval, args.speed, hub));
     let result = crate::app::run(state, theme, rx, None).await;
     producer.abort();
     recorded(args);

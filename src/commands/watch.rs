@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::cli::DisplayArgs;
 use crate::collect;
 use crate::events::{Action, LogLevel, RunEvent};
-use crate::journal::{CHECKSUM_EVERY, Feed, Recorder, SAMPLE_EVERY, Writer};
+use crate::journal::{CHECKSUM_EVERY, Hub, OnJournalError, Recorder, SAMPLE_EVERY, Writer};
 use crate::state::State;
 
 pub async fn run(display: &DisplayArgs, inventory: &Path, journal: Option<&Path>, read_only: bool) -> Result<i32> {
@@ -34,7 +34,8 @@ pub async fn run(display: &DisplayArgs, inventory: &Path, journal: Option<&Path>
 
     // The collectors feed the journal (when recording) and then the screen.
     let (screen_tx, rx) = mpsc::channel(1024);
-    let mut feed = Feed::new(screen_tx, recorder);
+    let mut hub = Hub::new(recorder, OnJournalError::StopRecording);
+    hub.screen(screen_tx);
     let operator = crate::operator::default_operator();
     let session = RunEvent::Session {
         command: "watch".to_owned(),
@@ -44,10 +45,10 @@ pub async fn run(display: &DisplayArgs, inventory: &Path, journal: Option<&Path>
         pid: std::process::id(),
     };
     let now = Utc::now();
-    feed.event(now, session).await;
+    hub.record(now, session)?;
     for warning in &inventory.warnings {
         let event = RunEvent::Log { who: "cutover".into(), level: LogLevel::Warn, text: warning.clone() };
-        feed.event(now, event).await;
+        hub.record(now, event)?;
     }
     let (tx, mut collected) = mpsc::channel(1024);
     let mut tasks = collect::spawn(inventory.endpoints.clone(), inventory.interval, &tx);
@@ -55,7 +56,7 @@ pub async fn run(display: &DisplayArgs, inventory: &Path, journal: Option<&Path>
     drop(tx);
     tasks.push(tokio::spawn(async move {
         while let Some(action) = collected.recv().await {
-            if !feed.observed(action).await {
+            if hub.observed(action).is_err() || hub.screen_gone() {
                 return;
             }
         }

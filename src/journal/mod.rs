@@ -5,7 +5,7 @@
 //! anything else that is not a record is an error naming its line.
 
 mod actions;
-mod feed;
+mod hub;
 mod lock;
 mod recorder;
 mod tail;
@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 pub use actions::actions;
-pub use feed::Feed;
+pub use hub::{Hub, OnJournalError};
 pub use recorder::{CHECKSUM_EVERY, Recorder, SAMPLE_EVERY};
 pub use tail::Tail;
 

@@ -172,7 +172,6 @@ impl<X: Execute> Runner<X> {
                 state.update(&action);
             }
         }
-        let gauges = Arc::new(Mutex::new(state));
         let (out, emitted) = mpsc::unbounded_channel();
         let engine = Engine::replay(&runbook.steps, history.iter().map(|r| &r.event));
         let planned: HashMap<String, Planned> = planned.into_iter().map(|p| (p.id.clone(), p)).collect();
@@ -180,15 +179,11 @@ impl<X: Execute> Runner<X> {
         for record in &history {
             pause.fold(record.at, &record.event, &planned, &runbook, false);
         }
-        let exec = make(gauges.clone(), out);
-        let sink = Sink {
-            journal,
-            gauges,
-            ui: None,
-            names: runbook.steps.iter().map(|s| (s.id.clone(), s.name.clone())).collect(),
-            title: runbook.name.clone(),
-            clock: exec.clock(),
-        };
+        let names = runbook.steps.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
+        let mut sink = Sink::new(journal, state, names, runbook.name.clone());
+        let exec = make(sink.gauges.clone(), out);
+        // The journal's records are stamped with the world's clock.
+        sink.clock = exec.clock();
         Self {
             planned,
             runbook,
@@ -366,7 +361,7 @@ impl<X: Execute> Runner<X> {
     pub fn attach(mut self, ui: mpsc::Sender<Action>, commands: mpsc::Receiver<RunCommand>) -> (Self, State) {
         // The screen starts from the run's own fold of the journal.
         let state = self.sink.gauges.lock().map(|s| s.clone()).unwrap_or_else(|e| e.into_inner().clone());
-        self.sink.ui = Some(super::sink::lossless(ui));
+        self.sink.hub.screen(ui);
         self.commands = Some(commands);
         (self, state)
     }
@@ -380,7 +375,7 @@ impl<X: Execute> Runner<X> {
     }
 
     fn say(&mut self, level: crate::events::LogLevel, text: String) -> Result<()> {
-        if self.sink.ui.is_none() {
+        if !self.sink.hub.attached() {
             eprintln!("cutover: {text}");
         }
         self.record(RunEvent::Log { who: "cutover".to_owned(), level, text })
@@ -424,13 +419,13 @@ impl<X: Execute> Runner<X> {
     /// journal that cannot take it still shows it: the next event's append
     /// reports the failure and stops the run.
     fn awaiting(&mut self, awaiting: Awaiting) {
-        if self.sink.ui.is_none() {
+        if !self.sink.hub.attached() {
             return;
         }
         let event = RunEvent::Awaiting { awaiting };
         if self.sink.record(&event).is_err() {
             let RunEvent::Awaiting { awaiting } = event else { return };
-            self.sink.to_screen(Action::Awaiting(awaiting));
+            self.sink.hub.show(Action::Awaiting(awaiting));
         }
     }
 

@@ -8,21 +8,18 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::Result;
-use tokio::sync::mpsc;
 
 use super::exec::Emitted;
 use crate::events::{Action, RunEvent};
-use crate::journal::{self, Recorder};
+use crate::journal::{Hub, OnJournalError, Recorder};
 use crate::state::State;
 
-/// Where a run's events go: the journal first, then the gauges, the screen
-/// (a live cockpit) or stdout (unattended).
+/// Where a run's events go: the [`Hub`] (journal, the run's fold, the
+/// screen), and for an unattended run a progress line on stdout.
 pub(super) struct Sink {
-    /// `None`: a drill nobody records.
-    pub(super) journal: Option<Recorder>,
+    pub(super) hub: Hub,
+    /// The run's fold, which gates and waits read (the hub's).
     pub(super) gauges: Arc<Mutex<State>>,
-    /// The screen, through [`lossless`]: never a dropped action.
-    pub(super) ui: Option<mpsc::UnboundedSender<Action>>,
     pub(super) names: HashMap<String, String>,
     pub(super) title: String,
     /// What the journal's records are stamped with: the wall clock, or the
@@ -31,110 +28,48 @@ pub(super) struct Sink {
 }
 
 impl Sink {
+    /// A run's hub: its journal (a drill nobody records has none), errors
+    /// of which stop the run, and its fold from `state`; stamped with the
+    /// wall clock until told otherwise.
+    pub(super) fn new(journal: Option<Recorder>, state: State, names: HashMap<String, String>, title: String) -> Self {
+        let gauges = Arc::new(Mutex::new(state));
+        let hub = Hub::new(journal, OnJournalError::Fail).folding(gauges.clone());
+        Self { hub, gauges, names, title, clock: Arc::new(Utc::now) }
+    }
+
     /// Journal an event, fold it into the run's state (so the run knows what
     /// its journal says, as a resume will) and show it. The engine folds it
     /// too (the caller's job).
     pub(super) fn record(&mut self, event: &RunEvent) -> Result<()> {
         let at = (self.clock)();
         // Shown as journaled: scrubbed, on the screen and stdout too.
-        let event = &match &self.journal {
-            Some(journal) => journal.scrubbed(event.clone()),
-            None => event.clone(),
-        };
-        if let Some(journal) = &mut self.journal {
-            journal.append(at, event.clone())?;
-        }
-        let actions = journal::actions(&crate::events::Record { at, event: event.clone() });
-        for action in &actions {
-            self.fold(action);
-        }
-        match &self.ui {
-            Some(ui) => {
-                for action in actions {
-                    // Only fails once the screen is gone.
-                    let _ = ui.send(action);
-                }
-            }
-            None => print_event(at, event, &self.title, &self.names),
+        let event = self.hub.record(at, event.clone())?;
+        if !self.hub.attached() {
+            print_event(at, &event, &self.title, &self.names);
         }
         Ok(())
     }
 
-    pub(super) fn to_screen(&self, action: Action) {
-        if let Some(ui) = &self.ui {
-            let _ = ui.send(action);
-        }
-    }
-
-    pub(super) fn fold(&self, action: &Action) {
-        if let Ok(mut state) = self.gauges.lock() {
-            state.update(action);
-        }
-    }
-
-    /// An observer's action: into the gauges, the screen, and (samples, at a
-    /// bounded rate) the journal. What the observed world said (a log line)
-    /// is journaled as it is shown; a fault a drill set off, only journaled.
+    /// An observer's action (see [`Hub::observed`]); a log line the
+    /// observed world said is a progress line too.
     pub(super) fn take(&mut self, action: Action) -> Result<()> {
-        match action {
-            Action::Log(crate::events::LogEntry { who, level, text, .. }) => {
-                return self.record(&RunEvent::Log { who, level, text });
-            }
-            Action::Fault { at, fault, text } => {
-                if let Some(journal) = &mut self.journal {
-                    journal.append(at, RunEvent::Fault { fault, text })?;
-                }
-                return Ok(());
-            }
-            _ => {}
+        if let Action::Log(crate::events::LogEntry { who, level, text, .. }) = action {
+            return self.record(&RunEvent::Log { who, level, text });
         }
-        self.fold(&action);
-        if let (Action::Sample(sample), Some(journal)) = (&action, &mut self.journal) {
-            // During a write pause every sample is kept: the report measures
-            // the pause as the pooler's clients felt it.
-            let pausing = self.gauges.lock().is_ok_and(|s| s.write_pause.is_some_and(|p| p.ended.is_none()));
-            journal.sample_if(sample, pausing)?;
-        }
-        self.to_screen(action);
-        Ok(())
+        self.hub.observed(action)
     }
 
     /// The journal, on disk.
     pub(super) fn sync(&mut self) -> Result<()> {
-        self.journal.as_mut().map_or(Ok(()), Recorder::sync)
+        self.hub.sync()
     }
 
     pub(super) fn emitted(&mut self, step: &str, e: Emitted) -> Result<()> {
         match e {
             Emitted::Output(text) => self.record(&RunEvent::Output { step: step.to_owned(), text }),
-            Emitted::Checksum(p) => {
-                self.fold(&Action::Checksum(p.clone()));
-                self.to_screen(Action::Checksum(p.clone()));
-                if let Some(journal) = &mut self.journal {
-                    journal.checksum(&p)?;
-                }
-                Ok(())
-            }
+            Emitted::Checksum(p) => self.hub.checksum(p),
         }
     }
-}
-
-/// The screen's channel, lossless: the run journals and shows from code
-/// that must not wait, so what it shows queues here, in order, and a task
-/// hands it on with the screen's back-pressure. What the screen shows is
-/// then exactly what the journal folds to (a `try_send` on a full channel
-/// used to drop actions). The queue holds what a stalled terminal has not
-/// taken yet: about one sample per endpoint and interval.
-pub(super) fn lossless(screen: mpsc::Sender<Action>) -> mpsc::UnboundedSender<Action> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(action) = rx.recv().await {
-            if screen.send(action).await.is_err() {
-                break;
-            }
-        }
-    });
-    tx
 }
 
 /// A progress line on stdout for an unattended run.
@@ -180,32 +115,4 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A burst far larger than the screen's channel, taken slowly: every
-    /// action arrives, in order (a `try_send` dropped all but the first few).
-    #[tokio::test]
-    async fn the_screen_gets_every_action_in_order_however_slow_it_is() {
-        let (screen, mut shown) = mpsc::channel(4);
-        let ui = lossless(screen);
-        let t0 = Utc::now();
-        let ticks: Vec<Action> =
-            (0..2_000).map(|i| Action::Tick { now: t0 + chrono::Duration::milliseconds(i) }).collect();
-        for tick in &ticks {
-            ui.send(tick.clone()).unwrap();
-        }
-        drop(ui);
-        let mut got = Vec::new();
-        while let Some(action) = shown.recv().await {
-            if got.len() % 500 == 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-            got.push(action);
-        }
-        assert_eq!(got, ticks);
-    }
 }

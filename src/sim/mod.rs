@@ -13,7 +13,7 @@ pub use scenario::Scenario;
 pub use world::TABLES;
 
 use crate::events::{Action, LogEntry, LogLevel, RunEvent, StepStatus, StepUpdate};
-use crate::journal::Feed;
+use crate::journal::Hub;
 use world::World;
 
 /// A scenario being played.
@@ -178,6 +178,15 @@ impl Simulator {
         actions
     }
 
+    /// [`Simulator::advance`], then the faults that began in it, as
+    /// [`Action::Fault`]s.
+    pub fn observe(&mut self, dt: Duration) -> Vec<Action> {
+        let mut observed = self.advance(dt);
+        let at = self.now();
+        observed.extend(self.take_faults().into_iter().map(|(fault, text)| Action::Fault { at, fault, text }));
+        observed
+    }
+
     /// Play `seconds` of simulated time at once (tests, snapshots).
     pub fn run_for(&mut self, seconds: u32, interval: Duration) -> Vec<Action> {
         let mut out = self.begin();
@@ -193,17 +202,17 @@ impl Simulator {
 /// Play the scenario's script in real time until the screen goes away: every
 /// `interval / speed` of wall time, `interval` of simulated time passes.
 /// `started` opens the journal (see `runbook::simulated::started`).
-pub async fn run(mut sim: Simulator, started: RunEvent, interval: Duration, speed: f64, mut feed: Feed) {
+pub async fn run(mut sim: Simulator, started: RunEvent, interval: Duration, speed: f64, mut hub: Hub) {
     let wall = interval.div_f64(speed.max(0.01));
     let mut ticker = tokio::time::interval(wall);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    if !begin(&sim, started, &mut feed).await {
+    if !begin(&sim, started, &mut hub) {
         return;
     }
     loop {
         // The first tick is immediate: figures are on screen from the start.
         ticker.tick().await;
-        if !tick(&mut sim, interval, &mut feed).await {
+        if !tick(&mut sim, interval, &mut hub) {
             return;
         }
     }
@@ -211,28 +220,20 @@ pub async fn run(mut sim: Simulator, started: RunEvent, interval: Duration, spee
 
 /// The start of a scripted session: the clock, and the run's first event.
 /// `false`: the screen is gone.
-pub async fn begin(sim: &Simulator, started: RunEvent, feed: &mut Feed) -> bool {
+pub fn begin(sim: &Simulator, started: RunEvent, hub: &mut Hub) -> bool {
     for action in sim.begin() {
-        if !feed.show(action).await {
-            return false;
-        }
+        hub.show(action);
     }
-    feed.event(sim.now(), started).await
+    hub.record(sim.now(), started).is_ok() && !hub.screen_gone()
 }
 
 /// One interval of a scripted session: what the simulator observed, and the
 /// faults that began. `false`: the screen is gone.
-pub async fn tick(sim: &mut Simulator, interval: Duration, feed: &mut Feed) -> bool {
-    for action in sim.advance(interval) {
-        if !feed.observed(action).await {
+pub fn tick(sim: &mut Simulator, interval: Duration, hub: &mut Hub) -> bool {
+    for action in sim.observe(interval) {
+        if hub.observed(action).is_err() {
             return false;
         }
     }
-    let now = sim.now();
-    for (fault, text) in sim.take_faults() {
-        if !feed.fault(now, fault, text).await {
-            return false;
-        }
-    }
-    true
+    !hub.screen_gone()
 }

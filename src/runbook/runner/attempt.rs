@@ -166,7 +166,7 @@ impl<X: Execute> Runner<X> {
             match stop {
                 Ok(outcome) => Ended::Finished(outcome),
                 Err((why, said)) => {
-                    if self.sink.ui.is_none() {
+                    if !self.sink.hub.attached() {
                         eprintln!(
                             "cutover: stopping step {} ({said}); waiting up to {}s for it to end",
                             step.id,
