@@ -27,9 +27,7 @@ use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
-};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -72,13 +70,14 @@ fn client_config(opts: &TlsOptions, default_root: Option<&Path>) -> Result<Clien
         Some(path) => Some(Roots::File(path)),
         None => default_root.filter(|path| path.is_file()).map(Roots::File),
     };
+    let algorithms = provider.signature_verification_algorithms;
     let verifier: Arc<dyn ServerCertVerifier> = match (opts.mode, roots) {
         (SslMode::Disable, _) | (SslMode::Allow | SslMode::Prefer | SslMode::Require, None) => {
-            Arc::new(NoVerification { algorithms: provider.signature_verification_algorithms })
+            Arc::new(Lenient { chain: None, algorithms })
         }
         (SslMode::Allow | SslMode::Prefer | SslMode::Require | SslMode::VerifyCa, roots) => {
             let store = load_roots(roots.unwrap_or(Roots::System))?;
-            Arc::new(ChainOnly { inner: webpki_verifier(store, &provider)? })
+            Arc::new(Lenient { chain: Some(webpki_verifier(store, &provider)?), algorithms })
         }
         (SslMode::VerifyFull, roots) => webpki_verifier(load_roots(roots.unwrap_or(Roots::System))?, &provider)?,
     };
@@ -132,57 +131,22 @@ fn load_system_roots() -> Result<RootCertStore> {
     Ok(store)
 }
 
-/// `require` without roots: any certificate is accepted, but the handshake
-/// signatures are still checked, so the session is bound to the certificate's key.
+/// Less than the full WebPKI verification. `require` without roots (`chain`
+/// `None`): any certificate is accepted. `verify-ca`: the chain is verified,
+/// but a certificate issued for another name is accepted (rustls checks the
+/// chain and validity dates before the name, so a name error means the chain
+/// was good). Either way the handshake signatures are checked, so the session
+/// is bound to the certificate's key.
 #[derive(Debug)]
-struct NoVerification {
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
+/// Whether a handshake signature is good.
+type Signed = Result<HandshakeSignatureValid, rustls::Error>;
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the full WebPKI verification, except that a certificate
-/// issued for another name is accepted. rustls checks the chain (and validity
-/// dates) before the name, so a name error means the chain was good.
-#[derive(Debug)]
-struct ChainOnly {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -191,7 +155,8 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+        let Some(chain) = &self.chain else { return Ok(ServerCertVerified::assertion()) };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -199,30 +164,17 @@ impl ServerCertVerifier for ChainOnly {
         }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+    // As the WebPKI verifier checks them, with the same provider's algorithms.
+    fn verify_tls12_signature(&self, msg: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Signed {
+        rustls::crypto::verify_tls12_signature(msg, cert, dss, &self.algorithms)
     }
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+    fn verify_tls13_signature(&self, msg: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Signed {
+        rustls::crypto::verify_tls13_signature(msg, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-
-    fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
-        self.inner.root_hint_subjects()
+        self.algorithms.supported_schemes()
     }
 }
 
@@ -386,28 +338,38 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRGMcbq4gN9XEV1QN
         }
     }
 
+    /// A directory holding `CA` and `OTHER_CA` as root files.
+    fn root_files() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, other) = (pem_file(&dir, "ca.pem", CA), pem_file(&dir, "other.pem", OTHER_CA));
+        (dir, ca, other)
+    }
+
+    /// A handshake as `name` by a client in `mode` trusting the roots of `root`.
+    fn connect(mode: SslMode, root: &Path, name: &str, tls12_only: bool) -> Result<(), rustls::Error> {
+        handshake(client_config(&opts(mode, Some(root)), None).unwrap(), name, tls12_only)
+    }
+
+    fn is_unknown_issuer(err: &rustls::Error) -> bool {
+        matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))
+    }
+
     #[test]
     fn verify_ca_checks_the_chain_but_not_the_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = pem_file(&dir, "ca.pem", CA);
-        let other = pem_file(&dir, "other.pem", OTHER_CA);
+        let (_dir, ca, other) = root_files();
         for tls12 in [false, true] {
-            handshake(client_config(&opts(SslMode::VerifyCa, Some(&ca)), None).unwrap(), "db.test", tls12).unwrap();
-            handshake(client_config(&opts(SslMode::VerifyCa, Some(&ca)), None).unwrap(), "elsewhere", tls12).unwrap();
-            let err = handshake(client_config(&opts(SslMode::VerifyCa, Some(&other)), None).unwrap(), "db.test", tls12)
-                .unwrap_err();
-            assert!(matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)), "{err:?}");
+            connect(SslMode::VerifyCa, &ca, "db.test", tls12).unwrap();
+            connect(SslMode::VerifyCa, &ca, "elsewhere", tls12).unwrap();
+            let err = connect(SslMode::VerifyCa, &other, "db.test", tls12).unwrap_err();
+            assert!(is_unknown_issuer(&err), "{err:?}");
         }
     }
 
     #[test]
     fn verify_full_checks_chain_and_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = pem_file(&dir, "ca.pem", CA);
-        let other = pem_file(&dir, "other.pem", OTHER_CA);
-        handshake(client_config(&opts(SslMode::VerifyFull, Some(&ca)), None).unwrap(), "db.test", false).unwrap();
-        let err = handshake(client_config(&opts(SslMode::VerifyFull, Some(&ca)), None).unwrap(), "elsewhere", false)
-            .unwrap_err();
+        let (_dir, ca, other) = root_files();
+        connect(SslMode::VerifyFull, &ca, "db.test", false).unwrap();
+        let err = connect(SslMode::VerifyFull, &ca, "elsewhere", false).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -417,9 +379,8 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRGMcbq4gN9XEV1QN
             ),
             "{err:?}"
         );
-        let err = handshake(client_config(&opts(SslMode::VerifyFull, Some(&other)), None).unwrap(), "db.test", false)
-            .unwrap_err();
-        assert!(matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)), "{err:?}");
+        let err = connect(SslMode::VerifyFull, &other, "db.test", false).unwrap_err();
+        assert!(is_unknown_issuer(&err), "{err:?}");
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod action;
 mod outline;
 mod run;
 mod sample;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use action::{Action, LogEntry, LogLevel, Pane, PromptKey, ReplayStatus};
 pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};

@@ -4,7 +4,8 @@ use chrono::TimeZone;
 use serde_json::Value;
 
 use super::*;
-use crate::events::{Outline, OutlinePhase, OutlineStep, Record, RunEvent, RunOutcome};
+use crate::events::test_support::{phase, run_started, step};
+use crate::events::{Outline, Record, RunEvent, RunOutcome};
 use crate::state::State;
 use crate::theme::{ColorMode, UNICODE};
 
@@ -14,24 +15,6 @@ fn at(seconds: f64) -> DateTime<Utc> {
 }
 
 fn outline() -> Outline {
-    let step = |id: &str, name: &str| OutlineStep {
-        id: id.into(),
-        name: name.into(),
-        kind: "shell".into(),
-        on: None,
-        destructive: false,
-        gate: None,
-        starts_write_pause: false,
-        ends_write_pause: false,
-        planned_secs: None,
-    };
-    let phase = |id: &str, name: &str, steps| OutlinePhase {
-        id: id.into(),
-        name: name.into(),
-        rollback: false,
-        steps,
-        planned_secs: None,
-    };
     Outline {
         name: "exported".into(),
         phases: vec![
@@ -43,20 +26,7 @@ fn outline() -> Outline {
 
 /// 1.1 takes 2 s; 2.1 waits 10 minutes, with output every 0.02 s at its start.
 fn records() -> Vec<Record> {
-    let started = RunEvent::Started {
-        runbook: "/r.toml".into(),
-        runbook_sha256: String::new(),
-        inventory: None,
-        vars: Vec::new(),
-        var_env: Vec::new(),
-        operator: "ann".into(),
-        host: "h".into(),
-        pid: 1,
-        headless: true,
-        allow_manual: false,
-        endpoints: Default::default(),
-        outline: outline(),
-    };
+    let started = run_started(outline(), "ann", "h", true);
     let step = |id: &str| RunEvent::StepStarted { step: id.into(), attempt: 1 };
     let done = |id: &str, ok| RunEvent::StepFinished { step: id.into(), attempt: 1, ok, summary: String::new() };
     let mut records = vec![

@@ -3,10 +3,8 @@
 use chrono::TimeZone;
 
 use super::*;
-use crate::events::{
-    EndpointKind, EndpointSample, LinkKind, Outline, OutlinePhase, OutlineStep, Reading, ReplicationLink, RunOutcome,
-    Sample,
-};
+use crate::events::test_support::{lag_sample, phase, run_started, step};
+use crate::events::{LinkKind, Outline, RunOutcome};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).single().unwrap()
@@ -16,28 +14,7 @@ fn at(seconds: i64) -> DateTime<Utc> {
     t0() + chrono::Duration::seconds(seconds)
 }
 
-fn step(id: &str, name: &str) -> OutlineStep {
-    OutlineStep {
-        id: id.into(),
-        name: name.into(),
-        kind: "shell".into(),
-        on: None,
-        destructive: false,
-        gate: None,
-        starts_write_pause: false,
-        ends_write_pause: false,
-        planned_secs: None,
-    }
-}
-
 fn outline() -> Outline {
-    let phase = |id: &str, name: &str, steps| OutlinePhase {
-        id: id.into(),
-        name: name.into(),
-        rollback: false,
-        steps,
-        planned_secs: None,
-    };
     Outline {
         name: "replayed".into(),
         phases: vec![
@@ -48,22 +25,7 @@ fn outline() -> Outline {
 }
 
 fn lag(seconds: i64, bytes: u64) -> Record {
-    let link = ReplicationLink {
-        name: "replica".into(),
-        kind: LinkKind::Physical,
-        state: "streaming".into(),
-        lag_bytes: Some(bytes),
-        lag_seconds: Some(0.5),
-        ..ReplicationLink::default()
-    };
-    let observed = EndpointSample { replication: vec![link], ..EndpointSample::default() };
-    let sample = Sample {
-        at: at(seconds),
-        endpoint: "source".into(),
-        kind: EndpointKind::Postgres,
-        reading: Reading::Observed(observed),
-    };
-    Record { at: at(seconds), event: RunEvent::Sample { sample } }
+    record(seconds, lag_sample(at(seconds), "source", ("replica", LinkKind::Physical), bytes, 0.5))
 }
 
 fn lag_bytes() -> crate::state::SeriesId {
@@ -84,23 +46,7 @@ fn finished(id: &str) -> RunEvent {
 
 /// A 3-step run over two phases, with a lag sample every 10 s.
 fn records() -> Vec<Record> {
-    let mut records = vec![record(
-        0,
-        RunEvent::Started {
-            runbook: "/r.toml".into(),
-            runbook_sha256: String::new(),
-            inventory: None,
-            vars: Vec::new(),
-            var_env: Vec::new(),
-            operator: "ann".into(),
-            host: "h".into(),
-            pid: 1,
-            headless: true,
-            allow_manual: false,
-            endpoints: Default::default(),
-            outline: outline(),
-        },
-    )];
+    let mut records = vec![record(0, run_started(outline(), "ann", "h", true))];
     let steps = [(5, started("1.1")), (20, finished("1.1")), (30, started("1.2")), (50, finished("1.2"))];
     let more =
         [(70, started("2.1")), (95, finished("2.1")), (100, RunEvent::Finished { outcome: RunOutcome::Completed })];

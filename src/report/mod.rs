@@ -1,12 +1,14 @@
 //! `cutover report`: what a journal says, for people who were not watching —
-//! a [`Summary`] extracted from the records (pure), drawn as SVG charts
-//! ([`svg`]) in one self-contained HTML page ([`html`]) or a Markdown file
+//! a [`Summary`] extracted from the records (pure), set out as a document of
+//! sections, tables and paragraphs (`document`), with SVG charts ([`svg`]),
+//! laid out as one self-contained HTML page ([`html`]) or as a Markdown file
 //! with its charts beside it ([`markdown`]).
 //!
 //! The figures are the cockpit's own: the records are folded through
 //! [`crate::journal::actions`] and [`State::update`], so the write pause, the
 //! gauge series and the checksum results mean what they meant on the screen.
 
+mod document;
 pub mod html;
 pub mod markdown;
 pub mod svg;

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, eyre};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -142,6 +143,39 @@ fn offset_text(secs: f64) -> String {
     }
 }
 
+/// What a chart's y axis shows.
+enum YAxis<'f> {
+    /// Values, labelled by this formatter; both axes are described.
+    Values(&'f dyn Fn(&f64) -> String),
+    /// The timeline's rows: no labels, no grid lines across.
+    Rows,
+}
+
+/// The plot area over `x_max` seconds since the start and `y_max`, its grid
+/// drawn, the x axis labelled with the time since the start.
+fn plot<'a, DB: DrawingBackend>(
+    builder: &mut ChartBuilder<'a, '_, DB>,
+    (x_max, y_max): (f64, f64),
+    y: YAxis<'_>,
+    err: &dyn Fn(String) -> color_eyre::Report,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = builder.build_cartesian_2d(0.0..x_max, 0.0..y_max).map_err(|e| err(e.to_string()))?;
+    let mut mesh = chart.configure_mesh();
+    mesh.x_label_formatter(&|x| offset_text(*x))
+        .label_style((FONT, SMALL_TEXT_SIZE))
+        .light_line_style(RGBColor(0xee, 0xee, 0xee));
+    match y {
+        YAxis::Values(format) => {
+            mesh.x_desc("time since the start").y_label_formatter(format).axis_desc_style((FONT, SMALL_TEXT_SIZE));
+        }
+        YAxis::Rows => {
+            mesh.disable_y_mesh().y_labels(0);
+        }
+    }
+    mesh.draw().map_err(|e| err(e.to_string()))?;
+    Ok(chart)
+}
+
 /// The line chart of one metric, with a marker at each phase's start;
 /// `None` when the journal has no such figures.
 ///
@@ -165,23 +199,9 @@ pub fn line_chart(summary: &Summary, spec: ChartSpec) -> Result<Option<String>> 
         let root = SVGBackend::with_string(&mut svg, (WIDTH, LINE_HEIGHT)).into_drawing_area();
         let err = failed(spec.title);
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .margin_top(26)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-            .map_err(|e| err(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .x_desc("time since the start")
-            .x_label_formatter(&|x| offset_text(*x))
-            .y_label_formatter(&|y| spec.unit.format(*y))
-            .label_style((FONT, SMALL_TEXT_SIZE))
-            .axis_desc_style((FONT, SMALL_TEXT_SIZE))
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.margin(12).margin_top(26).x_label_area_size(40).y_label_area_size(80);
+        let mut chart = plot(&mut builder, (x_max, y_max), YAxis::Values(&|y| spec.unit.format(*y)), &err)?;
         // Phase ids above the plot, where neither the lines nor the legend
         // are; phases that began within a few pixels of each other share one.
         let mut labels: Vec<(i32, i32, String)> = Vec::new();
@@ -297,21 +317,9 @@ pub fn timeline_chart(summary: &Summary) -> Result<Option<String>> {
         let err = failed("timeline");
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
         let (labels, bars) = root.split_horizontally(LABEL_WIDTH);
-        let mut chart = ChartBuilder::on(&bars)
-            .margin_right(16)
-            .margin_top(22)
-            .x_label_area_size(34)
-            .build_cartesian_2d(0.0..x_max, 0.0..n)
-            .map_err(|e| err(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_label_formatter(&|x| offset_text(*x))
-            .label_style((FONT, SMALL_TEXT_SIZE))
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
+        let mut builder = ChartBuilder::on(&bars);
+        builder.margin_right(16).margin_top(22).x_label_area_size(34);
+        let mut chart = plot(&mut builder, (x_max, n), YAxis::Rows, &err)?;
         if let Some(pause) = summary.write_pause {
             let (from, to) = (secs(began, pause.started), secs(began, pause.ended.unwrap_or(summary.ended)));
             let band = Rectangle::new([(from, 0.0), (to.max(from + x_max / 400.0), n)], PAUSE.filled());

@@ -1,30 +1,19 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
-use crate::events::{
-    EndpointKind, EndpointSample, LinkKind, OutlinePhase, OutlineStep, Reading, ReplicationLink, Sample, StepStatus,
-};
+use crate::events::test_support;
+use crate::events::{LinkKind, OutlinePhase, OutlineStep, StepStatus};
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap().with_timezone(&Utc) + Duration::seconds(secs)
 }
 
 fn step(id: &str, name: &str, kind: &str, planned: Option<u64>) -> OutlineStep {
-    OutlineStep {
-        id: id.into(),
-        name: name.into(),
-        kind: kind.into(),
-        on: None,
-        destructive: false,
-        gate: None,
-        starts_write_pause: false,
-        ends_write_pause: false,
-        planned_secs: planned,
-    }
+    OutlineStep { kind: kind.into(), planned_secs: planned, ..test_support::step(id, name) }
 }
 
 fn phase(id: &str, name: &str, planned: Option<u64>, steps: Vec<OutlineStep>) -> OutlinePhase {
-    OutlinePhase { id: id.into(), name: name.into(), rollback: id == "R", steps, planned_secs: planned }
+    OutlinePhase { rollback: id == "R", planned_secs: planned, ..test_support::phase(id, name, steps) }
 }
 
 fn outline() -> Outline {
@@ -51,23 +40,7 @@ fn outline() -> Outline {
 }
 
 fn lag_sample(at: DateTime<Utc>, bytes: u64, seconds: f64) -> RunEvent {
-    let link = ReplicationLink {
-        name: "sub".into(),
-        kind: LinkKind::Subscription,
-        state: "streaming".into(),
-        lag_bytes: Some(bytes),
-        lag_seconds: Some(seconds),
-        ..ReplicationLink::default()
-    };
-    let observed = EndpointSample { replication: vec![link], ..EndpointSample::default() };
-    RunEvent::Sample {
-        sample: Sample {
-            at,
-            endpoint: "target".into(),
-            kind: EndpointKind::Postgres,
-            reading: Reading::Observed(observed),
-        },
-    }
+    test_support::lag_sample(at, "target", ("sub", LinkKind::Subscription), bytes, seconds)
 }
 
 fn rec(secs: i64, event: RunEvent) -> Record {
@@ -101,23 +74,7 @@ fn fault(secs: i64, name: &str) -> Record {
 /// A drill: a failed and re-run step, a write pause, three faults, a rollback.
 fn drill() -> Vec<Record> {
     vec![
-        rec(
-            0,
-            RunEvent::Started {
-                runbook: "/r.toml".into(),
-                runbook_sha256: String::new(),
-                inventory: None,
-                vars: Vec::new(),
-                var_env: Vec::new(),
-                operator: "ana".into(),
-                host: "jump1".into(),
-                pid: 1,
-                headless: false,
-                allow_manual: false,
-                endpoints: Default::default(),
-                outline: outline(),
-            },
-        ),
+        rec(0, test_support::run_started(outline(), "ana", "jump1", false)),
         confirmed(5, "1.1", "ana", None),
         started(10, "1.1", 1),
         finished(70, "1.1", 1, true, "ok"),

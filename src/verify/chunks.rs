@@ -1,8 +1,9 @@
 //! What both verification engines (PostgreSQL tables, MongoDB collections)
-//! do the same way around their chunks: the adaptive chunk size, a table's
-//! running tally, progress for the screen, and the journal.
+//! do the same way around their chunks: the loop that plans, journals and
+//! checks a table's chunks ([`check_table`], generic over the engine's
+//! [`Chunker`]), the adaptive chunk size, a table's running tally, progress
+//! for the screen, and the journal.
 
-use crate::inventory::Endpoint;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,11 +11,232 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use color_eyre::eyre::{Result, eyre};
+use futures::future::try_join_all;
 use tokio::sync::mpsc;
 
 use super::journal::{Entry, Resume, Writer};
-use super::{Difference, Mode};
+use super::options::Options;
+use super::sql::Range;
+use super::{Difference, Mode, Report, TableReport};
 use crate::events::{ChecksumProgress, TableProgress, TableState, name_of};
+use crate::inventory::Endpoint;
+
+/// A chunk's range of keys as one engine holds it: `lo <= key < hi`, `None`
+/// open; in the journal, as a [`Range`] of texts.
+pub trait KeyRange: Clone + Sized {
+    type Key: Clone;
+
+    fn new(lo: Option<Self::Key>, hi: Option<Self::Key>) -> Self;
+
+    fn hi(&self) -> Option<&Self::Key>;
+
+    /// The journal's form.
+    fn to_journal(&self) -> Range;
+
+    /// Back from the journal's form.
+    ///
+    /// # Errors
+    /// A bound this engine cannot read.
+    fn from_journal(range: &Range) -> Result<Self, String>;
+}
+
+/// PostgreSQL's keys are texts already.
+impl KeyRange for Range {
+    type Key = Vec<String>;
+
+    fn new(lo: Option<Vec<String>>, hi: Option<Vec<String>>) -> Self {
+        Self { lo, hi }
+    }
+
+    fn hi(&self) -> Option<&Vec<String>> {
+        self.hi.as_ref()
+    }
+
+    fn to_journal(&self) -> Range {
+        self.clone()
+    }
+
+    fn from_journal(range: &Range) -> Result<Self, String> {
+        Ok(range.clone())
+    }
+}
+
+/// The key type of a chunker's ranges.
+pub type Key<C> = <<C as Chunker>::Range as KeyRange>::Key;
+
+/// What one engine does for [`check_table`]: where the next chunk ends, and
+/// how one chunk compares. Its errors are one line each, ready to report.
+pub trait Chunker {
+    type Range: KeyRange;
+
+    /// Wait until the next chunk may be cut (PostgreSQL: while the target's
+    /// replication lag is too high); at once by default.
+    async fn throttle(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Where the chunk of about `rows` rows from `lo` (`None`: the first key)
+    /// ends; `None`: it takes the rest of the table.
+    async fn cut(&self, lo: Option<&Key<Self>>, rows: u64) -> Result<Option<Key<Self>>>;
+
+    /// The rows of one chunk on each side and its differences, on worker
+    /// `job`'s connections.
+    async fn check(&self, job: usize, range: &Self::Range) -> Result<(u64, u64, Vec<Difference>)>;
+}
+
+/// What `verify` was asked, for either engine.
+pub struct Request<'a> {
+    pub source: &'a Endpoint,
+    pub target: &'a Endpoint,
+    pub options: &'a Options,
+    pub progress: Option<mpsc::Sender<ChecksumProgress>>,
+    /// `options.jobs`, within bounds.
+    pub jobs: usize,
+    pub started: Instant,
+}
+
+/// What an earlier run with the journal left, and the journal to write to.
+pub type Journal = (Resume, Option<Mutex<Writer>>);
+
+impl Request<'_> {
+    /// Verify `tables` one after another, a table that cannot be verified
+    /// reported with its error, and sum up.
+    pub async fn verify_each<E: Tables>(
+        &self,
+        mode: Mode,
+        (resume, journal): &Journal,
+        tables: &[E::Table],
+        engine: &E,
+    ) -> Report {
+        let progress = Progress::new(self.progress.as_ref(), journal.as_ref());
+        let shared =
+            Shared { options: self.options, jobs: self.jobs, journal: journal.as_ref(), resume, progress: &progress };
+        let mut reports = Vec::new();
+        for table in tables {
+            let report = match engine.verify(shared, table).await {
+                Ok(r) => r,
+                Err(e) => TableReport { error: Some(format!("{e:#}")), ..E::failed(table) },
+            };
+            reports.push(report);
+        }
+        Report::new(mode, (&self.source.name, &self.target.name), reports, self.started)
+    }
+}
+
+/// One engine's tables, as [`Request::verify_each`] verifies them.
+pub trait Tables {
+    /// A table's (or collection's) name.
+    type Table;
+
+    /// Verify one table.
+    async fn verify(&self, shared: Shared<'_>, table: &Self::Table) -> Result<TableReport>;
+
+    /// The report of a table that could not be verified, before its error.
+    fn failed(table: &Self::Table) -> TableReport;
+}
+
+/// What every table of one verification shares, whatever the engine.
+#[derive(Clone, Copy)]
+pub struct Shared<'a> {
+    pub options: &'a Options,
+    /// Chunks in flight at once.
+    pub jobs: usize,
+    pub journal: Option<&'a Mutex<Writer>>,
+    pub resume: &'a Resume,
+    pub progress: &'a Progress<'a>,
+}
+
+/// Check one table in chunks, `shared.jobs` at a time: first the chunks an
+/// earlier run with the same journal planned (those it finished are counted,
+/// not checked again), then new ones cut from where it stopped, each chunk
+/// journalled when planned and when done, progress reported as each is done.
+/// Returns the table's tally (its differences in the order found).
+///
+/// # Errors
+/// The first error of the engine or the journal ends the table.
+pub async fn check_table<C: Chunker>(
+    chunker: &C,
+    table: &str,
+    estimated_rows: u64,
+    shared: &Shared<'_>,
+) -> Result<Acc> {
+    let acc = Mutex::new(Acc::new());
+    let chunk_rows = ChunkSize::new(shared.options.chunk_rows);
+    let prior = shared.resume.tables.get(table).map(Vec::as_slice).unwrap_or_default();
+    let (tx, rx) = mpsc::channel::<(u64, C::Range)>(shared.jobs * 2);
+    let rx = tokio::sync::Mutex::new(rx);
+
+    let planner = async {
+        let tx = tx;
+        let mut next_index = 0;
+        let mut lo: Option<Key<C>> = None;
+        let mut planned_all = false;
+        for chunk in prior {
+            let range = C::Range::from_journal(&chunk.range).map_err(|m| eyre!("{table}: journal: {m}"))?;
+            next_index = chunk.index + 1;
+            lo = range.hi().cloned();
+            planned_all = lo.is_none();
+            match &chunk.done {
+                Some((rs, rt, diffs)) => {
+                    acc.lock().map_err(|_| eyre!("lock poisoned"))?.add(*rs, *rt, diffs.iter().cloned());
+                }
+                None => {
+                    if tx.send((chunk.index, range)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if planned_all {
+            return Ok(());
+        }
+        loop {
+            chunker.throttle().await?;
+            let hi = chunker.cut(lo.as_ref(), chunk_rows.get()).await?;
+            let range = C::Range::new(lo.clone(), hi.clone());
+            let planned = Entry::ChunkPlanned { table: table.to_owned(), index: next_index, range: range.to_journal() };
+            append(shared.journal, &planned)?;
+            if tx.send((next_index, range)).await.is_err() {
+                return Ok(());
+            }
+            next_index += 1;
+            match hi {
+                Some(hi) => lo = Some(hi),
+                None => return Ok::<(), color_eyre::Report>(()),
+            }
+        }
+    };
+    let workers = (0..shared.jobs).map(|job| {
+        let (rx, acc, chunk_rows) = (&rx, &acc, &chunk_rows);
+        async move {
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some((index, range)) = next else { return Ok::<(), color_eyre::Report>(()) };
+                let began = Instant::now();
+                let (rs, rt, diffs) = chunker.check(job, &range).await?;
+                chunk_rows.observe(rs.max(rt), began.elapsed());
+                append(
+                    shared.journal,
+                    &Entry::ChunkDone {
+                        table: table.to_owned(),
+                        index,
+                        range: range.to_journal(),
+                        rows_source: rs,
+                        rows_target: rt,
+                        differences: diffs.clone(),
+                    },
+                )?;
+                let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
+                a.add(rs, rt, diffs);
+                shared.progress.running(table, &a, estimated_rows, chunk_rows.get());
+            }
+        }
+    });
+    // The first error ends both: a planner blocked on a full queue must not
+    // wait for workers that have all failed.
+    tokio::try_join!(planner, try_join_all(workers))?;
+    acc.into_inner().map_err(|_| eyre!("lock poisoned"))
+}
 
 /// The time one chunk should take on the servers (the established figure).
 pub const TARGET_CHUNK: Duration = Duration::from_millis(500);
@@ -145,12 +367,7 @@ impl<'a> Progress<'a> {
 /// # Errors
 /// The journal cannot be read or written, or was written in another mode or
 /// against other endpoints.
-pub fn open_journal(
-    path: Option<&Path>,
-    mode: Mode,
-    source: &Endpoint,
-    target: &Endpoint,
-) -> Result<(Resume, Option<Mutex<Writer>>)> {
+pub fn open_journal(path: Option<&Path>, mode: Mode, source: &Endpoint, target: &Endpoint) -> Result<Journal> {
     let Some(path) = path else { return Ok((Resume::default(), None)) };
     let resume = Resume::load(path)?;
     if let Some(previous) = resume.mode.filter(|m| *m != mode) {

@@ -1,23 +1,22 @@
-//! Running a verification: connections, tables one after another, chunks of a
-//! table in parallel, bisection of disagreeing chunks, the journal.
+//! Verifying PostgreSQL: sessions, each table's columns and key, its chunks
+//! cut along the key index (or at the key's histogram bounds), rechecks while
+//! replication flows, bisection of disagreeing chunks. The chunk loop and the
+//! journal are both engines' ([`super::chunks`]).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
-use futures::future::try_join_all;
-use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use super::bisect::{hash, key_order, localise, params};
 use super::catalog::{self, Column, PORTABLE_SETTINGS, TableInfo, TableName};
-use super::chunks::{self, Acc, ChunkSize, Progress};
-use super::journal::{Entry, Prior, Resume, Writer};
+use super::chunks::{self, Chunker, Request, Shared, Tables};
 use super::options::Options;
 use super::sql::{Range, TableSql};
 use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::endpoint::postgres::{Connector, Purpose, short_error};
-use crate::events::{ChecksumProgress, name_of};
+use crate::events::name_of;
 use crate::inventory::Endpoint;
 
 /// Pauses between rechecks of a disagreeing chunk while replication flows.
@@ -60,12 +59,21 @@ struct Ctx<'a> {
     target: &'a [Client],
     mode: Mode,
     options: &'a Options,
-    journal: Option<&'a Mutex<Writer>>,
-    resume: &'a Resume,
     /// The target subscribes (logical replication): recheck disagreeing
     /// chunks once it has caught up, and throttle on its lag.
     replicating: bool,
-    progress: &'a Progress<'a>,
+}
+
+impl Tables for Ctx<'_> {
+    type Table = TableName;
+
+    async fn verify(&self, shared: Shared<'_>, table: &TableName) -> Result<TableReport> {
+        verify_table(self, shared, table).await
+    }
+
+    fn failed(table: &TableName) -> TableReport {
+        TableReport::new(table, TableStatus::Error)
+    }
 }
 
 impl Ctx<'_> {
@@ -165,45 +173,25 @@ impl Ctx<'_> {
     }
 }
 
-/// Verify `options.tables` (or every user table) of `source` against `target`
-/// (two MongoDB endpoints: see [`super::mongo::run`]).
+/// Verify the request's tables (or every user table) of two PostgreSQL endpoints.
 ///
 /// # Errors
-/// Either side unreachable, endpoints of two kinds, a mode for the other
-/// kind, or the journal unusable.
-pub async fn run(
-    source: &Endpoint,
-    target: &Endpoint,
-    options: &Options,
-    progress: Option<mpsc::Sender<ChecksumProgress>>,
-) -> Result<Report> {
-    match (source.mongo.is_some(), target.mongo.is_some()) {
-        (true, true) => return super::mongo::run(source, target, options, progress).await,
-        (false, false) => {}
-        (true, false) | (false, true) => {
-            let (mongo, postgres) = if source.mongo.is_some() { (source, target) } else { (target, source) };
-            return Err(eyre!(
-                "{} is a MongoDB endpoint and {} a PostgreSQL one: verify compares two endpoints of the same kind",
-                mongo.name,
-                postgres.name
-            ));
-        }
-    }
+/// Either side unreachable, a mode for MongoDB, or the journal unusable.
+pub(super) async fn run(request: Request<'_>) -> Result<Report> {
+    let Request { source, target, options, jobs, .. } = request;
     if let Some(mode) = options.mode.filter(|m| m.is_mongo()) {
         return Err(eyre!(
             "--mode {} is for MongoDB endpoints; PostgreSQL compares in typed or portable mode",
             name_of(&mode)
         ));
     }
-    let started = Instant::now();
-    let jobs = options.jobs.clamp(1, 32);
     let (src, dst) = tokio::try_join!(sessions(source, jobs + 1), sessions(target, jobs + 1))?;
     let mode = match options.mode {
         Some(m) => m,
         None if major_version(&src[0]).await? == major_version(&dst[0]).await? => Mode::Typed,
         None => Mode::Portable,
     };
-    let (resume, journal) = chunks::open_journal(options.journal.as_deref(), mode, source, target)?;
+    let journal = chunks::open_journal(options.journal.as_deref(), mode, source, target)?;
     let replicating = dst[0]
         .query_one("SELECT count(*) > 0 FROM pg_stat_subscription WHERE relid IS NULL AND pid IS NOT NULL", &[])
         .await
@@ -214,26 +202,8 @@ pub async fn run(
     } else {
         options.tables.clone()
     };
-    let progress = Progress::new(progress.as_ref(), journal.as_ref());
-    let ctx = Ctx {
-        source: &src,
-        target: &dst,
-        mode,
-        options,
-        journal: journal.as_ref(),
-        resume: &resume,
-        replicating,
-        progress: &progress,
-    };
-    let mut reports = Vec::new();
-    for table in &tables {
-        let report = match verify_table(&ctx, table, jobs).await {
-            Ok(r) => r,
-            Err(e) => TableReport { error: Some(format!("{e:#}")), ..TableReport::new(table, TableStatus::Error) },
-        };
-        reports.push(report);
-    }
-    Ok(Report::new(mode, (&source.name, &target.name), reports, started))
+    let ctx = Ctx { source: &src, target: &dst, mode, options, replicating };
+    Ok(request.verify_each(mode, &journal, &tables, &ctx).await)
 }
 
 fn common_columns<'a>(s: &'a TableInfo, t: &TableInfo) -> (Vec<&'a Column>, Option<String>) {
@@ -251,10 +221,10 @@ fn common_columns<'a>(s: &'a TableInfo, t: &TableInfo) -> (Vec<&'a Column>, Opti
     (common, warning)
 }
 
-async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<TableReport> {
+async fn verify_table(ctx: &Ctx<'_>, shared: Shared<'_>, table: &TableName) -> Result<TableReport> {
     let name = table.to_string();
     let (s, t) = tokio::try_join!(catalog::describe(&ctx.source[0], table), catalog::describe(&ctx.target[0], table))
-        .map_err(|e| eyre!("{}", short_error(&e)))?;
+        .map_err(pg)?;
     let mut report = TableReport::new(table, TableStatus::Equal);
     let (s, t) = match (s, t) {
         (Some(s), Some(t)) => (s, t),
@@ -293,8 +263,8 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
     if key_names.is_empty() {
         let q = src_sql.whole_table();
         let q2 = dst_sql.whole_table();
-        let (a, b) = tokio::try_join!(ctx.source[0].query_one(&q, &[]), ctx.target[0].query_one(&q2, &[]))
-            .map_err(|e| eyre!("{}", short_error(&e)))?;
+        let (a, b) =
+            tokio::try_join!(ctx.source[0].query_one(&q, &[]), ctx.target[0].query_one(&q2, &[])).map_err(pg)?;
         let (a, b): ((i64, String), (i64, String)) = ((a.get(0), a.get(1)), (b.get(0), b.get(1)));
         report.rows_source = u64::try_from(a.0).unwrap_or(0);
         report.rows_target = u64::try_from(b.0).unwrap_or(0);
@@ -305,114 +275,28 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
         return Ok(report);
     }
 
-    let acc = Mutex::new(Acc::new());
-    let chunk_rows = ChunkSize::new(ctx.options.chunk_rows);
+    // A fresh single-column key with statistics: cut at the histogram's
+    // bounds, which costs nothing; otherwise walk the key index.
+    let fresh = shared.resume.tables.get(&name).is_none_or(Vec::is_empty);
+    let histogram = match (fresh, key_names.as_slice(), collations_differ) {
+        (true, [column], false) => catalog::histogram_bounds(&ctx.source[0], table, column).await.map_err(pg)?,
+        _ => None,
+    };
+    let chunker = TableChunks {
+        ctx,
+        sql: (&src_sql, &dst_sql),
+        histogram: histogram.map(|bounds| Histogram {
+            bounds,
+            estimated_rows: s.estimated_rows,
+            at: AtomicUsize::new(0),
+        }),
+    };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let estimated_rows = s.estimated_rows.max(0.0) as u64;
-    let prior: Vec<Prior> = ctx.resume.tables.get(&name).cloned().unwrap_or_default();
-    let (tx, rx) = mpsc::channel::<(u64, Range)>(jobs * 2);
-    let rx = tokio::sync::Mutex::new(rx);
-    let sqls = (&src_sql, &dst_sql);
-
-    let planner = async {
-        let tx = tx;
-        let mut next_index = 0;
-        let mut lo: Option<Vec<String>> = None;
-        let mut planned_all = false;
-        for chunk in &prior {
-            next_index = chunk.index + 1;
-            lo.clone_from(&chunk.range.hi);
-            planned_all = chunk.range.hi.is_none();
-            match &chunk.done {
-                Some((rs, rt, diffs)) => {
-                    acc.lock().map_err(|_| eyre!("lock poisoned"))?.add(*rs, *rt, diffs.iter().cloned());
-                }
-                None => {
-                    if tx.send((chunk.index, chunk.range.clone())).await.is_err() {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        if !prior.is_empty() && lo.is_none() && planned_all {
-            return Ok(());
-        }
-        // A fresh single-column key with statistics: cut at the histogram's
-        // bounds, which costs nothing; otherwise walk the key index.
-        let histogram = match (prior.is_empty(), key_names.as_slice(), collations_differ) {
-            (true, [column], false) => catalog::histogram_bounds(&ctx.source[0], table, column)
-                .await
-                .map_err(|e| eyre!("{}", short_error(&e)))?,
-            _ => None,
-        };
-        let mut bound = 0;
-        loop {
-            ctx.throttle().await.map_err(|e| eyre!("{}", short_error(&e)))?;
-            let size = chunk_rows.get();
-            let hi: Option<Vec<String>> = if let Some(bounds) = &histogram {
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let per_bucket = (s.estimated_rows / (bounds.len() - 1) as f64).max(1.0);
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let step = ((size as f64 / per_bucket).round() as usize).max(1);
-                bound += step;
-                (bound < bounds.len() - 1).then(|| vec![bounds[bound].clone()])
-            } else {
-                let from = Range { lo: lo.clone(), hi: None };
-                let (text, values) = src_sql.boundary(&from, size);
-                let row =
-                    ctx.source[0].query_opt(&text, &params(&values)).await.map_err(|e| eyre!("{}", short_error(&e)))?;
-                row.map(|r| (0..r.len()).map(|i| r.get::<_, String>(i)).collect())
-            };
-            let range = Range { lo: lo.clone(), hi: hi.clone() };
-            chunks::append(
-                ctx.journal,
-                &Entry::ChunkPlanned { table: name.clone(), index: next_index, range: range.clone() },
-            )?;
-            if tx.send((next_index, range)).await.is_err() {
-                return Ok(());
-            }
-            next_index += 1;
-            match hi {
-                Some(hi) => lo = Some(hi),
-                None => return Ok::<(), color_eyre::Report>(()),
-            }
-        }
-    };
-    let workers = (0..jobs).map(|job| {
-        let (rx, acc, chunk_rows, name, sqls) = (&rx, &acc, &chunk_rows, &name, sqls);
-        async move {
-            loop {
-                let next = rx.lock().await.recv().await;
-                let Some((index, range)) = next else { return Ok::<(), color_eyre::Report>(()) };
-                let began = Instant::now();
-                let (rs, rt, diffs) =
-                    ctx.check_range(job, sqls, &range).await.map_err(|e| eyre!("{}", short_error(&e)))?;
-                chunk_rows.observe(rs.max(rt), began.elapsed());
-                chunks::append(
-                    ctx.journal,
-                    &Entry::ChunkDone {
-                        table: name.clone(),
-                        index,
-                        range,
-                        rows_source: rs,
-                        rows_target: rt,
-                        differences: diffs.clone(),
-                    },
-                )?;
-                let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
-                a.add(rs, rt, diffs);
-                ctx.progress.running(name, &a, estimated_rows, chunk_rows.get());
-            }
-        }
-    });
-    // The first error ends both: a planner blocked on a full queue must not
-    // wait for workers that have all failed.
-    tokio::try_join!(planner, try_join_all(workers))?;
-
-    let mut a = acc.into_inner().map_err(|_| eyre!("lock poisoned"))?;
+    let mut a = chunks::check_table(&chunker, &name, estimated_rows, &shared).await?;
     a.differences.sort_by(key_order(&key_names));
     a.differences.dedup();
-    ctx.progress.done(&name, &a);
+    shared.progress.done(&name, &a);
     report.primary_key = Some(key_names);
     report.rows_source = a.rows_source;
     report.rows_target = a.rows_target;
@@ -426,4 +310,52 @@ async fn verify_table(ctx: &Ctx<'_>, table: &TableName, jobs: usize) -> Result<T
     report.differences = a.differences;
     report.warning = warning.take();
     Ok(report)
+}
+
+/// A driver error as one line.
+fn pg(e: tokio_postgres::Error) -> color_eyre::Report {
+    eyre!("{}", short_error(&e))
+}
+
+/// The bounds of a key's histogram (`pg_stats`), and the last one cut at.
+struct Histogram {
+    bounds: Vec<String>,
+    estimated_rows: f64,
+    /// Only the planner cuts; atomic so that the workers may share the rest.
+    at: AtomicUsize,
+}
+
+/// One table's chunks: cut along the key index (or at the histogram's
+/// bounds), checked on both sides.
+struct TableChunks<'a> {
+    ctx: &'a Ctx<'a>,
+    sql: (&'a TableSql, &'a TableSql),
+    histogram: Option<Histogram>,
+}
+
+impl Chunker for TableChunks<'_> {
+    type Range = Range;
+
+    async fn throttle(&self) -> Result<()> {
+        self.ctx.throttle().await.map_err(pg)
+    }
+
+    async fn cut(&self, lo: Option<&Vec<String>>, rows: u64) -> Result<Option<Vec<String>>> {
+        if let Some(Histogram { bounds, estimated_rows, at }) = &self.histogram {
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let per_bucket = (estimated_rows / (bounds.len() - 1) as f64).max(1.0);
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let step = ((rows as f64 / per_bucket).round() as usize).max(1);
+            let bound = at.fetch_add(step, Ordering::Relaxed) + step;
+            return Ok((bound < bounds.len() - 1).then(|| vec![bounds[bound].clone()]));
+        }
+        let from = Range { lo: lo.cloned(), hi: None };
+        let (text, values) = self.sql.0.boundary(&from, rows);
+        let row = self.ctx.source[0].query_opt(&text, &params(&values)).await.map_err(pg)?;
+        Ok(row.map(|r| (0..r.len()).map(|i| r.get::<_, String>(i)).collect()))
+    }
+
+    async fn check(&self, job: usize, range: &Range) -> Result<(u64, u64, Vec<Difference>)> {
+        self.ctx.check_range(job, self.sql, range).await.map_err(pg)
+    }
 }

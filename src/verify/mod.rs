@@ -18,11 +18,47 @@ pub mod mongo;
 mod options;
 pub mod sql;
 
+use std::time::Instant;
+
+use color_eyre::eyre::{Result, eyre};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 pub use bisect::ROW_FETCH_MAX;
-pub use engine::{run, sessions};
+pub use engine::sessions;
 pub use options::{DEFAULT_CHUNK_ROWS, Options};
+
+use crate::events::ChecksumProgress;
+use crate::inventory::Endpoint;
+
+/// Verify `options.tables` of `source` against `target`: two PostgreSQL
+/// endpoints (every user table by default), or two MongoDB ones (see
+/// [`mongo`]). Progress goes to `progress` as it is made.
+///
+/// # Errors
+/// Either side unreachable, endpoints of two kinds, a mode for the other
+/// kind, or the journal unusable.
+pub async fn run(
+    source: &Endpoint,
+    target: &Endpoint,
+    options: &Options,
+    progress: Option<mpsc::Sender<ChecksumProgress>>,
+) -> Result<Report> {
+    let request =
+        chunks::Request { source, target, options, progress, jobs: options.jobs.clamp(1, 32), started: Instant::now() };
+    match (source.mongo.is_some(), target.mongo.is_some()) {
+        (true, true) => mongo::run(request).await,
+        (false, false) => engine::run(request).await,
+        (true, false) | (false, true) => {
+            let (mongo, postgres) = if source.mongo.is_some() { (source, target) } else { (target, source) };
+            Err(eyre!(
+                "{} is a MongoDB endpoint and {} a PostgreSQL one: verify compares two endpoints of the same kind",
+                mongo.name,
+                postgres.name
+            ))
+        }
+    }
+}
 
 /// How rows (PostgreSQL) or documents (MongoDB) are hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

@@ -15,25 +15,20 @@
 mod bisect;
 pub mod pipeline;
 
-use std::sync::Mutex;
-use std::time::Instant;
-
 use color_eyre::eyre::{Result, eyre};
-use futures::future::try_join_all;
 use mongodb::Database;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::Collation;
-use tokio::sync::mpsc;
 
 use self::bisect::Side;
 use self::pipeline::{IdRange, bracket, bracket_name, key_json};
 use super::catalog::TableName;
-use super::chunks::{self, Acc, ChunkSize, Progress};
-use super::journal::{Entry, Prior, Resume, Writer};
+use super::chunks::{self, Chunker, KeyRange, Request, Shared, Tables};
 use super::options::Options;
+use super::sql::Range;
 use super::{Difference, Mode, Report, TableReport, TableStatus};
 use crate::endpoint::mongo::short_error;
-use crate::events::{ChecksumProgress, name_of};
+use crate::events::name_of;
 use crate::inventory::Endpoint;
 use crate::secrets::Secrets;
 
@@ -146,9 +141,18 @@ struct Ctx<'a> {
     target: &'a Server,
     by_name: bool,
     options: &'a Options,
-    journal: Option<&'a Mutex<Writer>>,
-    resume: &'a Resume,
-    progress: &'a Progress<'a>,
+}
+
+impl Tables for Ctx<'_> {
+    type Table = String;
+
+    async fn verify(&self, shared: Shared<'_>, name: &String) -> Result<TableReport> {
+        verify_collection(self, shared, name).await
+    }
+
+    fn failed(name: &String) -> TableReport {
+        empty_report(name, TableStatus::Error)
+    }
 }
 
 impl Ctx<'_> {
@@ -173,20 +177,15 @@ impl Ctx<'_> {
     }
 }
 
-/// Verify `options.tables` (collection names; empty: every collection of the
-/// source's database but `system.*` and views) of two MongoDB endpoints.
+/// Verify the request's tables (collection names; empty: every collection of
+/// the source's database but `system.*` and views) of two MongoDB endpoints.
 /// The database is the one in each URI's path.
 ///
 /// # Errors
 /// A PostgreSQL mode asked for, a URI without a database, either side
 /// unreachable or too old, or the journal unusable.
-pub async fn run(
-    source: &Endpoint,
-    target: &Endpoint,
-    options: &Options,
-    progress: Option<mpsc::Sender<ChecksumProgress>>,
-) -> Result<Report> {
-    let started = Instant::now();
+pub(super) async fn run(request: Request<'_>) -> Result<Report> {
+    let Request { source, target, options, jobs, .. } = request;
     let mode = match options.mode {
         None => Mode::ByName,
         Some(m) if m.is_mongo() => m,
@@ -198,9 +197,8 @@ pub async fn run(
             ));
         }
     };
-    let jobs = options.jobs.clamp(1, 32);
     let (src, dst) = tokio::try_join!(connect(source, jobs), connect(target, jobs))?;
-    let (resume, journal) = chunks::open_journal(options.journal.as_deref(), mode, source, target)?;
+    let journal = chunks::open_journal(options.journal.as_deref(), mode, source, target)?;
     let existing = collections(&src.db)
         .await
         .map_err(|e| eyre!("{}: list the collections: {}", src.name, src.scrub(&short_error(&e))))?;
@@ -209,25 +207,8 @@ pub async fn run(
     } else {
         options.tables.iter().map(|t| collection_name(t, &existing)).collect()
     };
-    let progress = Progress::new(progress.as_ref(), journal.as_ref());
-    let ctx = Ctx {
-        source: &src,
-        target: &dst,
-        by_name: mode == Mode::ByName,
-        options,
-        journal: journal.as_ref(),
-        resume: &resume,
-        progress: &progress,
-    };
-    let mut reports = Vec::new();
-    for name in &names {
-        let report = match verify_collection(&ctx, name, jobs).await {
-            Ok(r) => r,
-            Err(e) => TableReport { error: Some(format!("{e:#}")), ..empty_report(name, TableStatus::Error) },
-        };
-        reports.push(report);
-    }
-    Ok(Report::new(mode, (&source.name, &target.name), reports, started))
+    let ctx = Ctx { source: &src, target: &dst, by_name: mode == Mode::ByName, options };
+    Ok(request.verify_each(mode, &journal, &names, &ctx).await)
 }
 
 fn empty_report(name: &str, status: TableStatus) -> TableReport {
@@ -262,7 +243,7 @@ fn notes(collations_differ: bool, ids: &[Option<Bson>]) -> Option<String> {
     (!notes.is_empty()).then(|| notes.join("; "))
 }
 
-async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<TableReport> {
+async fn verify_collection(ctx: &Ctx<'_>, shared: Shared<'_>, name: &str) -> Result<TableReport> {
     let (s, t) =
         tokio::try_join!(info(&ctx.source.db, name), info(&ctx.target.db, name)).map_err(|e| ctx.error(name, &e))?;
     let (s, t) = match (s, t) {
@@ -289,86 +270,8 @@ async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<Tab
     let warning = notes(collations_differ, &[lo_s, hi_s, lo_t, hi_t]);
     let estimate = src.coll.estimated_document_count().await.map_err(|e| ctx.error(name, &e))?;
 
-    let acc = Mutex::new(Acc::new());
-    let chunk_rows = ChunkSize::new(ctx.options.chunk_rows);
-    let prior: Vec<Prior> = ctx.resume.tables.get(name).cloned().unwrap_or_default();
-    let (tx, rx) = mpsc::channel::<(u64, IdRange)>(jobs * 2);
-    let rx = tokio::sync::Mutex::new(rx);
-    let (src, dst) = (&src, &dst);
-
-    let planner = async {
-        let tx = tx;
-        let mut next_index = 0;
-        let mut lo: Option<Bson> = None;
-        let mut planned_all = false;
-        for chunk in &prior {
-            let range = IdRange::from_journal(&chunk.range).map_err(|m| eyre!("{name}: journal: {m}"))?;
-            next_index = chunk.index + 1;
-            lo.clone_from(&range.hi);
-            planned_all = range.hi.is_none();
-            match &chunk.done {
-                Some((rs, rt, diffs)) => {
-                    acc.lock().map_err(|_| eyre!("lock poisoned"))?.add(*rs, *rt, diffs.iter().cloned());
-                }
-                None => {
-                    if tx.send((chunk.index, range)).await.is_err() {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        if planned_all {
-            return Ok(());
-        }
-        loop {
-            let size = chunk_rows.get();
-            let hi = src.boundary(lo.as_ref(), size).await.map_err(|e| ctx.error(name, &e))?;
-            let range = IdRange { lo: lo.clone(), hi: hi.clone() };
-            chunks::append(
-                ctx.journal,
-                &Entry::ChunkPlanned { table: name.to_owned(), index: next_index, range: range.to_journal() },
-            )?;
-            if tx.send((next_index, range)).await.is_err() {
-                return Ok(());
-            }
-            next_index += 1;
-            match hi {
-                Some(hi) => lo = Some(hi),
-                None => return Ok::<(), color_eyre::Report>(()),
-            }
-        }
-    };
-    let workers = (0..jobs).map(|_| {
-        let (rx, acc, chunk_rows) = (&rx, &acc, &chunk_rows);
-        async move {
-            loop {
-                let next = rx.lock().await.recv().await;
-                let Some((index, range)) = next else { return Ok::<(), color_eyre::Report>(()) };
-                let began = Instant::now();
-                let (rs, rt, diffs) = ctx.check_range(src, dst, &range).await.map_err(|e| ctx.error(name, &e))?;
-                chunk_rows.observe(rs.max(rt), began.elapsed());
-                chunks::append(
-                    ctx.journal,
-                    &Entry::ChunkDone {
-                        table: name.to_owned(),
-                        index,
-                        range: range.to_journal(),
-                        rows_source: rs,
-                        rows_target: rt,
-                        differences: diffs.clone(),
-                    },
-                )?;
-                let mut a = acc.lock().map_err(|_| eyre!("lock poisoned"))?;
-                a.add(rs, rt, diffs);
-                ctx.progress.running(name, &a, estimate, chunk_rows.get());
-            }
-        }
-    });
-    // The first error stops both: a planner left alone would wait on a full
-    // channel that no worker reads any more.
-    tokio::try_join!(planner, try_join_all(workers))?;
-
-    let mut a = acc.into_inner().map_err(|_| eyre!("lock poisoned"))?;
+    let chunker = CollectionChunks { ctx, name, src: &src, dst: &dst };
+    let mut a = chunks::check_table(&chunker, name, estimate, &shared).await?;
     let mut keyed: Vec<(Bson, Difference)> = a
         .differences
         .drain(..)
@@ -380,7 +283,7 @@ async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<Tab
     keyed.sort_by(|x, y| bisect::compare(&x.0, &y.0));
     a.differences = keyed.into_iter().map(|(_, d)| d).collect();
     a.differences.dedup();
-    ctx.progress.done(name, &a);
+    shared.progress.done(name, &a);
     let mut report = empty_report(name, TableStatus::Equal);
     report.rows_source = a.rows_source;
     report.rows_target = a.rows_target;
@@ -391,6 +294,46 @@ async fn verify_collection(ctx: &Ctx<'_>, name: &str, jobs: usize) -> Result<Tab
     report.differences = a.differences;
     report.warning = warning;
     Ok(report)
+}
+
+/// One collection's chunks: cut along the `_id` index, checked on both sides.
+struct CollectionChunks<'a> {
+    ctx: &'a Ctx<'a>,
+    name: &'a str,
+    src: &'a Side,
+    dst: &'a Side,
+}
+
+impl Chunker for CollectionChunks<'_> {
+    type Range = IdRange;
+
+    async fn cut(&self, lo: Option<&Bson>, rows: u64) -> Result<Option<Bson>> {
+        self.src.boundary(lo, rows).await.map_err(|e| self.ctx.error(self.name, &e))
+    }
+
+    async fn check(&self, _job: usize, range: &IdRange) -> Result<(u64, u64, Vec<Difference>)> {
+        self.ctx.check_range(self.src, self.dst, range).await.map_err(|e| self.ctx.error(self.name, &e))
+    }
+}
+
+impl KeyRange for IdRange {
+    type Key = Bson;
+
+    fn new(lo: Option<Bson>, hi: Option<Bson>) -> Self {
+        Self { lo, hi }
+    }
+
+    fn hi(&self) -> Option<&Bson> {
+        self.hi.as_ref()
+    }
+
+    fn to_journal(&self) -> Range {
+        Self::to_journal(self)
+    }
+
+    fn from_journal(range: &Range) -> Result<Self, String> {
+        Self::from_journal(range)
+    }
 }
 
 #[cfg(test)]

@@ -85,41 +85,56 @@ impl TableSql {
         (format!("SELECT count(*)::int8, coalesce(sum({}), 0)::text FROM {}{filter}", self.hash, self.table), params)
     }
 
+    /// A query over `range` with one more parameter, `number`: `sql` writes
+    /// it from the range's `WHERE` clause and that parameter's position.
+    fn with_number(
+        &self,
+        range: &Range,
+        number: u64,
+        sql: impl FnOnce(&str, usize) -> String,
+    ) -> (String, Vec<String>) {
+        let (filter, mut params) = self.filter(range, 1);
+        let sql = sql(&filter, params.len() + 1);
+        params.push(number.to_string());
+        (sql, params)
+    }
+
+    /// The key columns as text, aliased `cutover_k0`, `cutover_k1`, … (so
+    /// that ORDER BY sorts by the key columns, not by their text).
+    fn key_texts(&self) -> String {
+        let texts: Vec<String> =
+            self.key.iter().enumerate().map(|(i, c)| format!("{}::text AS cutover_k{i}", ident(&c.name))).collect();
+        texts.join(", ")
+    }
+
     /// The key `offset` rows after `from` (inclusive) in key order: the next
     /// chunk boundary. One index-only walk over the keys.
     #[must_use]
     pub fn boundary(&self, from: &Range, offset: u64) -> (String, Vec<String>) {
-        let (filter, mut params) = self.filter(&Range { lo: from.lo.clone(), hi: None }, 1);
-        // Aliased, so that ORDER BY sorts by the key columns, not by their text.
-        let texts: Vec<String> =
-            self.key.iter().enumerate().map(|(i, c)| format!("{}::text AS cutover_k{i}", ident(&c.name))).collect();
-        let sql = format!(
-            "SELECT {} FROM {}{filter} ORDER BY {} OFFSET (${}::text)::int8 LIMIT 1",
-            texts.join(", "),
-            self.table,
-            self.key_list(),
-            params.len() + 1
-        );
-        params.push(offset.to_string());
-        (sql, params)
+        self.with_number(&Range { lo: from.lo.clone(), hi: None }, offset, |filter, n| {
+            format!(
+                "SELECT {} FROM {}{filter} ORDER BY {} OFFSET (${n}::text)::int8 LIMIT 1",
+                self.key_texts(),
+                self.table,
+                self.key_list()
+            )
+        })
     }
 
     /// Keys that cut `range` into pieces of about `step` rows.
     #[must_use]
     pub fn split_points(&self, range: &Range, step: u64) -> (String, Vec<String>) {
-        let (filter, mut params) = self.filter(range, 1);
         let texts: Vec<String> = self.key.iter().map(|c| format!("{}::text", ident(&c.name))).collect();
-        let sql = format!(
-            "SELECT {} FROM (SELECT {}, row_number() OVER (ORDER BY {}) AS cutover_rn FROM {}{filter}) s \
-             WHERE cutover_rn > 1 AND cutover_rn % (${}::text)::int8 = 1 ORDER BY cutover_rn",
-            texts.join(", "),
-            self.key_list(),
-            self.key_list(),
-            self.table,
-            params.len() + 1
-        );
-        params.push(step.to_string());
-        (sql, params)
+        self.with_number(range, step, |filter, n| {
+            format!(
+                "SELECT {} FROM (SELECT {}, row_number() OVER (ORDER BY {}) AS cutover_rn FROM {}{filter}) s \
+                 WHERE cutover_rn > 1 AND cutover_rn % (${n}::text)::int8 = 1 ORDER BY cutover_rn",
+                texts.join(", "),
+                self.key_list(),
+                self.key_list(),
+                self.table
+            )
+        })
     }
 
     /// In one pass, `range` cut into buckets of `step` rows in key order:
@@ -127,25 +142,21 @@ impl TableSql {
     /// first bucket is not a cut: that bucket starts at the range's own start.)
     #[must_use]
     pub fn buckets(&self, range: &Range, step: u64) -> (String, Vec<String>) {
-        let (filter, mut params) = self.filter(range, 1);
-        let n = params.len() + 1;
-        let inner: Vec<String> =
-            self.key.iter().enumerate().map(|(i, c)| format!("{}::text AS cutover_k{i}", ident(&c.name))).collect();
-        let firsts: Vec<String> = (0..self.key.len())
-            .map(|i| format!("max(CASE WHEN (cutover_rn - 1) % (${n}::text)::int8 = 0 THEN cutover_k{i} END)"))
-            .collect();
-        let sql = format!(
-            "SELECT count(*)::int8, coalesce(sum(cutover_h), 0)::text, {} FROM \
-             (SELECT {}, {} AS cutover_h, row_number() OVER (ORDER BY {}) AS cutover_rn FROM {}{filter}) s \
-             GROUP BY (cutover_rn - 1) / (${n}::text)::int8 ORDER BY (cutover_rn - 1) / (${n}::text)::int8",
-            firsts.join(", "),
-            inner.join(", "),
-            self.hash,
-            self.key_list(),
-            self.table
-        );
-        params.push(step.to_string());
-        (sql, params)
+        self.with_number(range, step, |filter, n| {
+            let firsts: Vec<String> = (0..self.key.len())
+                .map(|i| format!("max(CASE WHEN (cutover_rn - 1) % (${n}::text)::int8 = 0 THEN cutover_k{i} END)"))
+                .collect();
+            format!(
+                "SELECT count(*)::int8, coalesce(sum(cutover_h), 0)::text, {} FROM \
+                 (SELECT {}, {} AS cutover_h, row_number() OVER (ORDER BY {}) AS cutover_rn FROM {}{filter}) s \
+                 GROUP BY (cutover_rn - 1) / (${n}::text)::int8 ORDER BY (cutover_rn - 1) / (${n}::text)::int8",
+                firsts.join(", "),
+                self.key_texts(),
+                self.hash,
+                self.key_list(),
+                self.table
+            )
+        })
     }
 
     /// Each row's key (as a JSON object) and hash.
