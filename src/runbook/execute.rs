@@ -38,8 +38,8 @@ pub struct Job<'a> {
 
 /// The world a run acts on.
 pub trait Execute: Send + 'static {
-    /// Start what observes the world; its actions go to `into`. The names
-    /// of the endpoints whose first sample the run waits for come back too.
+    /// Start what observes the world; its actions go to `into`. Also how
+    /// many endpoints the run waits to hear from before it starts.
     fn observe(&self, into: &mpsc::Sender<Action>) -> (Vec<JoinHandle<()>>, usize);
 
     /// The clock the journal is stamped with.
