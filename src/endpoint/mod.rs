@@ -1,6 +1,6 @@
 //! Connecting to an endpoint, one module per engine: PostgreSQL sessions
 //! ([`postgres`]), PgBouncer's admin console ([`pgbouncer`]) and MongoDB
-//! clients ([`mongo`]), on the TLS connector of [`tls`]. Whatever connects —
+//! clients ([`mongo`]), MySQL and MariaDB sessions ([`mysql`]), on the TLS connector of [`tls`]. Whatever connects —
 //! the collectors, the verification, the runbook's executor — connects here,
 //! so every connection has the same timeout, `application_name` and TLS
 //! checks, and a session to read from is read-only on the server.
@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 pub mod mongo;
+pub mod mysql;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod tls;

@@ -13,6 +13,7 @@ pub enum EndpointKind {
     Postgres,
     Pgbouncer,
     Mongodb,
+    Mysql,
 }
 
 impl EndpointKind {
@@ -23,6 +24,7 @@ impl EndpointKind {
             Self::Postgres => "postgres",
             Self::Pgbouncer => "pgbouncer",
             Self::Mongodb => "mongodb",
+            Self::Mysql => "mysql",
         }
     }
 }

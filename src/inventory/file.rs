@@ -32,6 +32,9 @@ pub struct EndpointFile {
     pub uri: Option<Spanned<String>>,
     /// The environment variable that holds the password.
     pub password_env: Option<Spanned<String>>,
+    /// MySQL: an option file whose `[client]` section holds the password
+    /// (default `~/.my.cnf`).
+    pub option_file: Option<Spanned<String>>,
     /// A local path on the database's filesystem, for free / total space
     /// when cutover runs on the database host.
     pub disk_path: Option<String>,

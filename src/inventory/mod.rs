@@ -5,6 +5,7 @@
 pub mod dsn;
 mod file;
 pub mod mongo_uri;
+pub mod mysql_url;
 pub mod pgpass;
 pub mod pooler;
 pub mod tls;
@@ -24,6 +25,7 @@ use crate::state::{Limits, Thresholds};
 pub use dsn::Dsn;
 use file::{InventoryFile, LimitsFile, Quantity};
 pub use mongo_uri::MongoUri;
+pub use mysql_url::MysqlUrl;
 
 /// The default gauge interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -37,6 +39,9 @@ pub struct Endpoint {
     /// (for display): it connects through [`Endpoint::mongo`].
     pub dsn: Dsn,
     pub mongo: Option<MongoUri>,
+    /// A MySQL or MariaDB endpoint's URL: it connects through this, and
+    /// [`Endpoint::dsn`] only shows where.
+    pub mysql: Option<MysqlUrl>,
     pub disk_path: Option<PathBuf>,
     /// A PgBouncer endpoint's configuration, for repoints.
     pub pooler: Option<pooler::Where>,
@@ -57,7 +62,11 @@ impl Endpoint {
     /// The connection string safe to show (password masked).
     #[must_use]
     pub fn shown(&self) -> String {
-        self.mongo.as_ref().map_or_else(|| self.dsn.masked(), MongoUri::masked)
+        match (&self.mongo, &self.mysql) {
+            (Some(uri), _) => uri.masked(),
+            (None, Some(url)) => url.masked(),
+            (None, None) => self.dsn.masked(),
+        }
     }
 
     /// Where the endpoint is, with no secret: its kind, user, hosts, ports and
@@ -130,6 +139,22 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
         let e = spanned.get_ref();
         let kind = match e.kind.get_ref().as_str() {
             "postgres" => EndpointKind::Postgres,
+            "mysql" => {
+                match mysql_endpoint(name, spanned, env) {
+                    Ok((endpoint, warning)) => {
+                        if let Some(password) = endpoint.mysql.as_ref().and_then(MysqlUrl::password) {
+                            let offset = e.password_env.as_ref().map_or(spanned.span().start, |v| v.span().start);
+                            if let Err(message) = secrets.add(&format!("endpoint \"{name}\": its password"), password) {
+                                errors.push(at(offset, message));
+                            }
+                        }
+                        endpoints.push(endpoint);
+                        warnings.extend(warning);
+                    }
+                    Err((offset, message)) => errors.push(at(offset, message)),
+                }
+                continue;
+            }
             "pgbouncer" => EndpointKind::Pgbouncer,
             "mongodb" => {
                 match mongo_endpoint(name, spanned, env) {
@@ -150,7 +175,9 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             other => {
                 errors.push(at(
                     e.kind.span().start,
-                    format!("endpoint \"{name}\": unknown kind \"{other}\" (expected postgres, pgbouncer or mongodb)"),
+                    format!(
+                        "endpoint \"{name}\": unknown kind \"{other}\" (expected postgres, pgbouncer, mongodb or mysql)"
+                    ),
                 ));
                 continue;
             }
@@ -158,6 +185,9 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
         if let Some(uri) = &e.uri {
             errors
                 .push(at(uri.span().start, format!("endpoint \"{name}\": `uri` is for mongodb endpoints; use `dsn`")));
+        }
+        if let Some(file) = &e.option_file {
+            errors.push(at(file.span().start, format!("endpoint \"{name}\": `option_file` is for mysql endpoints")));
         }
         let Some(dsn_text) = &e.dsn else {
             errors.push(at(spanned.span().start, format!("endpoint \"{name}\": missing `dsn`")));
@@ -186,6 +216,7 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
             kind,
             dsn,
             mongo: None,
+            mysql: None,
             disk_path: e.disk_path.as_ref().map(PathBuf::from),
             pooler: pooler_config(name, kind, e)
                 .map_err(|(offset, message)| errors.push(at(offset, message)))
@@ -299,6 +330,70 @@ fn mongo_endpoint(
         kind: EndpointKind::Mongodb,
         dsn,
         mongo: Some(uri),
+        mysql: None,
+        disk_path: f.disk_path.as_ref().map(PathBuf::from),
+        pooler: None,
+    };
+    Ok((endpoint, warning))
+}
+
+/// A `kind = "mysql"` endpoint: its URL `dsn`, its password from
+/// `password_env`, the URL, or an option file's `[client]` section.
+fn mysql_endpoint(
+    name: &str,
+    e: &Spanned<file::EndpointFile>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Endpoint, Option<String>), (usize, String)> {
+    let f = e.get_ref();
+    if let Some(uri) = &f.uri {
+        return Err((uri.span().start, format!("endpoint \"{name}\": `uri` is for mongodb endpoints; use `dsn`")));
+    }
+    if let Some(s) = f.ini.as_ref().or(f.repoint_command.as_ref()) {
+        return Err((
+            s.span().start,
+            format!("endpoint \"{name}\": `ini` and `repoint_command` are for pgbouncer endpoints"),
+        ));
+    }
+    let text = f.dsn.as_ref().ok_or((e.span().start, format!("endpoint \"{name}\": missing `dsn`")))?;
+    let os_user = env("USER").or_else(|| env("LOGNAME")).unwrap_or_else(|| "root".to_owned());
+    let mut url = mysql_url::parse(text.get_ref(), &os_user)
+        .map_err(|m| (text.span().start, format!("endpoint \"{name}\": {m}")))?;
+    let mut warning = None;
+    if let Some(var) = &f.password_env {
+        let password = env(var.get_ref()).ok_or_else(|| {
+            (var.span().start, format!("endpoint \"{name}\": password_env names {}, which is not set", var.get_ref()))
+        })?;
+        url.set_password(&password);
+    } else if url.password().is_some() {
+        warning = Some(format!("endpoint \"{name}\": the dsn holds a password; prefer password_env or an option file"));
+    } else {
+        let given = f.option_file.as_ref();
+        let path =
+            given.map(|p| PathBuf::from(p.get_ref())).or_else(|| env("HOME").map(|h| Path::new(&h).join(".my.cnf")));
+        if let Some(path) = path.filter(|p| given.is_some() || p.exists()) {
+            let at = given.map_or(text.span().start, |p| p.span().start);
+            match mysql_url::option_file_password(&path) {
+                Ok(Some(password)) => url.set_password(&password),
+                Ok(None) => {}
+                Err(message) => return Err((at, format!("endpoint \"{name}\": {message}"))),
+            }
+        }
+    }
+    let shown = format!(
+        "host={} port={} user={} dbname={}",
+        url.host,
+        url.port,
+        url.user,
+        if url.database.is_empty() { "-" } else { &url.database }
+    );
+    let dsn =
+        dsn::parse_with_env(&shown, |_| None).map_err(|m| (text.span().start, format!("endpoint \"{name}\": {m}")))?;
+    let endpoint = Endpoint {
+        name: name.to_owned(),
+        kind: EndpointKind::Mysql,
+        dsn,
+        mongo: None,
+        mysql: Some(url),
         disk_path: f.disk_path.as_ref().map(PathBuf::from),
         pooler: None,
     };
@@ -422,7 +517,7 @@ lag_bytes = { warn = "30s", critical = "1GB" }
             lines,
             vec![
                 "inv.toml:4:16: endpoint \"source\": password_env names NOPE, which is not set",
-                "inv.toml:6:8: endpoint \"other\": unknown kind \"oracle\" (expected postgres, pgbouncer or mongodb)",
+                "inv.toml:6:8: endpoint \"other\": unknown kind \"oracle\" (expected postgres, pgbouncer, mongodb or mysql)",
                 "inv.toml:9:22: \"30s\": expected a size like 512kB, 16MB, 2GB",
             ]
         );

@@ -40,6 +40,7 @@ pub mod bouncer;
 pub mod certs;
 pub mod chromium;
 pub mod headless;
+pub mod mariadb;
 pub mod mongo;
 pub mod mongo_verify;
 pub mod pg;
