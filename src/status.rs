@@ -33,6 +33,8 @@ pub struct EndpointStatus {
     pub oplog_window_seconds: Option<f64>,
     /// MongoDB, one member reached directly: its name and state.
     pub member: Option<crate::events::MemberSelf>,
+    /// MySQL and MariaDB: read-only state, binary logs, position.
+    pub mysql: Option<crate::events::MysqlServer>,
     /// Figures this sample could not give, and why.
     pub notes: Vec<String>,
 }
@@ -54,6 +56,8 @@ pub struct LinkStatus {
     pub replay_paused: Option<bool>,
     pub tables_ready: Option<u32>,
     pub tables_total: Option<u32>,
+    /// A MySQL replica: how far it has applied.
+    pub position: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +122,7 @@ impl StatusDoc {
                     disk: None,
                     oplog_window_seconds: None,
                     member: None,
+                    mysql: None,
                     notes: Vec::new(),
                 };
                 match sample.map(|s| &s.reading) {
@@ -157,6 +162,7 @@ impl StatusDoc {
                             .collect();
                         status.oplog_window_seconds = o.oplog_window_seconds;
                         status.member.clone_from(&o.member);
+                        status.mysql.clone_from(&o.mysql);
                         status.disk = o.disk.as_ref().map(|d| DiskStatus {
                             mount: (!d.mount.is_empty()).then(|| d.mount.clone()),
                             free_bytes: d.free_bytes,
@@ -194,5 +200,6 @@ fn link(l: &crate::events::ReplicationLink) -> LinkStatus {
         replay_paused: l.replay_paused,
         tables_ready: l.tables_ready,
         tables_total: l.tables_total,
+        position: l.position.clone(),
     }
 }

@@ -173,3 +173,68 @@ fn replaying_the_journalled_actions_gives_the_same_screen() {
     let replay = State::from_actions("demo", &replayed);
     assert_eq!(screen(&live, &dark(), 120, 40), screen(&replay, &dark(), 120, 40));
 }
+
+#[test]
+fn a_mysql_source_in_maintenance_mode_and_its_lagging_replica() {
+    use cutover::events::{
+        DiskReading, EndpointKind, EndpointSample, LinkKind, MysqlServer, PoolReading, Reading, ReplicationLink, Role,
+        Sample,
+    };
+    let at = common::start();
+    let mut state = State::new("mysql");
+    let server = |read_only: &str| MysqlServer {
+        read_only: read_only.to_owned(),
+        binlog_files: Some(3),
+        binlog_bytes: Some(734_003_200),
+        position: Some("0-1-4127".to_owned()),
+    };
+    let pool = PoolReading {
+        connections: 42,
+        max_connections: 151,
+        active: 3,
+        idle: 39,
+        idle_in_transaction: 1,
+        waiting: 0,
+        oldest_xact_seconds: Some(4.0),
+        outgoing: None,
+    };
+    let source = EndpointSample {
+        roles: vec![Role::Primary],
+        server_version: Some("MariaDB 10.11.19".to_owned()),
+        pool: Some(pool.clone()),
+        disk: Some(DiskReading {
+            mount: String::new(),
+            free_bytes: None,
+            total_bytes: None,
+            database_bytes: Some(12_884_901_888),
+            wal_bytes: Some(734_003_200),
+            slot_retained_bytes: None,
+        }),
+        mysql: Some(server("on")),
+        ..EndpointSample::default()
+    };
+    let replica = EndpointSample {
+        roles: vec![Role::Standby],
+        replication: vec![ReplicationLink {
+            name: "10.0.0.5:3306".to_owned(),
+            kind: LinkKind::Binlog,
+            state: "sql stopped".to_owned(),
+            lag_bytes: Some(1_048_576),
+            lag_seconds: None,
+            position: Some("0-1-4100".to_owned()),
+            ..ReplicationLink::default()
+        }],
+        pool: Some(PoolReading { connections: 5, oldest_xact_seconds: None, ..pool }),
+        mysql: Some(server("on")),
+        ..EndpointSample::default()
+    };
+    for (name, sample) in [("source", source), ("replica", replica)] {
+        let reading = Reading::Observed(sample);
+        state.update(&Action::Sample(Sample { at, endpoint: name.to_owned(), kind: EndpointKind::Mysql, reading }));
+    }
+    state.update(&Action::Tick { now: at });
+    let text = screen(&state, &dark(), 100, 30);
+    assert!(text.contains("binlog"), "{text}");
+    assert!(text.contains("read-only"), "{text}");
+    insta::assert_snapshot!(text);
+}

@@ -38,6 +38,8 @@ pub struct Collector {
     mongo: Option<mongodb::Client>,
     /// The uri says `directConnection=true`: one member, not the set.
     mongo_direct: bool,
+    /// A MySQL endpoint's session, once connected.
+    mysql: Option<crate::endpoint::mysql::Session>,
 }
 
 impl Collector {
@@ -50,6 +52,7 @@ impl Collector {
             session: postgres::Session::default(),
             mongo: None,
             mongo_direct: false,
+            mysql: None,
         }
     }
 
@@ -104,8 +107,10 @@ impl Collector {
     }
 
     async fn round(&mut self) -> Reading {
-        if self.endpoint.kind == EndpointKind::Mongodb {
-            return self.mongo_round().await;
+        match self.endpoint.kind {
+            EndpointKind::Mongodb => return self.mongo_round().await,
+            EndpointKind::Mysql => return self.mysql_round().await,
+            EndpointKind::Postgres | EndpointKind::Pgbouncer => {}
         }
         if self.client.as_ref().is_none_or(tokio_postgres::Client::is_closed) {
             if let Err(error) = self.connect().await {
@@ -122,7 +127,9 @@ impl Collector {
         };
         match result {
             Ok(mut observed) => {
-                self.local_disk(&mut observed).await;
+                let local = self.endpoint.is_local();
+                let datadir = self.session.data_directory().filter(|_| local).map(str::to_owned);
+                self.local_disk(&mut observed, datadir).await;
                 Reading::Observed(observed)
             }
             Err(e) => {
@@ -150,21 +157,51 @@ impl Collector {
         };
         match super::mongo::sample(&client, &uri.database, self.mongo_direct).await {
             Ok(mut observed) => {
-                self.local_disk(&mut observed).await;
+                self.local_disk(&mut observed, None).await;
                 Reading::Observed(observed)
             }
             Err(e) => Reading::Unreachable { error: crate::endpoint::mongo::short_error(&e) },
         }
     }
 
+    async fn mysql_round(&mut self) -> Reading {
+        use crate::endpoint::mysql::{self, Purpose};
+        let Some(url) = self.endpoint.mysql.clone() else {
+            return Reading::Unreachable { error: "no url".to_owned() };
+        };
+        if self.mysql.is_none() {
+            let limit = Some(Duration::from_millis(u64::from(STATEMENT_TIMEOUT_MS)));
+            match mysql::connect(&url, Purpose::Reads { statement_limit: limit, settings: &[] }).await {
+                Ok(session) => self.mysql = Some(session),
+                Err(error) => return Reading::Unreachable { error: error.to_string() },
+            }
+        }
+        let Some(session) = self.mysql.as_mut() else {
+            return Reading::Unreachable { error: "not connected".to_owned() };
+        };
+        match super::mysql::sample(session).await {
+            Ok(mut observed) => {
+                // The server's datadir is ours to measure only on its host.
+                let datadir = observed.disk.as_ref().map(|d| d.mount.clone()).filter(|_| self.endpoint.is_local());
+                if let Some(disk) = observed.disk.as_mut() {
+                    disk.mount = String::new();
+                }
+                self.local_disk(&mut observed, datadir).await;
+                Reading::Observed(observed)
+            }
+            Err(e) => {
+                self.mysql = None;
+                Reading::Unreachable { error: mysql::short_error(&e) }
+            }
+        }
+    }
+
     /// Where cutover runs on the database host (or the inventory names a
     /// path), the filesystem's free and total space.
-    async fn local_disk(&self, observed: &mut EndpointSample) {
+    /// `data_directory`: where the server says its data is, when on this host.
+    async fn local_disk(&self, observed: &mut EndpointSample, data_directory: Option<String>) {
         let Some(reading) = observed.disk.as_mut() else { return };
-        let path = self.endpoint.disk_path.clone().or_else(|| {
-            let local = self.endpoint.is_local();
-            self.session.data_directory().filter(|_| local).map(PathBuf::from)
-        });
+        let path = self.endpoint.disk_path.clone().or_else(|| data_directory.map(PathBuf::from));
         let Some(path) = path else { return };
         let usage = tokio::task::spawn_blocking(move || disk::usage_of(&path)).await.ok().flatten();
         if let Some(usage) = usage {

@@ -1,4 +1,4 @@
-//! The real collectors: PostgreSQL, PgBouncer, MongoDB and the local
+//! The real collectors: PostgreSQL, PgBouncer, MongoDB, MySQL/MariaDB and the local
 //! disks, publishing the same [`Sample`](crate::events::Sample)s as the
 //! simulator. One connection per endpoint, `application_name = 'cutover'`, a
 //! `statement_timeout` on every query, read-only on the server
@@ -7,6 +7,7 @@
 pub mod disk;
 mod harness;
 pub mod mongo;
+pub mod mysql;
 pub mod pgbouncer;
 pub mod postgres;
 

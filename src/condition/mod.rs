@@ -84,10 +84,14 @@ pub enum Gauge {
     MongoState,
     /// How far back a MongoDB oplog reaches.
     MongoOplogWindowSeconds,
+    /// A MySQL or MariaDB server refuses writes (`read_only` or `super_read_only`).
+    MysqlReadOnly,
+    /// The binary logs a MySQL or MariaDB server keeps, in bytes.
+    MysqlBinlogBytes,
 }
 
 /// Each gauge's name in a condition and its dimension (`None`: true or false).
-const GAUGES: [(Gauge, &str, Option<Dim>); 17] = [
+const GAUGES: [(Gauge, &str, Option<Dim>); 19] = [
     (Gauge::LagBytes, "lag_bytes", Some(Dim::Bytes)),
     (Gauge::LagSeconds, "lag_seconds", Some(Dim::Seconds)),
     (Gauge::OldestXactSeconds, "oldest_xact_seconds", Some(Dim::Seconds)),
@@ -105,6 +109,8 @@ const GAUGES: [(Gauge, &str, Option<Dim>); 17] = [
     (Gauge::VerifyDifferences, "verify.differences", Some(Dim::Count)),
     (Gauge::MongoState, "mongo.state", Some(Dim::State)),
     (Gauge::MongoOplogWindowSeconds, "mongo.oplog_window_seconds", Some(Dim::Seconds)),
+    (Gauge::MysqlReadOnly, "mysql.read_only", None),
+    (Gauge::MysqlBinlogBytes, "mysql.binlog_bytes", Some(Dim::Bytes)),
 ];
 
 /// Replica-set member states: MongoDB's name and code (`replSetGetStatus.members[].state`).

@@ -19,7 +19,7 @@ pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};
 pub use run::{Awaiting, Record, RunCommand, RunEvent, RunOutcome, StopReason, StopState};
 pub use sample::{
     BouncerPool, ChecksumProgress, DiskReading, EndpointKind, EndpointSample, HIDDEN_SESSIONS, LinkKind, MemberSelf,
-    OutgoingPool, PoolReading, Reading, ReplicationLink, Role, Sample, TableProgress, TableState,
+    MysqlServer, OutgoingPool, PoolReading, Reading, ReplicationLink, Role, Sample, TableProgress, TableState,
 };
 
 /// The name a unit variant has in JSON (`primary`, `missing_on_target`, …),

@@ -58,6 +58,7 @@ impl Sample {
                 disk: _,
                 oplog_window_seconds: _,
                 member: _,
+                mysql: _,
             }) => {
                 server_version.iter_mut().for_each(&mut *f);
                 notes.iter_mut().for_each(f);
@@ -114,6 +115,27 @@ pub struct EndpointSample {
     /// that member as the set sees it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<MemberSelf>,
+    /// MySQL and MariaDB: what only that family has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql: Option<MysqlServer>,
+}
+
+/// What a MySQL or MariaDB server says of itself beyond the common figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MysqlServer {
+    /// `read_only`: `off`, `on`, or `super` (MySQL's `super_read_only`, which
+    /// holds accounts with SUPER too).
+    pub read_only: String,
+    /// Binary log files kept on the server and their total size: a
+    /// replica that falls far behind, or a purge that stopped, fills the disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binlog_files: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binlog_bytes: Option<u64>,
+    /// Where the server's binlog is: its GTID position (MariaDB
+    /// `gtid_binlog_pos`, MySQL `gtid_executed`), else `file:offset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
 }
 
 /// The replica-set member an endpoint connects to directly.
@@ -138,6 +160,9 @@ pub enum LinkKind {
     Subscription,
     /// A replica-set member (`replSetGetStatus`).
     Member,
+    /// A MySQL or MariaDB replica's own view of its binlog replication
+    /// (`SHOW REPLICA STATUS`).
+    Binlog,
 }
 
 impl LinkKind {
@@ -149,6 +174,7 @@ impl LinkKind {
             Self::Slot => "slot",
             Self::Subscription => "sub",
             Self::Member => "member",
+            Self::Binlog => "bin",
         }
     }
 }
@@ -191,6 +217,10 @@ pub struct ReplicationLink {
     pub tables_ready: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tables_total: Option<u32>,
+    /// A MySQL replica: how far it has applied (its GTID position, else the
+    /// source's `file:offset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
 }
 
 /// Part of the note a PostgreSQL collector adds when sessions hide their

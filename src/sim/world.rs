@@ -200,6 +200,7 @@ impl World {
             bouncer: Vec::new(),
             oplog_window_seconds: None,
             member: None,
+            mysql: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - used).max(0.0) as u64),
@@ -232,6 +233,7 @@ impl World {
             bouncer: Vec::new(),
             oplog_window_seconds: None,
             member: None,
+            mysql: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - used) as u64),
@@ -293,6 +295,7 @@ impl World {
             bouncer: Vec::new(),
             oplog_window_seconds: None,
             member: None,
+            mysql: None,
             disk: Some(DiskReading {
                 mount: "/var/lib/postgresql".into(),
                 free_bytes: Some((DISK_TOTAL_BYTES - self.target_data - WAL_DIR_BASE_BYTES).max(0.0) as u64),
@@ -339,6 +342,7 @@ impl World {
             disk: None,
             oplog_window_seconds: None,
             member: None,
+            mysql: None,
         }
     }
 

@@ -35,6 +35,11 @@ impl State {
                     Some(v) => worst = max(worst, Some(v)),
                     None => unknown = Some(format!("{name} reports no replay lag ({})", link.state)),
                 },
+                // A MySQL replica's own view: unknown while it does not hear its source.
+                LinkKind::Binlog => match pick(link) {
+                    Some(v) => worst = max(worst, Some(v)),
+                    None => unknown = Some(format!("{name} reports no replica lag ({})", link.state)),
+                },
                 // A replica set: the member furthest behind (a member that
                 // gives no optime makes the figure unknown).
                 LinkKind::Member if seconds => match link.lag_seconds {
@@ -96,8 +101,8 @@ fn no_disk(name: &str) -> String {
 /// The oldest open transaction: none open reads 0, but sessions hidden from
 /// us (no `pg_monitor`) may hold an older one, so then it is unknown.
 fn oldest_xact(name: &str, kind: EndpointKind, s: &EndpointSample) -> Result<f64, String> {
-    let pool = s.pool.as_ref().filter(|_| kind == EndpointKind::Postgres);
-    let pool = pool.ok_or_else(|| format!("{name} gives no PostgreSQL session figures"))?;
+    let pool = s.pool.as_ref().filter(|_| matches!(kind, EndpointKind::Postgres | EndpointKind::Mysql));
+    let pool = pool.ok_or_else(|| format!("{name} gives no PostgreSQL or MySQL session figures"))?;
     if let Some(hidden) = s.notes.iter().find(|n| n.contains(HIDDEN_SESSIONS)) {
         return Err(format!("{name}: {hidden}"));
     }
@@ -203,6 +208,15 @@ impl Gauges for State {
                 member_state_code(&member.state)
                     .map(f64::from)
                     .ok_or_else(|| format!("{name} is in state {}", member.state))
+            }
+            Gauge::MysqlReadOnly => {
+                let server = s.mysql.as_ref().ok_or_else(|| format!("{name} is not a MySQL or MariaDB server"))?;
+                Ok(if server.read_only == "off" { 0.0 } else { 1.0 })
+            }
+            Gauge::MysqlBinlogBytes => {
+                let server = s.mysql.as_ref().ok_or_else(|| format!("{name} is not a MySQL or MariaDB server"))?;
+                #[allow(clippy::cast_precision_loss)]
+                server.binlog_bytes.map(|b| b as f64).ok_or_else(|| format!("{name} keeps no binary log we can see"))
             }
             Gauge::Reachable | Gauge::VerifyDifferences => Err("unreachable".to_owned()),
         }

@@ -81,7 +81,9 @@ fn oldest_xact_seconds_is_unknown_when_sessions_hide_or_the_server_is_not_postgr
     let mongo = one("m", EndpointKind::Mongodb, postgres(None));
     let (holds, reason) = gate(&mongo, "oldest_xact_seconds(m) < 5s");
     assert!(!holds);
-    assert_eq!(reason, "oldest_xact_seconds(m) unknown: m gives no PostgreSQL session figures");
+    assert_eq!(reason, "oldest_xact_seconds(m) unknown: m gives no PostgreSQL or MySQL session figures");
+    let mysql = one("my", EndpointKind::Mysql, postgres(Some(7.0)));
+    assert_eq!(mysql.value(Gauge::OldestXactSeconds, Some("my")), Ok(7.0));
     let no_pool = one("db", EndpointKind::Postgres, EndpointSample::default());
     assert!(no_pool.value(Gauge::OldestXactSeconds, Some("db")).is_err());
 }
@@ -260,4 +262,43 @@ fn every_new_gauge_is_unknown_when_its_endpoint_is_unreachable() {
         assert!(!holds, "{condition}");
         assert!(reason.contains("db is unreachable (connection refused)"), "{condition}: {reason}");
     }
+}
+
+#[test]
+fn a_mysql_replica_s_lag_and_its_server_s_read_only_state_and_binlog() {
+    use crate::events::MysqlServer;
+    let link = |lag_bytes, state: &str| ReplicationLink {
+        name: "db1:3306".to_owned(),
+        kind: LinkKind::Binlog,
+        state: state.to_owned(),
+        lag_bytes,
+        lag_seconds: lag_bytes.map(|_| 2.0),
+        ..ReplicationLink::default()
+    };
+    let server = |read_only: &str| MysqlServer {
+        read_only: read_only.to_owned(),
+        binlog_bytes: Some(4096),
+        ..MysqlServer::default()
+    };
+    let streaming = EndpointSample {
+        replication: vec![link(Some(512), "streaming")],
+        mysql: Some(server("super")),
+        ..EndpointSample::default()
+    };
+    let state = one("r", EndpointKind::Mysql, streaming);
+    assert_eq!(state.value(Gauge::LagBytes, Some("r")), Ok(512.0));
+    assert_eq!(state.value(Gauge::LagSeconds, Some("r")), Ok(2.0));
+    assert!(gate(&state, "mysql.read_only(r) == true and mysql.binlog_bytes(r) == 4kB").0);
+    let deaf = EndpointSample {
+        replication: vec![link(None, "io stopped")],
+        mysql: Some(server("off")),
+        ..EndpointSample::default()
+    };
+    let state = one("r", EndpointKind::Mysql, deaf);
+    let (holds, reason) = gate(&state, "lag_bytes(r) < 1MB");
+    assert!(!holds);
+    assert!(reason.contains("no replica lag (io stopped)"), "{reason}");
+    assert!(gate(&state, "mysql.read_only(r) == false").0);
+    let postgres = one("p", EndpointKind::Postgres, postgres(None));
+    assert!(postgres.value(Gauge::MysqlReadOnly, Some("p")).unwrap_err().contains("not a MySQL"));
 }

@@ -35,13 +35,15 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
         };
         #[allow(clippy::cast_precision_loss)]
         let size = |bytes: Option<u64>| bytes.map_or_else(|| "-".to_owned(), |b| format::bytes(b as f64));
+        let mysql = endpoint.last.as_ref().is_some_and(|s| s.mysql.is_some());
         let Some(pct) = disk.used_pct() else {
             // A remote server: no filesystem figures, only its own sizes.
             let cells = vec![
                 status_cell(Level::Ok, &fresh, theme),
                 Cell::left(&endpoint.name, 7, style, 0),
                 Cell::left(format!("db {}", size(disk.database_bytes)), 10, style, 0),
-                Cell::left(format!("WAL {}", size(disk.wal_bytes)), 11, style, 0),
+                // A MySQL server's binary logs have a row of their own.
+                Cell::left(if mysql { String::new() } else { format!("WAL {}", size(disk.wal_bytes)) }, 11, style, 0),
                 Cell::left("fs unknown", 10, theme.dim, 1),
             ];
             rows.push((Level::Ok, fit_row(cells, width)));
@@ -73,7 +75,8 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
     rows
 }
 
-/// One row per replication slot: the WAL it holds back on this server.
+/// One row per replication slot: the WAL it holds back on this server; on
+/// a MySQL server, one for its binary logs.
 fn push_slot_rows(
     rows: &mut Vec<(Level, Line<'static>)>,
     endpoint: &EndpointState,
@@ -98,6 +101,21 @@ fn push_slot_rows(
             Cell::left(&link.name, 14, theme.dim, 3),
         ];
         rows.push((level, fit_row(cells, width)));
+    }
+    // A MySQL server's binary logs: what it keeps for replicas and point-in-time recovery.
+    let binlog = endpoint.last.as_ref().and_then(|s| s.mysql.as_ref()).filter(|m| m.binlog_bytes.is_some());
+    if let Some(server) = binlog {
+        #[allow(clippy::cast_precision_loss)]
+        let bytes = server.binlog_bytes.unwrap_or_default() as f64;
+        let files = server.binlog_files.unwrap_or_default();
+        let cells = vec![
+            status_cell(Level::Ok, fresh, theme),
+            Cell::left(&endpoint.name, 7, style, 0),
+            Cell::left("binlog", 8, theme.dim, 0),
+            Cell::right(format::bytes(bytes), 7, style, 0),
+            Cell::left(format!("{files} file{}", if files == 1 { "" } else { "s" }), 9, style, 2),
+        ];
+        rows.push((Level::Ok, fit_row(cells, width)));
     }
 }
 

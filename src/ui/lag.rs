@@ -30,12 +30,14 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
                 .into_iter()
                 .chain(link.lag_seconds.map(|s| Level::of(s, t.lag_seconds)))
                 .max()
-                // A standby's own replay with no figure: it does not stream, its lag is unknown.
-                .unwrap_or(if link.kind == LinkKind::Physical && link.name == "replay" {
-                    Level::Warn
-                } else {
-                    Level::Ok
-                });
+                // A standby's own replay (or a MySQL replica) with no figure: it does not stream, its lag is unknown.
+                .unwrap_or(
+                    if (link.kind == LinkKind::Physical && link.name == "replay") || link.kind == LinkKind::Binlog {
+                        Level::Warn
+                    } else {
+                        Level::Ok
+                    },
+                );
             let trend = match (&fresh, state.now) {
                 (Freshness::Live, Some(now)) => {
                     let id = SeriesId::new(Metric::LagBytes, &endpoint.name, &link.name);

@@ -63,6 +63,12 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
                     2,
                 ),
             ];
+            let mut cells = cells;
+            // A MySQL server in maintenance mode: it refuses writes.
+            if let Some(server) = last.mysql.as_ref().filter(|m| m.read_only != "off") {
+                let word = if server.read_only == "super" { "super r/o" } else { "read-only" };
+                cells.push(Cell::left(word, 9, theme.warn, 1));
+            }
             rows.push((level, fit_row(cells, width)));
         }
         // While writes are paused, each pooler row carries the pause's own
