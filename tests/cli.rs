@@ -46,7 +46,7 @@ fn a_bad_runbook_is_reported_at_file_line_col() {
     assert_eq!(
         stderr(&out).trim(),
         [
-            "tests/fixtures/runbooks/bad-kind-and-endpoint.toml:3:19: endpoint \"source\": unknown kind \"postgresql\" (expected one of postgres, pgbouncer, mongodb)",
+            "tests/fixtures/runbooks/bad-kind-and-endpoint.toml:3:19: endpoint \"source\": unknown kind \"postgresql\" (expected one of postgres, pgbouncer, mongodb, mysql)",
             "tests/fixtures/runbooks/bad-kind-and-endpoint.toml:9:16: undefined endpoint \"targt\" (the runbook defines: source)",
             "tests/fixtures/runbooks/bad-kind-and-endpoint.toml:10:15: on_failure must be \"stop\", \"rollback\", \"retry N\" or \"retry N then rollback\" (N from 1 to 100), not \"panic\"",
         ]

@@ -81,6 +81,12 @@ impl MysqlUrl {
         self.password = Some(password.to_owned());
     }
 
+    /// The URL with no password at all: `mysql://user@host:port/database`.
+    #[must_use]
+    pub fn without_password(&self) -> String {
+        format!("mysql://{}@{}:{}/{}", self.user, self.host, self.port, self.database)
+    }
+
     /// The URL to show: the password, if any, masked.
     #[must_use]
     pub fn masked(&self) -> String {

@@ -139,7 +139,7 @@ impl Checker<'_> {
         }
     }
 
-    /// A query on a PostgreSQL endpoint and what it must read (a `when`'s, a
+    /// A query on a PostgreSQL or MySQL endpoint and what it must read (a `when`'s, a
     /// sql check's, a sql wait's): the endpoint's name, the SQL, the expected value.
     pub(super) fn query(
         &mut self,
@@ -148,7 +148,7 @@ impl Checker<'_> {
         expect: &Spanned<String>,
         what: &str,
     ) -> (String, Text, Text) {
-        (self.endpoint(on, &["postgres"], what), self.sql_text(sql), self.text(expect))
+        (self.endpoint(on, &["postgres", "mysql"], what), self.sql_text(sql), self.text(expect))
     }
 
     /// A step's `when`: a query on a PostgreSQL endpoint and what it must read.
@@ -175,7 +175,7 @@ impl Checker<'_> {
         if kinds.len() != 1 {
             let message = if kinds.is_empty() {
                 format!(
-                    "step \"{}\" has no action: give one of sql, check, wait, shell, verify, manual, mongo, pgbouncer",
+                    "step \"{}\" has no action: give one of sql, check, wait, shell, verify, manual, mongo, pgbouncer, mysql",
                     s.name
                 )
             } else {
@@ -193,6 +193,7 @@ impl Checker<'_> {
             file::StepFile { manual: Some(step), .. } => exec::manual::check(self, step),
             file::StepFile { pgbouncer: Some(step), .. } => exec::pooler::check(self, step),
             file::StepFile { mongo: Some(step), .. } => exec::mongo::check(self, step),
+            file::StepFile { mysql: Some(step), .. } => exec::mysql::check(self, step),
             _ => None,
         }
     }
@@ -208,6 +209,7 @@ pub(super) fn step_kinds(s: &file::StepFile) -> Vec<&'static str> {
         (s.manual.is_some(), "manual"),
         (s.mongo.is_some(), "mongo"),
         (s.pgbouncer.is_some(), "pgbouncer"),
+        (s.mysql.is_some(), "mysql"),
     ]
     .into_iter()
     .filter_map(|(set, kind)| set.then_some(kind))

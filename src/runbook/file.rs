@@ -54,6 +54,8 @@ pub struct StepFile {
     pub manual: Option<ManualStep>,
     pub mongo: Option<MongoStep>,
     pub pgbouncer: Option<Spanned<PgbouncerStep>>,
+    /// Statements on a MySQL or MariaDB endpoint.
+    pub mysql: Option<Spanned<SqlStep>>,
     /// A query deciding whether the step is needed (`on`, `sql`, `expect`):
     /// when it reads otherwise, the step is skipped, and the journal says why.
     pub when: Option<Spanned<CheckStep>>,

@@ -43,7 +43,7 @@ pub use spans::file_offset;
 /// The demo runbook, shipped inside the binary for `cutover demo`.
 pub const DEMO_RUNBOOK: (&str, &str) = ("runbooks/demo.toml", include_str!("../../runbooks/demo.toml"));
 
-const ENDPOINT_KINDS: [&str; 3] = ["postgres", "pgbouncer", "mongodb"];
+const ENDPOINT_KINDS: [&str; 4] = ["postgres", "pgbouncer", "mongodb", "mysql"];
 
 /// A checked runbook.
 #[derive(Clone, Debug)]

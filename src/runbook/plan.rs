@@ -133,9 +133,10 @@ pub fn scope(runbook: &Runbook, b: &Bindings<'_>) -> Result<Scope, Vec<Diagnosti
                         ),
                     );
                 }
-                match &e.mongo {
-                    Some(uri) => scope.set_mongo_endpoint(name, &e.dsn, uri),
-                    None => scope.set_endpoint(name, &e.dsn),
+                match (&e.mongo, &e.mysql) {
+                    (Some(uri), _) => scope.set_mongo_endpoint(name, &e.dsn, uri),
+                    (None, Some(url)) => scope.set_mysql_endpoint(name, &e.dsn, url),
+                    (None, None) => scope.set_endpoint(name, &e.dsn),
                 }
             }
         }

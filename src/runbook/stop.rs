@@ -34,12 +34,21 @@ pub struct Query {
     pub backend: Option<i32>,
 }
 
+/// A statement running on a MySQL endpoint: the session's id, for
+/// `KILL QUERY` and the probe.
+#[derive(Clone)]
+pub struct MysqlQuery {
+    pub url: crate::inventory::MysqlUrl,
+    pub id: u32,
+}
+
 #[derive(Clone, Default)]
 struct Running {
     /// Told to stop: the step must start nothing more (no next statement,
     /// no command).
     stopping: bool,
     query: Option<Query>,
+    mysql: Option<MysqlQuery>,
     /// The process group of the step's `sh -c` (its leader's pid).
     group: Option<i32>,
 }
@@ -58,6 +67,11 @@ impl Stopper {
     /// The step runs this statement now (`None`: no longer).
     pub fn query(&self, query: Option<Query>) {
         self.with(|r| r.query = query);
+    }
+
+    /// The step runs this MySQL statement now (`None`: no longer).
+    pub fn mysql_query(&self, query: Option<MysqlQuery>) {
+        self.with(|r| r.mysql = query);
     }
 
     /// The step's command leads this process group now (`None`: it ended).
@@ -92,6 +106,9 @@ impl Stopper {
                 let _ = tokio::time::timeout(ASK, connector.cancel(&query.token)).await;
             }
         }
+        if let Some(query) = running.mysql {
+            let _ = tokio::time::timeout(ASK, mysql_kill(&query)).await;
+        }
     }
 
     /// SIGKILL the step's process group (a statement has no such thing: it
@@ -112,6 +129,9 @@ impl Stopper {
         }
         if let Some(query) = running.query {
             return backend_state(&query).await;
+        }
+        if let Some(query) = running.mysql {
+            return mysql_state(&query).await;
         }
         if reads_only { StopState::Stopped } else { StopState::Unknown }
     }
@@ -140,6 +160,32 @@ async fn backend_state(query: &Query) -> StopState {
                 Some(_) => StopState::Unknown,
             }
         }
+        _ => StopState::Unknown,
+    }
+}
+
+/// `KILL QUERY` the step's statement from a session of its own.
+async fn mysql_kill(query: &MysqlQuery) {
+    use mysql_async::prelude::Queryable;
+    let reads = crate::endpoint::mysql::Purpose::Reads { statement_limit: None, settings: &[] };
+    if let Ok(mut session) = crate::endpoint::mysql::connect(&query.url, reads).await {
+        let _ = session.conn.query_drop(format!("KILL QUERY {}", query.id)).await;
+    }
+}
+
+/// Whether the step's MySQL session still runs a statement.
+async fn mysql_state(query: &MysqlQuery) -> StopState {
+    use mysql_async::prelude::Queryable;
+    let reads = crate::endpoint::mysql::Purpose::Reads { statement_limit: None, settings: &[] };
+    let Ok(mut session) = crate::endpoint::mysql::connect(&query.url, reads).await else {
+        return StopState::Unknown;
+    };
+    let sql = format!("SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = {}", query.id);
+    match tokio::time::timeout(ASK, session.conn.query_first::<String, _>(sql)).await {
+        // The session is gone: its statement with it (rolled back).
+        Ok(Ok(None)) => StopState::Stopped,
+        Ok(Ok(Some(command))) if command == "Query" => StopState::StillRunning,
+        // Idle (`Sleep`), but the answer never reached the step: did it commit?
         _ => StopState::Unknown,
     }
 }

@@ -211,6 +211,21 @@ impl Scope {
         self.shell_only.insert(format!("{name}.uri"), shell);
     }
 
+    /// A MySQL endpoint: its fields as [`Scope::set_endpoint`] gives them,
+    /// `dsn` and `uri` its URL without a password (a shell command gets the
+    /// password as `MYSQL_PWD`, see [`crate::runbook::exec`]).
+    pub fn set_mysql_endpoint(&mut self, name: &str, dsn: &crate::inventory::Dsn, url: &crate::inventory::MysqlUrl) {
+        self.set_endpoint(name, dsn);
+        let bare = url.without_password();
+        for field in ["dsn", "uri"] {
+            self.values.insert(format!("{name}.{field}"), Value { plain: bare.clone(), shown: bare.clone() });
+            self.shell_only.insert(format!("{name}.{field}"), bare.clone());
+        }
+        if url.database.is_empty() {
+            self.set(&format!("{name}.dbname"), "");
+        }
+    }
+
     /// An environment variable's value (masked when `secret`).
     ///
     /// # Errors

@@ -66,6 +66,9 @@ impl Executor {
         if !read_only {
             return self.first_value(on, sql).await;
         }
+        if self.is_mysql(on) {
+            return self.mysql_value(on, sql, true).await;
+        }
         let client = self.client(on).await?;
         let fail = |e: &tokio_postgres::Error| format!("{on}: {}", short_error(e));
         // Whatever an earlier, cut-off step left open ends here.

@@ -27,6 +27,7 @@ use crate::state::State;
 pub(super) mod check;
 pub(super) mod manual;
 pub(super) mod mongo;
+pub(super) mod mysql;
 pub(super) mod pooler;
 pub(super) mod shell;
 pub(super) mod sql;
@@ -74,6 +75,8 @@ pub struct Executor {
     /// A connection per endpoint, and its backend's pid (for a probe after a cancel).
     clients: HashMap<String, (Arc<Client>, Option<i32>)>,
     mongo_clients: HashMap<String, mongodb::Client>,
+    /// A session per MySQL endpoint.
+    mysql_sessions: HashMap<String, crate::endpoint::mysql::Session>,
     /// The step's statement or process group, for whoever must stop it.
     stopper: Stopper,
     out: mpsc::UnboundedSender<Emitted>,
@@ -93,6 +96,7 @@ impl Executor {
             gauges,
             clients: HashMap::new(),
             mongo_clients: HashMap::new(),
+            mysql_sessions: HashMap::new(),
             stopper: Stopper::default(),
             out,
         }

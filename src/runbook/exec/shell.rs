@@ -1,6 +1,7 @@
 //! `shell` steps: `sh -c` on this machine, in its own process group, its
 //! output streamed line by line, with every endpoint's password in a
-//! temporary `.pgpass` rather than on a command line.
+//! temporary `.pgpass` rather than on a command line (and the one MySQL
+//! endpoint's in `MYSQL_PWD`).
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -31,6 +32,12 @@ impl Executor {
         cmd.envs(values.iter().map(|(k, v)| (k, v)));
         if let Some(file) = &passfile {
             cmd.env("PGPASSFILE", file.path());
+        }
+        // A MySQL client (pgloader, mysqldump) reads its password from
+        // MYSQL_PWD: in the child's environment, which only its user can read.
+        let mut mysql_passwords = self.inventory.endpoints.iter().filter_map(|e| e.mysql.as_ref()?.password());
+        if let (Some(password), None) = (mysql_passwords.next(), mysql_passwords.next()) {
+            cmd.env("MYSQL_PWD", password);
         }
         if self.stopper.stopping() {
             return Err("stopped before it started".to_owned());

@@ -24,7 +24,8 @@ pub(in crate::runbook) fn check(c: &mut Checker<'_>, spanned: &Spanned<SqlStep>)
     let on = c.endpoint(&sql.on, PG, "sql");
     match (&sql.generate, sql.run.is_empty()) {
         (Some(g), true) => {
-            let from = c.endpoint(&g.on, PG, "sql");
+            // The statements may come from a MySQL source (its AUTO_INCREMENT values, say).
+            let from = c.endpoint(&g.on, &["postgres", "pgbouncer", "mysql"], "a generating query");
             Some(ActionDef::Generate { on, from, sql: c.sql_text(&g.sql) })
         }
         (None, false) => Some(ActionDef::Sql { on, run: sql.run.iter().map(|r| c.sql_text(r)).collect() }),
@@ -101,6 +102,9 @@ impl Executor {
     /// Statements in order; in one transaction when `transaction` (all or
     /// none: a failure rolls every one back).
     async fn statements(&mut self, on: &str, statements: &[String], transaction: bool) -> Result<Outcome, String> {
+        if self.is_mysql(on) {
+            return self.mysql_statements(on, statements, transaction).await;
+        }
         if transaction {
             self.say(format!("{on}> BEGIN"));
             self.simple(on, "BEGIN").await?;
@@ -139,6 +143,9 @@ impl Executor {
     }
 
     async fn query_column(&mut self, on: &str, sql: &str) -> Result<Vec<String>, String> {
+        if self.is_mysql(on) {
+            return self.mysql_column(on, sql).await;
+        }
         let messages = self.simple(on, sql).await?;
         Ok(messages
             .iter()
@@ -150,6 +157,9 @@ impl Executor {
     }
 
     pub(super) async fn first_value(&mut self, on: &str, sql: &str) -> Result<Option<String>, String> {
+        if self.is_mysql(on) {
+            return self.mysql_value(on, sql, false).await;
+        }
         let messages = self.simple(on, sql).await?;
         Ok(messages
             .iter()
@@ -163,7 +173,7 @@ impl Executor {
 
 /// The line that says what runs on `on`: the statement on one line, its
 /// secrets scrubbed first — a secret whose spaces were joined is no longer found.
-fn echo(scope: &Scope, on: &str, statement: &str) -> String {
+pub(super) fn echo(scope: &Scope, on: &str, statement: &str) -> String {
     format!("{on}> {}", one_line(&scope.scrub(statement)))
 }
 

@@ -11,13 +11,14 @@ use crate::runbook::checker::Checker;
 use crate::runbook::file::VerifyStep;
 use crate::verify::{self, TableStatus};
 
-/// The checker's part: a source and a target, both PostgreSQL or both MongoDB.
+/// The checker's part: a source and a target, both PostgreSQL or both
+/// MongoDB, or a MySQL source and its PostgreSQL target.
 pub(in crate::runbook) fn check(c: &mut Checker<'_>, verify: &VerifyStep) -> Option<ActionDef> {
-    let source = c.endpoint(&verify.source, &["postgres", "mongodb"], "verify");
+    let source = c.endpoint(&verify.source, &["postgres", "mongodb", "mysql"], "verify");
     let target = c.endpoint(&verify.target, &["postgres", "mongodb"], "verify");
     let kind = |name: &str| c.endpoints.get(name).map(|e| e.get_ref().kind.get_ref().clone());
     if let (Some(a), Some(b)) = (kind(&source), kind(&target)) {
-        if a != b {
+        if a != b && !(a == "mysql" && b == "postgres") {
             c.error(
                 verify.target.span().start,
                 format!("verify compares like with like: \"{source}\" is {a}, \"{target}\" is {b}"),
