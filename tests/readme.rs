@@ -40,14 +40,16 @@ fn blocks(lang: &str) -> Vec<&'static str> {
 fn the_inventory_example_loads() {
     let block = toml_blocks().into_iter().find(|b| b.contains("[endpoints.source]")).expect("an inventory example");
     let env = |k: &str| match k {
-        "SOURCE_PGPASSWORD" | "EVENTS_MONGO_PASSWORD" => Some("s3cret".to_owned()),
+        "SOURCE_PGPASSWORD" | "EVENTS_MONGO_PASSWORD" | "LEGACY_MYSQL_PASSWORD" => Some("s3cret".to_owned()),
         "USER" => Some("ops".to_owned()),
         _ => None,
     };
     let inventory = cutover::inventory::parse("README.md", block, &env);
     let inventory =
         inventory.unwrap_or_else(|e| panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
-    assert_eq!(inventory.endpoints.len(), 4);
+    assert_eq!(inventory.endpoints.len(), 5);
+    let legacy = inventory.endpoints.iter().find(|e| e.name == "legacy").unwrap();
+    assert_eq!(legacy.shown(), "mysql://cutover:******@my1:3306/app?ssl-mode=VERIFY_IDENTITY");
 }
 
 /// The keys of every object, recursively, as `path.key` strings.
