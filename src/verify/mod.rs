@@ -7,7 +7,9 @@
 //! by key. Two hashing modes per database (see [`Mode`]); finished chunks go
 //! to a journal so a re-run skips them; memory stays flat whatever the table
 //! size. MongoDB endpoints are verified the same way, collection by
-//! collection in `_id` ranges ([`mongo`]).
+//! collection in `_id` ranges ([`mongo`]), and a MySQL or MariaDB source
+//! against the PostgreSQL target it was loaded into, over a canonical text
+//! of each row computed on both servers ([`mysql`]).
 
 mod bisect;
 pub mod catalog;
@@ -15,6 +17,7 @@ mod chunks;
 mod engine;
 pub mod journal;
 pub mod mongo;
+pub mod mysql;
 mod options;
 pub mod sql;
 
@@ -32,12 +35,13 @@ use crate::events::ChecksumProgress;
 use crate::inventory::Endpoint;
 
 /// Verify `options.tables` of `source` against `target`: two PostgreSQL
-/// endpoints (every user table by default), or two MongoDB ones (see
-/// [`mongo`]). Progress goes to `progress` as it is made.
+/// endpoints (every user table by default), two MongoDB ones (see
+/// [`mongo`]), or a MySQL/MariaDB source and the PostgreSQL target it was
+/// loaded into (see [`mysql`]). Progress goes to `progress` as it is made.
 ///
 /// # Errors
-/// Either side unreachable, endpoints of two kinds, a mode for the other
-/// kind, or the journal unusable.
+/// Either side unreachable, endpoints of kinds that are not compared, a
+/// mode for another kind, or the journal unusable.
 pub async fn run(
     source: &Endpoint,
     target: &Endpoint,
@@ -46,17 +50,28 @@ pub async fn run(
 ) -> Result<Report> {
     let request =
         chunks::Request { source, target, options, progress, jobs: options.jobs.clamp(1, 32), started: Instant::now() };
-    match (source.mongo.is_some(), target.mongo.is_some()) {
-        (true, true) => mongo::run(request).await,
-        (false, false) => engine::run(request).await,
-        (true, false) | (false, true) => {
-            let (mongo, postgres) = if source.mongo.is_some() { (source, target) } else { (target, source) };
-            Err(eyre!(
-                "{} is a MongoDB endpoint and {} a PostgreSQL one: verify compares two endpoints of the same kind",
-                mongo.name,
-                postgres.name
-            ))
-        }
+    let engine = |e: &Endpoint| match (e.mongo.is_some(), e.mysql.is_some()) {
+        (true, _) => "MongoDB",
+        (false, true) => "MySQL",
+        (false, false) => "PostgreSQL",
+    };
+    match (engine(source), engine(target)) {
+        ("MongoDB", "MongoDB") => mongo::run(request).await,
+        ("PostgreSQL", "PostgreSQL") => engine::run(request).await,
+        ("MySQL", "PostgreSQL") => mysql::run(request).await,
+        ("MySQL", "MySQL") | ("PostgreSQL", "MySQL") => Err(eyre!(
+            "{} is a {} endpoint and {} a MySQL one: verify compares a MySQL source with its PostgreSQL target \
+             (MySQL as the target is not supported)",
+            source.name,
+            engine(source),
+            target.name
+        )),
+        (a, b) => Err(eyre!(
+            "{} is a {a} endpoint and {} a {b} one: verify compares two endpoints of the same kind, \
+             or a MySQL source with a PostgreSQL target",
+            source.name,
+            target.name
+        )),
     }
 }
 
