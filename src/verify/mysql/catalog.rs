@@ -52,6 +52,10 @@ const PRIMARY_KEY: &str = "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_sch
 ///
 /// # Errors
 /// A catalog query failed.
+/// One row of [`COLUMNS`]: name, data type, column type, scale, fractional
+/// seconds, character set, collation, nullable.
+type ColumnRow = (String, String, String, Option<u32>, Option<u32>, Option<String>, Option<String>, bool);
+
 pub async fn describe(conn: &mut Conn, name: &str, database: &str, table: &str) -> Result<Option<MyTable>> {
     let rows: Vec<Row> = conn.exec(COLUMNS, (database, table)).await.map_err(|e| my_error(name, &e))?;
     if rows.is_empty() {
@@ -59,16 +63,8 @@ pub async fn describe(conn: &mut Conn, name: &str, database: &str, table: &str) 
     }
     let mut columns = Vec::with_capacity(rows.len());
     for row in rows {
-        let (column, data_type, column_type, scale, fsp, charset, collation, nullable): (
-            String,
-            String,
-            String,
-            Option<u32>,
-            Option<u32>,
-            Option<String>,
-            Option<String>,
-            bool,
-        ) = mysql_async::from_row_opt(row).map_err(|e| eyre!("{name}: information_schema.COLUMNS: {e}"))?;
+        let (column, data_type, column_type, scale, fsp, charset, collation, nullable): ColumnRow =
+            mysql_async::from_row_opt(row).map_err(|e| eyre!("{name}: information_schema.COLUMNS: {e}"))?;
         columns.push(MyColumn { name: column, data_type, column_type, scale, fsp, charset, collation, nullable });
     }
     let primary_key: Vec<String> = conn.exec(PRIMARY_KEY, (database, table)).await.map_err(|e| my_error(name, &e))?;
@@ -89,7 +85,12 @@ pub async fn describe(conn: &mut Conn, name: &str, database: &str, table: &str) 
 ///
 /// # Errors
 /// A catalog query failed.
-pub async fn pg_table(client: &Client, name: &str, database: &str, table: &str) -> Result<Option<(TableName, TableInfo)>> {
+pub async fn pg_table(
+    client: &Client,
+    name: &str,
+    database: &str,
+    table: &str,
+) -> Result<Option<(TableName, TableInfo)>> {
     let mut candidates: Vec<TableName> = Vec::new();
     for schema in [database.to_owned(), database.to_lowercase(), "public".to_owned()] {
         for t in [table.to_owned(), table.to_lowercase()] {
