@@ -7,11 +7,14 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
 use support::mariadb::{Mariadb, PASSWORD};
-use support::run::{cutover, fixture, journal_so_far};
+use support::pg::{Cluster, ClusterOptions};
+use support::run::{cutover, fixture, journal_so_far, spawn};
 
 const RUN: Duration = Duration::from_secs(120);
 
@@ -107,4 +110,116 @@ fn a_pre_flight_failure_of_the_shipped_runbook_stops_the_run_with_a_non_zero_exi
     assert_eq!(failed.len(), 1, "{:#?}", journal_so_far(&journal));
     assert_eq!(failed[0]["step"], "1.2", "{:#?}", failed);
     assert!(records(&journal, "step_started").iter().all(|r| r["step"].as_str().unwrap().starts_with("1.")));
+}
+
+/// Dual writes, as an application would make them: each new order to the
+/// source and then to the target, until the source refuses writes
+/// (maintenance mode). Returns how many orders landed on both.
+fn dual_writer(source: &Mariadb, target_dsn: String, stop: Arc<AtomicBool>) -> impl FnOnce() -> u64 + Send + 'static {
+    let socket = source.socket();
+    let mariadb = support::mariadb::program("mariadb");
+    move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let pg = support::connect(&target_dsn).await;
+            let mut written = 0;
+            let mut id = 1_000_000u64;
+            while !stop.load(Ordering::Relaxed) {
+                id += 1;
+                let out = std::process::Command::new(&mariadb)
+                    .args(["--no-defaults", "-uroot"])
+                    .arg(format!("--socket={}", socket.display()))
+                    .args([
+                        "-e",
+                        &format!(
+                            "INSERT INTO app.orders (id, customer_id, note) VALUES ({id}, {}, 'dual {id}')",
+                            id % 50 + 1
+                        ),
+                    ])
+                    .output()
+                    .unwrap();
+                if !out.status.success() {
+                    // Maintenance mode: the system of record refuses the write, so the target never gets it.
+                    let error = String::from_utf8_lossy(&out.stderr);
+                    assert!(error.contains("read-only") || error.contains("read_only"), "{error}");
+                    break;
+                }
+                pg.execute(
+                    &format!(
+                        "INSERT INTO app.orders (id, customer_id, note) VALUES ({id}, {}, 'dual {id}')",
+                        id % 50 + 1
+                    ),
+                    &[],
+                )
+                .await
+                .unwrap();
+                written += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            written
+        })
+    }
+}
+
+#[test]
+fn the_shipped_runbook_moves_a_database_with_dual_writes_and_leaves_the_source_read_only() {
+    let source = Mariadb::start();
+    source.sql(
+        "CREATE DATABASE app; \
+         CREATE TABLE app.customers (id int AUTO_INCREMENT PRIMARY KEY, name varchar(100) NOT NULL, \
+           balance decimal(12,2), vip tinyint(1) NOT NULL DEFAULT 0, created datetime(3)); \
+         CREATE TABLE app.orders (id bigint AUTO_INCREMENT PRIMARY KEY, customer_id int NOT NULL, note text, \
+           placed timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP); \
+         INSERT INTO app.customers (name, balance, vip, created) \
+           SELECT CONCAT('customer ', seq), seq * 1.25, seq % 2, '2026-01-01 00:00:00.125' + INTERVAL seq MINUTE FROM seq.seq_1_to_50; \
+         INSERT INTO app.orders (customer_id, note) SELECT seq % 50 + 1, CONCAT('order ', seq) FROM seq.seq_1_to_2000",
+    );
+    let target = Cluster::start(ClusterOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &source, &target.dsn());
+    let journal = dir.path().join("run.jsonl");
+    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/mysql-to-postgres.toml");
+    let mut run = spawn(
+        dir.path(),
+        "run",
+        &[
+            "run",
+            runbook,
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--yes",
+            "--allow-manual",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &[("SOURCE_PW", PASSWORD)],
+    );
+    // Dual writes start once pgloader has copied the rows (the application is deployed with them in phase 3).
+    run.wait_for_record(&journal, "pgloader done", |r| {
+        r["event"] == "step_finished" && r["step"] == "2.1" && r["ok"] == true
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = std::thread::spawn(dual_writer(&source, target.dsn(), Arc::clone(&stop)));
+    let ended = run.wait(Duration::from_secs(300));
+    stop.store(true, Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert_eq!(ended.code, Some(0), "{}\n{:#?}", ended.describe(), journal_so_far(&journal));
+    assert!(written > 0, "the writer wrote nothing while the run went on");
+
+    // The source is read-only; the target holds every row, verified inside the write pause.
+    assert_eq!(source.sql("SELECT @@GLOBAL.read_only").trim(), "1");
+    let verified: Vec<Value> = records(&journal, "step_finished").into_iter().filter(|r| r["step"] == "4.3").collect();
+    assert_eq!(verified.len(), 1, "{:#?}", journal_so_far(&journal));
+    assert_eq!(verified[0]["ok"], true, "{:#?}", verified);
+    let count = |sql: &str| target.psql(sql).trim().to_owned();
+    assert_eq!(count("SELECT count(*) FROM app.orders"), source.sql("SELECT COUNT(*) FROM app.orders").trim());
+    assert_eq!(count("SELECT count(*) FROM app.customers"), "50");
+    // AUTO_INCREMENT carried over: the next order id on the target follows the source's.
+    let next_source = source.sql(
+        "SELECT AUTO_INCREMENT FROM information_schema.tables WHERE table_schema = 'app' AND table_name = 'customers'",
+    );
+    let next_target = count("SELECT nextval(pg_get_serial_sequence('app.customers', 'id'))");
+    assert_eq!(next_target, next_source.trim());
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(!text.contains(PASSWORD), "the password reached the journal");
 }

@@ -86,9 +86,15 @@ impl Mariadb {
     fn spawn(server_id: u32, extra: &[&str]) -> Self {
         let dir = scratch_dir("cutover-mariadb-");
         let data = dir.path().join("data");
+        // Its own temporary directory: concurrent bootstraps sharing /tmp
+        // trip over each other's temporary tables.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        super::chown_to_server_user(&tmp);
         let install = server_command(program("mariadb-install-db"), dir.path())
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
             .output()
             .unwrap_or_else(|e| panic!("cannot run mariadb-install-db: {e}. {INSTALL_HINT}"));
@@ -118,6 +124,7 @@ impl Mariadb {
             .arg(format!("--port={}", self.port))
             .arg(format!("--socket={}", self.socket().display()))
             .arg(format!("--pid-file={}", dir.join("mariadbd.pid").display()))
+            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
             .arg(format!("--log-error={}", self.error_log().display()))
             .arg(format!("--log-bin={}", dir.join("data/binlog").display()))
             .arg(format!("--server-id={}", self.server_id))

@@ -60,6 +60,9 @@ impl Executor {
                 t.chunks,
                 if differences > 0 { format!(", {differences} differences") } else { String::new() }
             ));
+            for note in t.warning.iter().chain(&t.error) {
+                self.say(format!("  {note}"));
+            }
             progress.push(TableProgress {
                 table: t.table.clone(),
                 state: if t.status == TableStatus::Error { TableState::Failed } else { TableState::Done },
