@@ -45,7 +45,12 @@ fn pieces(range: &Range, cuts: impl IntoIterator<Item = Vec<String>>) -> Vec<Ran
 }
 
 /// The differing rows of `range` (about `rows` rows on the larger side).
-pub fn localise<'a>(sides: &'a Sides<'a>, range: Range, rows: u64, row_fetch_max: u64) -> BoxFuture<'a, Result<Vec<Difference>>> {
+pub fn localise<'a>(
+    sides: &'a Sides<'a>,
+    range: Range,
+    rows: u64,
+    row_fetch_max: u64,
+) -> BoxFuture<'a, Result<Vec<Difference>>> {
     async move {
         if rows <= row_fetch_max.max(1) {
             return row_diff(sides, &range).await;

@@ -112,7 +112,9 @@ fn width_of(column_type: &str) -> Option<u32> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PgFamily {
     Int,
-    Numeric { scale: Option<u32> },
+    Numeric {
+        scale: Option<u32>,
+    },
     Bool,
     Float,
     Date,
@@ -139,7 +141,11 @@ pub fn pg_family(column: &Column) -> PgFamily {
     }
     if column.category == "A" {
         let text_elem = matches!(column.elem_type.as_deref(), Some("text" | "varchar" | "bpchar"));
-        return if column.elem_typtype.as_deref() == Some("e") || text_elem { PgFamily::TextArray } else { PgFamily::Other };
+        return if column.elem_typtype.as_deref() == Some("e") || text_elem {
+            PgFamily::TextArray
+        } else {
+            PgFamily::Other
+        };
     }
     match column.base_type.as_str() {
         "int2" | "int4" | "int8" => PgFamily::Int,
@@ -232,14 +238,19 @@ pub fn pair(my: &MyColumn, pg: &Column) -> Pair {
         (MyFamily::Date, PgFamily::Date) => Some(hashed(my_zero_null(my, &m), p.clone())),
         (MyFamily::DateTime { fsp }, PgFamily::Timestamptz | PgFamily::Timestamp) => {
             let mine = if fsp == 0 { m.clone() } else { my_trim_fraction(&m) };
-            let theirs =
-                if pf == PgFamily::Timestamptz { format!("({p} AT TIME ZONE 'UTC')::text") } else { format!("{p}::text") };
+            let theirs = if pf == PgFamily::Timestamptz {
+                format!("({p} AT TIME ZONE 'UTC')::text")
+            } else {
+                format!("{p}::text")
+            };
             Some(hashed(my_zero_null(my, &mine), theirs))
         }
         (MyFamily::Time { fsp }, PgFamily::Time) => {
             Some(hashed(if fsp == 0 { m.clone() } else { my_trim_fraction(&m) }, format!("{p}::text")))
         }
-        (MyFamily::Bit { width }, PgFamily::Bit) => Some(hashed(format!("LPAD(BIN({m}+0), {width}, '0')"), format!("{p}::text"))),
+        (MyFamily::Bit { width }, PgFamily::Bit) => {
+            Some(hashed(format!("LPAD(BIN({m}+0), {width}, '0')"), format!("{p}::text")))
+        }
         (MyFamily::Bit { .. }, PgFamily::Bool | PgFamily::Int | PgFamily::Numeric { .. }) => {
             integer_pg.map(|pg| hashed(format!("{m}+0"), pg))
         }
@@ -257,23 +268,25 @@ pub fn pair(my: &MyColumn, pg: &Column) -> Pair {
         (MyFamily::Set, PgFamily::TextArray) => Some(text(m.clone(), format!("array_to_string({p}, ',')"))),
         (MyFamily::Set, PgFamily::Text) => Some(text(m.clone(), format!("{p}::text"))),
         (MyFamily::Binary, PgFamily::Bytea) => Some(hashed(format!("LOWER(HEX({m}))"), format!("encode({p}, 'hex')"))),
-        (MyFamily::Uuid, PgFamily::Uuid | PgFamily::Text) => Some(hashed(format!("CAST({m} AS CHAR)"), format!("{p}::text"))),
+        (MyFamily::Uuid, PgFamily::Uuid | PgFamily::Text) => {
+            Some(hashed(format!("CAST({m} AS CHAR)"), format!("{p}::text")))
+        }
         (MyFamily::Spatial, _) => {
             return Pair {
-                canon: Canon::Skipped { reason: format!("{} ({}): spatial values have no canonical form", my.name, my.data_type) },
+                canon: Canon::Skipped {
+                    reason: format!("{} ({}): spatial values have no canonical form", my.name, my.data_type),
+                },
                 note: None,
             };
         }
         _ => None,
     };
-    let mut found = found.unwrap_or_else(|| Pair {
+    // An integer loaded into a boolean (pgloader's TINYINT(1)) compares as
+    // 0 or 1: a 2 that became true shows as a different row, not a silent pass.
+    found.unwrap_or_else(|| Pair {
         canon: Canon::Hashed { my: format!("CAST({m} AS CHAR)"), pg: format!("{p}::text"), text_like: true },
         note: Some(format!("{} ({} → {}) compared as text", my.name, my.column_type, pg.type_sql)),
-    });
-    if my.family() == MyFamily::Integer && pf == PgFamily::Bool {
-        found.note = Some(format!("{} ({} → boolean): values other than 0 and 1 show as different", my.name, my.column_type));
-    }
-    found
+    })
 }
 
 /// A float's text (`x`, any layout: `1e20`, `0.00000015`, `1.5e-07`) as
@@ -356,7 +369,7 @@ mod tests {
         assert_eq!(hashed(&p), ("`n`+0", "trim_scale(\"n\")", false));
         let p = pair(&my("b", "tinyint", "tinyint(1)"), &pg("b", "bool", "boolean"));
         assert_eq!(hashed(&p), ("`b`+0", "\"b\"::int", false));
-        assert!(p.note.unwrap().contains("other than 0 and 1"));
+        assert_eq!(p.note, None);
         let d = MyColumn { scale: Some(3), ..my("d", "decimal", "decimal(12,3)") };
         assert_eq!(hashed(&pair(&d, &pg("d", "numeric", "numeric(12,3)"))), ("`d`+0", "\"d\"", false));
         let trimmed = pair(&d, &pg("d", "numeric", "numeric"));

@@ -40,6 +40,9 @@ pub async fn tables(conn: &mut Conn, name: &str, database: &str) -> Result<Vec<S
     .map_err(|e| my_error(name, &e))
 }
 
+/// A row of [`COLUMNS`].
+type ColumnRow = (String, String, String, Option<u32>, Option<u32>, Option<String>, Option<String>, bool);
+
 const COLUMNS: &str = "SELECT CAST(COLUMN_NAME AS CHAR), CAST(LOWER(DATA_TYPE) AS CHAR), \
     CAST(LOWER(COLUMN_TYPE) AS CHAR), NUMERIC_SCALE, DATETIME_PRECISION, CAST(CHARACTER_SET_NAME AS CHAR), \
     CAST(COLLATION_NAME AS CHAR), IS_NULLABLE = 'YES' \
@@ -59,16 +62,8 @@ pub async fn describe(conn: &mut Conn, name: &str, database: &str, table: &str) 
     }
     let mut columns = Vec::with_capacity(rows.len());
     for row in rows {
-        let (column, data_type, column_type, scale, fsp, charset, collation, nullable): (
-            String,
-            String,
-            String,
-            Option<u32>,
-            Option<u32>,
-            Option<String>,
-            Option<String>,
-            bool,
-        ) = mysql_async::from_row_opt(row).map_err(|e| eyre!("{name}: information_schema.COLUMNS: {e}"))?;
+        let (column, data_type, column_type, scale, fsp, charset, collation, nullable): ColumnRow =
+            mysql_async::from_row_opt(row).map_err(|e| eyre!("{name}: information_schema.COLUMNS: {e}"))?;
         columns.push(MyColumn { name: column, data_type, column_type, scale, fsp, charset, collation, nullable });
     }
     let primary_key: Vec<String> = conn.exec(PRIMARY_KEY, (database, table)).await.map_err(|e| my_error(name, &e))?;
@@ -89,7 +84,12 @@ pub async fn describe(conn: &mut Conn, name: &str, database: &str, table: &str) 
 ///
 /// # Errors
 /// A catalog query failed.
-pub async fn pg_table(client: &Client, name: &str, database: &str, table: &str) -> Result<Option<(TableName, TableInfo)>> {
+pub async fn pg_table(
+    client: &Client,
+    name: &str,
+    database: &str,
+    table: &str,
+) -> Result<Option<(TableName, TableInfo)>> {
     let mut candidates: Vec<TableName> = Vec::new();
     for schema in [database.to_owned(), database.to_lowercase(), "public".to_owned()] {
         for t in [table.to_owned(), table.to_lowercase()] {

@@ -108,16 +108,24 @@ pub fn key_column(my: &MyColumn, pg: &Column) -> Result<KeyColumn, String> {
             let text = if scale == 0 { format!("{m}+0") } else { trim(&format!("{m}+0")) };
             base(text, format!("CAST(? AS {})", my_decimal_type(&my.column_type)), pg_number, KeyJson::Number)
         }
-        (MyFamily::Date, PgFamily::Date) => base(m.clone(), "CAST(? AS DATE)".to_owned(), format!("{p}::text"), KeyJson::Text),
+        (MyFamily::Date, PgFamily::Date) => {
+            base(m.clone(), "CAST(? AS DATE)".to_owned(), format!("{p}::text"), KeyJson::Text)
+        }
         (MyFamily::DateTime { fsp }, PgFamily::Timestamptz | PgFamily::Timestamp) => {
             let text = if fsp == 0 { m.clone() } else { trim(&m) };
-            let pg_text =
-                if pf == PgFamily::Timestamptz { format!("({p} AT TIME ZONE 'UTC')::text") } else { format!("{p}::text") };
+            let pg_text = if pf == PgFamily::Timestamptz {
+                format!("({p} AT TIME ZONE 'UTC')::text")
+            } else {
+                format!("{p}::text")
+            };
             base(text, "CAST(? AS DATETIME(6))".to_owned(), pg_text, KeyJson::Text)
         }
-        (MyFamily::Time { fsp }, PgFamily::Time) => {
-            base(if fsp == 0 { m.clone() } else { trim(&m) }, "CAST(? AS TIME(6))".to_owned(), format!("{p}::text"), KeyJson::Text)
-        }
+        (MyFamily::Time { fsp }, PgFamily::Time) => base(
+            if fsp == 0 { m.clone() } else { trim(&m) },
+            "CAST(? AS TIME(6))".to_owned(),
+            format!("{p}::text"),
+            KeyJson::Text,
+        ),
         (MyFamily::Binary, PgFamily::Bytea) => KeyColumn {
             pg_param: "decode(${}::text, 'hex')".to_owned(),
             ..base(format!("LOWER(HEX({m}))"), "UNHEX(?)".to_owned(), format!("encode({p}, 'hex')"), KeyJson::Bytes)
@@ -187,7 +195,10 @@ mod tests {
     fn integer_keys_are_cast_never_compared_as_strings() {
         let k = key_column(&my("id", "bigint", "bigint(20) unsigned"), &pg("id", "numeric", "numeric", None)).unwrap();
         assert_eq!((k.my_text.as_str(), k.my_param.as_str()), ("CAST(`id`+0 AS CHAR)", "CAST(? AS UNSIGNED)"));
-        assert_eq!((k.pg_text.as_str(), k.pg_param_at(2).as_str()), ("trim_scale(\"id\")::text", "($2::text)::numeric"));
+        assert_eq!(
+            (k.pg_text.as_str(), k.pg_param_at(2).as_str()),
+            ("trim_scale(\"id\")::text", "($2::text)::numeric")
+        );
         assert_eq!(k.json_value("18446744073709551615"), serde_json::json!(18_446_744_073_709_551_615_u64));
         assert!(k.my_native && k.pg_native);
     }
@@ -207,7 +218,10 @@ mod tests {
         let nopad = MyColumn { collation: Some("utf8mb4_nopad_bin".into()), ..ci };
         let k = key_column(&nopad, &pg("k", "text", "text", Some("en_US.UTF-8"))).unwrap();
         assert!(k.my_native && !k.pg_native);
-        assert_eq!((k.pg_order.as_str(), k.pg_param_at(1).as_str()), ("\"k\" COLLATE \"C\"", "($1::text COLLATE \"C\")"));
+        assert_eq!(
+            (k.pg_order.as_str(), k.pg_param_at(1).as_str()),
+            ("\"k\" COLLATE \"C\"", "($1::text COLLATE \"C\")")
+        );
     }
 
     #[test]

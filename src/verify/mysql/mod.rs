@@ -103,8 +103,7 @@ async fn my_sessions(endpoint: &Endpoint, n: usize) -> Result<Vec<Mutex<mysql_as
     let purpose = Purpose::Reads { statement_limit: None, settings: &MY_SETTINGS };
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let session =
-            endpoint::connect(url, purpose).await.map_err(|e| eyre!("{} unreachable: {e}", endpoint.name))?;
+        let session = endpoint::connect(url, purpose).await.map_err(|e| eyre!("{} unreachable: {e}", endpoint.name))?;
         out.push(Mutex::new(session.conn));
     }
     Ok(out)
@@ -170,8 +169,7 @@ fn columns(my: &MyTable, pg: &TableInfo) -> Columns {
         out.pairs.push((column.clone(), p));
         out.pg_names.push(theirs.name.clone());
     }
-    let only_target: Vec<&str> =
-        pg.columns.keys().filter(|k| !out.pg_names.contains(k)).map(String::as_str).collect();
+    let only_target: Vec<&str> = pg.columns.keys().filter(|k| !out.pg_names.contains(k)).map(String::as_str).collect();
     if !only_source.is_empty() || !only_target.is_empty() {
         out.differ = true;
         out.notes.insert(
@@ -210,12 +208,17 @@ async fn verify_table(ctx: &Ctx<'_>, shared: Shared<'_>, name: &str) -> Result<T
     let mut notes = cols.notes.clone();
     let mut key = Vec::new();
     for k in &my.primary_key {
-        let mine = my.columns.iter().find(|c| &c.name == k).ok_or_else(|| eyre!("{shown}: key column {k} not described"))?;
+        let mine =
+            my.columns.iter().find(|c| &c.name == k).ok_or_else(|| eyre!("{shown}: key column {k} not described"))?;
         let theirs = pg_column(&pg, k).ok_or_else(|| eyre!("{shown}: the target lacks primary-key column {k}"))?;
         key.push(keys::key_column(mine, theirs).map_err(|m| eyre!("{shown}: {m}"))?);
     }
     let row = RowForm::new(&cols.pairs, &cols.pg_names);
-    let my_sql = MySql::new(format!("{}.{}", canonical::my_ident(database), canonical::my_ident(table)), key.clone(), row.clone());
+    let my_sql = MySql::new(
+        format!("{}.{}", canonical::my_ident(database), canonical::my_ident(table)),
+        key.clone(),
+        row.clone(),
+    );
     let pg_sql = PgSql { table: pg_name.sql(), key: key.clone(), hash: row.pg_hash.clone() };
     if key.iter().any(|k| !k.my_native) {
         let pg_native = key.iter().all(|k| k.pg_native);
@@ -224,7 +227,14 @@ async fn verify_table(ctx: &Ctx<'_>, shared: Shared<'_>, name: &str) -> Result<T
             if pg_native { " (chunks are cut on PostgreSQL)" } else { "" }
         ));
     }
-    let chunker = TableChunks { ctx, shown: &shown, my_sql: &my_sql, pg_sql: &pg_sql, key: &key, zeros: StdMutex::new(vec![0; row.my_zero_dates.len()]) };
+    let chunker = TableChunks {
+        ctx,
+        shown: &shown,
+        my_sql: &my_sql,
+        pg_sql: &pg_sql,
+        key: &key,
+        zeros: StdMutex::new(vec![0; row.my_zero_dates.len()]),
+    };
     let (rows_source, rows_target, chunks_done, differences) = if key.is_empty() {
         let ((a, zeros), b) = chunker.whole().await?;
         chunker.count_zeros(&zeros);

@@ -48,9 +48,10 @@ impl RowForm {
             }
             let (m, p) = (my_ident(&my.name), pg_ident(pg_name));
             if my.nullable || my.dated() {
-                let my_null = if my.dated() { format!("{m} IS NULL OR {}", my.zero_date()) } else { format!("{m} IS NULL") };
+                let my_null =
+                    if my.dated() { format!("{m} IS NULL OR {}", my.zero_date()) } else { format!("{m} IS NULL") };
                 my_mask.push(format!("({my_null})"));
-                pg_mask.push(format!("({p} IS NULL)::int8"));
+                pg_mask.push(format!("({p} IS NULL)::int::int8"));
             }
             if my.dated() {
                 my_zero_dates.push((my.name.clone(), my.zero_date()));
@@ -168,7 +169,8 @@ impl MySql {
     }
 
     fn key_texts(&self) -> String {
-        let texts: Vec<String> = self.key.iter().enumerate().map(|(i, k)| format!("{} AS cutover_k{i}", k.my_text)).collect();
+        let texts: Vec<String> =
+            self.key.iter().enumerate().map(|(i, k)| format!("{} AS cutover_k{i}", k.my_text)).collect();
         texts.join(", ")
     }
 
@@ -180,7 +182,8 @@ impl MySql {
     #[must_use]
     pub fn chunk_hash(&self, range: &Range) -> Query {
         let (filter, params) = self.filter(range);
-        let mut outputs = vec!["CAST(COUNT(*) AS CHAR)".to_owned(), format!("CAST(COALESCE(SUM({}), 0) AS CHAR)", self.row.my_hash)];
+        let mut outputs =
+            vec!["CAST(COUNT(*) AS CHAR)".to_owned(), format!("CAST(COALESCE(SUM({}), 0) AS CHAR)", self.row.my_hash)];
         outputs.extend(self.row.my_zero_dates.iter().map(|(_, z)| format!("CAST(COALESCE(SUM({z}), 0) AS CHAR)")));
         (format!("SELECT {} FROM {}{filter}", outputs.join(", "), self.table), params)
     }
@@ -281,7 +284,8 @@ impl PgSql {
     }
 
     fn key_texts(&self) -> String {
-        let texts: Vec<String> = self.key.iter().enumerate().map(|(i, k)| format!("{} AS cutover_k{i}", k.pg_text)).collect();
+        let texts: Vec<String> =
+            self.key.iter().enumerate().map(|(i, k)| format!("{} AS cutover_k{i}", k.pg_text)).collect();
         texts.join(", ")
     }
 
@@ -378,7 +382,13 @@ mod tests {
             "CAST(CONV(LEFT(SHA2(CONCAT_WS(',', `id`+0, LENGTH(`note`), `note`, ((`note` IS NULL))), 256), 15), 16, 10) \
              AS UNSIGNED)"
         );
-        assert!(row.pg_hash.contains("concat_ws(',', \"id\", octet_length(\"note\"::text), \"note\"::text, ((\"note\" IS NULL)::int8))"), "{}", row.pg_hash);
+        assert!(
+            row.pg_hash.contains(
+                "concat_ws(',', \"id\", octet_length(\"note\"::text), \"note\"::text, ((\"note\" IS NULL)::int::int8))"
+            ),
+            "{}",
+            row.pg_hash
+        );
     }
 
     #[test]
