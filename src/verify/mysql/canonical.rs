@@ -281,15 +281,12 @@ pub fn pair(my: &MyColumn, pg: &Column) -> Pair {
         }
         _ => None,
     };
-    let mut found = found.unwrap_or_else(|| Pair {
+    // An integer loaded into a boolean (pgloader's TINYINT(1)) compares as
+    // 0 or 1: a 2 that became true shows as a different row, not a silent pass.
+    found.unwrap_or_else(|| Pair {
         canon: Canon::Hashed { my: format!("CAST({m} AS CHAR)"), pg: format!("{p}::text"), text_like: true },
         note: Some(format!("{} ({} → {}) compared as text", my.name, my.column_type, pg.type_sql)),
-    });
-    if my.family() == MyFamily::Integer && pf == PgFamily::Bool {
-        found.note =
-            Some(format!("{} ({} → boolean): values other than 0 and 1 show as different", my.name, my.column_type));
-    }
-    found
+    })
 }
 
 /// A float's text (`x`, any layout: `1e20`, `0.00000015`, `1.5e-07`) as
@@ -372,7 +369,7 @@ mod tests {
         assert_eq!(hashed(&p), ("`n`+0", "trim_scale(\"n\")", false));
         let p = pair(&my("b", "tinyint", "tinyint(1)"), &pg("b", "bool", "boolean"));
         assert_eq!(hashed(&p), ("`b`+0", "\"b\"::int", false));
-        assert!(p.note.unwrap().contains("other than 0 and 1"));
+        assert_eq!(p.note, None);
         let d = MyColumn { scale: Some(3), ..my("d", "decimal", "decimal(12,3)") };
         assert_eq!(hashed(&pair(&d, &pg("d", "numeric", "numeric(12,3)"))), ("`d`+0", "\"d\"", false));
         let trimmed = pair(&d, &pg("d", "numeric", "numeric"));

@@ -40,6 +40,9 @@ pub async fn tables(conn: &mut Conn, name: &str, database: &str) -> Result<Vec<S
     .map_err(|e| my_error(name, &e))
 }
 
+/// A row of [`COLUMNS`].
+type ColumnRow = (String, String, String, Option<u32>, Option<u32>, Option<String>, Option<String>, bool);
+
 const COLUMNS: &str = "SELECT CAST(COLUMN_NAME AS CHAR), CAST(LOWER(DATA_TYPE) AS CHAR), \
     CAST(LOWER(COLUMN_TYPE) AS CHAR), NUMERIC_SCALE, DATETIME_PRECISION, CAST(CHARACTER_SET_NAME AS CHAR), \
     CAST(COLLATION_NAME AS CHAR), IS_NULLABLE = 'YES' \
@@ -52,10 +55,6 @@ const PRIMARY_KEY: &str = "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_sch
 ///
 /// # Errors
 /// A catalog query failed.
-/// One row of [`COLUMNS`]: name, data type, column type, scale, fractional
-/// seconds, character set, collation, nullable.
-type ColumnRow = (String, String, String, Option<u32>, Option<u32>, Option<String>, Option<String>, bool);
-
 pub async fn describe(conn: &mut Conn, name: &str, database: &str, table: &str) -> Result<Option<MyTable>> {
     let rows: Vec<Row> = conn.exec(COLUMNS, (database, table)).await.map_err(|e| my_error(name, &e))?;
     if rows.is_empty() {

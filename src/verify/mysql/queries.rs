@@ -51,7 +51,7 @@ impl RowForm {
                 let my_null =
                     if my.dated() { format!("{m} IS NULL OR {}", my.zero_date()) } else { format!("{m} IS NULL") };
                 my_mask.push(format!("({my_null})"));
-                pg_mask.push(format!("({p} IS NULL)::int8"));
+                pg_mask.push(format!("({p} IS NULL)::int::int8"));
             }
             if my.dated() {
                 my_zero_dates.push((my.name.clone(), my.zero_date()));
@@ -384,7 +384,7 @@ mod tests {
         );
         assert!(
             row.pg_hash.contains(
-                "concat_ws(',', \"id\", octet_length(\"note\"::text), \"note\"::text, ((\"note\" IS NULL)::int8))"
+                "concat_ws(',', \"id\", octet_length(\"note\"::text), \"note\"::text, ((\"note\" IS NULL)::int::int8))"
             ),
             "{}",
             row.pg_hash
