@@ -221,6 +221,10 @@ pub struct VerifyArgs {
     /// Pause while the target's replication lag is above this.
     #[arg(long, default_value = "64MB")]
     pub max_lag: String,
+    /// MySQL source with dual writes: look again at a disagreeing chunk for up
+    /// to this long before localising it (rows in flight), e.g. 5s.
+    #[arg(long, default_value = "0s")]
+    pub settle: String,
     /// Compare a disagreeing range row by row up to this many rows (else split it first).
     #[arg(long, default_value_t = crate::verify::ROW_FETCH_MAX, hide = true)]
     pub rows_per_fetch: u64,

@@ -132,7 +132,8 @@ fn dual_writer(source: &Mariadb, target_dsn: String, stop: Arc<AtomicBool>) -> i
                     .args([
                         "-e",
                         &format!(
-                            "INSERT INTO app.orders (id, customer_id, note) VALUES ({id}, {}, 'dual {id}')",
+                            "SET time_zone = '+00:00'; INSERT INTO app.orders (id, customer_id, note, placed) \
+                             VALUES ({id}, {}, 'dual {id}', '2026-12-03 10:00:00')",
                             id % 50 + 1
                         ),
                     ])
@@ -144,9 +145,11 @@ fn dual_writer(source: &Mariadb, target_dsn: String, stop: Arc<AtomicBool>) -> i
                     assert!(error.contains("read-only") || error.contains("read_only"), "{error}");
                     break;
                 }
+                // The same row on both sides, its timestamp too (not each server's own default).
                 pg.execute(
                     &format!(
-                        "INSERT INTO app.orders (id, customer_id, note) VALUES ({id}, {}, 'dual {id}')",
+                        "INSERT INTO app.orders (id, customer_id, note, placed) \
+                         VALUES ({id}, {}, 'dual {id}', '2026-12-03 10:00:00+00')",
                         id % 50 + 1
                     ),
                     &[],
@@ -203,7 +206,20 @@ fn the_shipped_runbook_moves_a_database_with_dual_writes_and_leaves_the_source_r
     let ended = run.wait(Duration::from_secs(300));
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
-    assert_eq!(ended.code, Some(0), "{}\n{:#?}", ended.describe(), journal_so_far(&journal));
+    if ended.code != Some(0) {
+        let verify = cutover(
+            dir.path(),
+            "verify",
+            &["verify", "--inventory", inv.to_str().unwrap(), "--source", "source", "--target", "target", "--json"],
+            &[("SOURCE_PW", PASSWORD)],
+            RUN,
+        );
+        let rows = (
+            source.sql("SET time_zone = '+00:00'; SELECT * FROM app.orders WHERE id = 1000001"),
+            target.psql("SET TimeZone = 'UTC'; SELECT * FROM app.orders WHERE id = 1000001"),
+        );
+        panic!("{}\nverify now: {}\nrows: {rows:?}", ended.describe(), verify.stdout);
+    }
     assert!(written > 0, "the writer wrote nothing while the run went on");
 
     // The source is read-only; the target holds every row, verified inside the write pause.
@@ -222,4 +238,66 @@ fn the_shipped_runbook_moves_a_database_with_dual_writes_and_leaves_the_source_r
     assert_eq!(next_target, next_source.trim());
     let text = std::fs::read_to_string(&journal).unwrap();
     assert!(!text.contains(PASSWORD), "the password reached the journal");
+}
+
+/// `cutover verify --json` of the inventory's source against its target.
+fn verify(dir: &Path, inventory: &Path, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec![
+        "verify",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--source",
+        "source",
+        "--target",
+        "target",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let ended = cutover(dir, "verify", &args, &[("SOURCE_PW", PASSWORD)], RUN);
+    let report = serde_json::from_str(&ended.stdout).unwrap_or_else(|e| panic!("{e}: {}", ended.describe()));
+    (ended.code, report)
+}
+
+#[test]
+fn a_dual_write_in_flight_settles_instead_of_counting_as_a_difference() {
+    let source = Mariadb::start();
+    source.sql("CREATE DATABASE app; CREATE TABLE app.t (id int PRIMARY KEY, v varchar(20)); INSERT INTO app.t VALUES (1, 'a'), (2, 'b')");
+    let target = Cluster::start(ClusterOptions::default());
+    target.psql("CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, v varchar(20)); INSERT INTO app.t VALUES (1, 'a'), (2, 'b')");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &source, &target.dsn());
+    assert_eq!(verify(dir.path(), &inv, &[]).0, Some(0));
+
+    // A write that lands on the target 1.5 s after the source: in flight while verify looks.
+    let late = |id: u32| {
+        source.sql(&format!("INSERT INTO app.t VALUES ({id}, 'late')"));
+        let dsn = target.dsn();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            let out = std::process::Command::new(support::pg::pg_bins().tool("psql"))
+                .args([&dsn, "-c", &format!("INSERT INTO app.t VALUES ({id}, 'late')")])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        })
+    };
+    let landing = late(3);
+    let (code, report) = verify(dir.path(), &inv, &["--settle", "6s"]);
+    landing.join().unwrap();
+    assert_eq!(code, Some(0), "{report:#}");
+
+    // Without settling, the same write in flight is a row missing on the target.
+    let landing = late(4);
+    let (code, report) = verify(dir.path(), &inv, &[]);
+    landing.join().unwrap();
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["tables"][0]["differences"][0]["key"]["id"], 4, "{report:#}");
+    assert_eq!(report["tables"][0]["differences"][0]["kind"], "missing_on_target", "{report:#}");
+
+    // A real difference still counts once the settling time is over.
+    source.sql("UPDATE app.t SET v = 'changed' WHERE id = 2");
+    let (code, report) = verify(dir.path(), &inv, &["--settle", "1s"]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["tables"][0]["differences"][0]["key"]["id"], 2, "{report:#}");
+    assert_eq!(report["tables"][0]["differences"][0]["kind"], "different", "{report:#}");
 }

@@ -48,6 +48,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             chunk_rows: a.chunk_rows,
             max_lag: a.max_lag,
             rows_per_fetch: a.rows_per_fetch,
+            settle: a.settle,
         })
         .await),
         Command::Report(args) => Ok(report::run(&args).unwrap_or_else(report)),

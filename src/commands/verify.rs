@@ -25,6 +25,7 @@ pub struct Args {
     pub chunk_rows: u64,
     pub max_lag: String,
     pub rows_per_fetch: u64,
+    pub settle: String,
 }
 
 /// Exit 0 when everything matches, 1 when differences were found, 2 on error.
@@ -48,6 +49,7 @@ async fn verify(args: Args) -> Result<i32> {
     };
     let (source, target) = (endpoint(&args.source)?, endpoint(&args.target)?);
     let max_lag = quantity::parse(&args.max_lag, Unit::Bytes).map_err(|m| eyre!("--max-lag: {m}"))?;
+    let settle = quantity::parse(&args.settle, Unit::Seconds).map_err(|m| eyre!("--settle: {m}"))?;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let options = Options {
         tables: args.tables.iter().map(|t| TableName::parse(t)).collect(),
@@ -57,6 +59,7 @@ async fn verify(args: Args) -> Result<i32> {
         journal: args.journal.clone(),
         max_lag_bytes: max_lag as u64,
         row_fetch_max: args.rows_per_fetch,
+        settle: std::time::Duration::from_secs_f64(settle.clamp(0.0, 3600.0)),
     };
     let (tx, rx) = mpsc::channel(64);
     let show = std::io::stderr().is_terminal();

@@ -129,6 +129,9 @@ pub struct VerifyStep {
     pub target: Spanned<String>,
     #[serde(default)]
     pub tables: Vec<Spanned<String>>,
+    /// MySQL source with dual writes: how long a disagreeing chunk is looked
+    /// at again before it counts (rows in flight).
+    pub settle: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -48,6 +48,7 @@ pub enum Resolved {
         source: String,
         target: String,
         tables: Vec<String>,
+        settle: std::time::Duration,
     },
     Manual {
         instructions: Value,
@@ -352,9 +353,12 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
                 });
                 Resolved::Shell { run: command.run, env: command.env }
             }
-            ActionDef::Verify { source, target, tables } => {
-                Resolved::Verify { source: source.clone(), target: target.clone(), tables: tables.clone() }
-            }
+            ActionDef::Verify { source, target, tables, settle } => Resolved::Verify {
+                source: source.clone(),
+                target: target.clone(),
+                tables: tables.clone(),
+                settle: *settle,
+            },
             ActionDef::Manual { instructions } => {
                 Resolved::Manual { instructions: expand(instructions, Context::Database) }
             }
@@ -452,7 +456,7 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
             lines.push("on this machine:".to_owned());
             lines.extend(indented(&run.shown));
         }
-        Resolved::Verify { source, target, tables } => {
+        Resolved::Verify { source, target, tables, .. } => {
             let what = if tables.is_empty() { "every user table".to_owned() } else { tables.join(", ") };
             lines.push(format!("verify {} against {}: {what}", place(target, inventory), place(source, inventory)));
         }

@@ -32,7 +32,8 @@ pub enum ActionDef {
     /// `sh -c` on this machine.
     Shell { run: Text },
     /// The checksum engine over `tables` (empty: every user table of the source).
-    Verify { source: String, target: String, tables: Vec<String> },
+    /// `settle`: see [`crate::verify::Options::settle`].
+    Verify { source: String, target: String, tables: Vec<String>, settle: Duration },
     /// The operator does something outside and confirms it is done.
     Manual { instructions: Text },
     /// A MongoDB database command; `leaves` are its strings in document

@@ -27,6 +27,10 @@ pub struct Options {
     /// A disagreeing range of up to this many rows is compared row by row;
     /// larger ones are split 16 ways first.
     pub row_fetch_max: u64,
+    /// MySQL source: how long a disagreeing chunk is looked at again before
+    /// it is localised, for rows in flight (dual writes land on one side a
+    /// moment before the other). Zero: not at all.
+    pub settle: std::time::Duration,
 }
 
 impl Default for Options {
@@ -39,6 +43,7 @@ impl Default for Options {
             journal: None,
             max_lag_bytes: 64 * 1024 * 1024,
             row_fetch_max: ROW_FETCH_MAX,
+            settle: std::time::Duration::ZERO,
         }
     }
 }

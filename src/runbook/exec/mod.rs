@@ -140,7 +140,7 @@ impl Executor {
             Resolved::WaitCondition { until, hold_for } => Ok(self.wait_condition(until, *hold_for).await),
             Resolved::WaitSql { on, sql, expect } => self.wait_sql(on, &sql.plain, &expect.plain, read_only).await,
             Resolved::Shell { run, env } => self.shell(&run.plain, env).await,
-            Resolved::Verify { source, target, tables } => self.verify(source, target, tables).await,
+            Resolved::Verify { source, target, tables, settle } => self.verify(source, target, tables, *settle).await,
             Resolved::Manual { instructions } => Ok(self.manual(instructions)),
             Resolved::Mongo { on, db, command } => self.mongo(on, db.as_deref(), command).await,
             Resolved::Pooler { on, op, repoint } => self.pooler(on, op, repoint.as_ref()).await,

@@ -26,14 +26,35 @@ pub(in crate::runbook) fn check(c: &mut Checker<'_>, verify: &VerifyStep) -> Opt
         }
     }
     let tables = verify.tables.iter().map(|t| t.get_ref().clone()).collect();
-    Some(ActionDef::Verify { source, target, tables })
+    let settle = match &verify.settle {
+        None => std::time::Duration::ZERO,
+        Some(text) => match crate::quantity::parse(text.get_ref(), crate::quantity::Unit::Seconds) {
+            Ok(secs) if (0.0..=3600.0).contains(&secs) => std::time::Duration::from_secs_f64(secs),
+            Ok(_) => {
+                c.error(text.span().start, "verify: settle must be between 0s and 1h");
+                std::time::Duration::ZERO
+            }
+            Err(message) => {
+                c.error(text.span().start, format!("verify: settle: {message}"));
+                std::time::Duration::ZERO
+            }
+        },
+    };
+    Some(ActionDef::Verify { source, target, tables, settle })
 }
 
 impl Executor {
-    pub(super) async fn verify(&mut self, source: &str, target: &str, tables: &[String]) -> Result<Outcome, String> {
+    pub(super) async fn verify(
+        &mut self,
+        source: &str,
+        target: &str,
+        tables: &[String],
+        settle: std::time::Duration,
+    ) -> Result<Outcome, String> {
         let (source_ep, target_ep) = (self.endpoint(source)?, self.endpoint(target)?);
         let options = verify::Options {
             tables: tables.iter().map(|t| verify::catalog::TableName::parse(t)).collect(),
+            settle,
             ..verify::Options::default()
         };
         let (tx, mut rx) = mpsc::channel::<ChecksumProgress>(64);

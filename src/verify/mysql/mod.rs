@@ -310,6 +310,16 @@ impl TableChunks<'_> {
     }
 }
 
+/// Pauses between looks at a disagreeing chunk within the options' `settle`
+/// (see [`TableChunks::check`]), the last one repeated.
+const IN_FLIGHT_BACKOFF: [std::time::Duration; 5] = [
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+];
+
 impl Chunker for TableChunks<'_> {
     type Range = Range;
 
@@ -329,6 +339,27 @@ impl Chunker for TableChunks<'_> {
         self.count_zeros(&zeros);
         if mine == theirs {
             return Ok((mine.0, theirs.0, Vec::new()));
+        }
+        // Rows in flight: dual writes land on the source, then the target, a
+        // moment apart. Within `settle`, look again after growing pauses; what
+        // still differs then is localised.
+        let (mut mine, mut theirs) = (mine, theirs);
+        let settle = self.ctx.options.settle;
+        let deadline = std::time::Instant::now() + settle;
+        let last = IN_FLIGHT_BACKOFF[IN_FLIGHT_BACKOFF.len() - 1];
+        for pause in IN_FLIGHT_BACKOFF.iter().chain(std::iter::repeat(&last)).take_while(|_| !settle.is_zero()) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep((*pause).min(left)).await;
+            let ((again_mine, zeros), again_theirs) = tokio::try_join!(sides.my.hash(range), sides.pg.hash(range))
+                .map_err(|e| eyre!("{}: {e:#}", self.shown))?;
+            if again_mine == again_theirs {
+                self.count_zeros(&zeros);
+                return Ok((again_mine.0, again_theirs.0, Vec::new()));
+            }
+            (mine, theirs) = (again_mine, again_theirs);
         }
         let rows = mine.0.max(theirs.0);
         let differences = localise(&sides, range.clone(), rows, self.ctx.options.row_fetch_max)
