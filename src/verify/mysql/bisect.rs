@@ -1,8 +1,9 @@
 //! Finding the differing rows of a range whose hashes disagree, as
 //! [`crate::verify`] does for two PostgreSQL servers: the range is cut into
-//! [`SPLIT_WAYS`] pieces (one pass on MySQL gives the cuts and its side of
-//! every piece), the pieces that disagree are cut again, and a range of at
-//! most `row_fetch_max` rows is compared row by row on (key, hash).
+//! [`SPLIT_WAYS`] pieces at keys read from MySQL (a key-only pass; from
+//! PostgreSQL when MySQL has no rows there), both sides hash every piece,
+//! the pieces that disagree are cut again, and a range of at most
+//! `row_fetch_max` rows is compared row by row on (key, hash).
 
 use color_eyre::eyre::Result;
 use futures::FutureExt;
@@ -29,12 +30,6 @@ impl Sides<'_> {
         let object = self.key.iter().zip(texts).map(|(k, t)| (k.name.clone(), k.json_value(t))).collect();
         serde_json::Value::Object(object)
     }
-
-    /// Both sides' count and hash of one piece.
-    async fn both(&self, piece: &Range) -> Result<bool> {
-        let ((mine, _), theirs) = tokio::try_join!(self.my.hash(piece), self.pg.hash(piece))?;
-        Ok(mine == theirs)
-    }
 }
 
 fn pieces(range: &Range, cuts: impl IntoIterator<Item = Vec<String>>) -> Vec<Range> {
@@ -56,30 +51,26 @@ pub fn localise<'a>(
             return row_diff(sides, &range).await;
         }
         let step = rows.div_ceil(SPLIT_WAYS).max(1);
-        let buckets = sides.my.buckets(&range, step).await?;
-        let mut out = Vec::new();
-        if buckets.len() > 1 {
-            let cuts: Vec<Vec<String>> = buckets.iter().skip(1).map(|(first, _)| first.clone()).collect();
-            let pieces = pieces(&range, cuts);
-            let theirs = futures::future::try_join_all(pieces.iter().map(|p| sides.pg.hash(p))).await?;
-            for ((piece, (_, ours)), theirs) in pieces.into_iter().zip(buckets).zip(theirs) {
-                if ours != theirs {
-                    out.extend(localise(sides, piece, ours.0.max(theirs.0), row_fetch_max).await?);
-                }
-            }
-            return Ok(out);
-        }
-        // MySQL has (almost) no rows here: cut where PostgreSQL's keys are.
         let mut points = sides.my.split_points(&range, step).await?;
         if points.is_empty() {
+            // MySQL has (almost) no rows here: cut where PostgreSQL's keys are.
             points = sides.pg.split_points(&range, step).await?;
         }
         if points.is_empty() {
             return row_diff(sides, &range).await;
         }
-        for piece in pieces(&range, points) {
-            if !sides.both(&piece).await? {
-                out.extend(localise(sides, piece, step, row_fetch_max).await?);
+        let pieces = pieces(&range, points);
+        // Every piece on both sides at once: each side works through its
+        // queue, the two sides in parallel.
+        let hashes = futures::future::try_join_all(pieces.iter().map(|p| async move {
+            let ((mine, _), theirs) = tokio::try_join!(sides.my.hash(p), sides.pg.hash(p))?;
+            Ok::<_, color_eyre::Report>((mine, theirs))
+        }))
+        .await?;
+        let mut out = Vec::new();
+        for (piece, (mine, theirs)) in pieces.into_iter().zip(hashes) {
+            if mine != theirs {
+                out.extend(localise(sides, piece, mine.0.max(theirs.0), row_fetch_max).await?);
             }
         }
         Ok(out)

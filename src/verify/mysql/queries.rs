@@ -1,5 +1,5 @@
 //! The SQL each side runs for one table: a range's count and hash sum (and
-//! its zero dates), chunk boundaries, split points, per-bucket hashes and
+//! its zero dates), chunk boundaries, the keys that split a range, and
 //! per-row hashes — the same questions as [`crate::verify::sql`] asks two
 //! PostgreSQL servers, over the canonical row text of [`super::canonical`].
 //!
@@ -217,41 +217,11 @@ impl MySql {
         (sql, params)
     }
 
-    /// Keys that cut `range` into pieces of about `step` rows.
+    /// The keys of `range` in key order (bisection keeps every n-th).
     #[must_use]
-    pub fn split_points(&self, range: &Range, step: u64) -> Query {
+    pub fn keys(&self, range: &Range) -> Query {
         let (filter, params) = self.filter(range);
-        let names: Vec<String> = (0..self.key.len()).map(|i| format!("cutover_k{i}")).collect();
-        let sql = format!(
-            "SELECT {} FROM (SELECT {}, ROW_NUMBER() OVER (ORDER BY {}) AS cutover_rn FROM {}{filter}) s \
-             WHERE cutover_rn > 1 AND cutover_rn % {step} = 1 ORDER BY cutover_rn",
-            names.join(", "),
-            self.key_texts(),
-            self.order(),
-            self.table
-        );
-        (sql, params)
-    }
-
-    /// `range` in buckets of `step` rows in key order: per bucket its count,
-    /// hash sum and first key (no jsonb column).
-    #[must_use]
-    pub fn buckets(&self, range: &Range, step: u64) -> Query {
-        let (filter, params) = self.filter(range);
-        let firsts: Vec<String> = (0..self.key.len())
-            .map(|i| format!("MAX(CASE WHEN (cutover_rn - 1) % {step} = 0 THEN cutover_k{i} END)"))
-            .collect();
-        let sql = format!(
-            "SELECT CAST(COUNT(*) AS CHAR), CAST(COALESCE(SUM(cutover_h), 0) AS CHAR), {} FROM \
-             (SELECT {}, {} AS cutover_h, ROW_NUMBER() OVER (ORDER BY {}) AS cutover_rn FROM {}{filter}) s \
-             GROUP BY (cutover_rn - 1) DIV {step} ORDER BY (cutover_rn - 1) DIV {step}",
-            firsts.join(", "),
-            self.key_texts(),
-            self.row.my_hash,
-            self.order(),
-            self.table
-        );
-        (sql, params)
+        (format!("SELECT {} FROM {}{filter} ORDER BY {}", self.key_texts(), self.table, self.order()), params)
     }
 }
 
