@@ -22,7 +22,7 @@
 # cutover exits 0 on equal tables and 1 with exactly the 10 keys `different`;
 # reladiff lists the 10 keys.
 #
-# usage: scripts/mysql-verify-bench.sh [--rows N] [--jobs J] [--repeat N] [--skip-reladiff] [--bin PATH] [--no-build] [--keep]
+# usage: scripts/mysql-verify-bench.sh [--rows N] [--jobs J] [--chunk-rows N] [--repeat N] [--skip-reladiff] [--bin PATH] [--no-build] [--keep]
 # Environment: CUTOVER_PG_BINDIR (default the newest /usr/lib/postgresql/*/bin),
 # BENCH_DIR (default /tmp/cutover-mysql-verify-bench), RELADIFF_JOBS (default
 # "1 2 4"), RELADIFF_SPEC (default 'reladiff[mysql,postgresql]==0.6.0'),
@@ -38,11 +38,12 @@ repo=$(pwd)
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'scripts/mysql-verify-bench.sh: %s\n' "$*" >&2; exit 2; }
 
-rows=1000000 jobs=2 repeat=2 skip_reladiff=0 bin=target/release/cutover build=1 keep=0
+rows=1000000 jobs=2 chunk_rows="" repeat=2 skip_reladiff=0 bin=target/release/cutover build=1 keep=0
 while [ $# -gt 0 ]; do
     case $1 in
         --rows) rows=$2; shift 2 ;;
         --jobs) jobs=$2; shift 2 ;;
+        --chunk-rows) chunk_rows=$2; shift 2 ;;
         --repeat) repeat=$2; shift 2 ;;
         --skip-reladiff) skip_reladiff=1; shift ;;
         --bin) bin=$2; build=0; shift 2 ;;
@@ -168,7 +169,7 @@ cutover_run() { # round
         local t0; t0=$(now)
         set +e
         BENCH_PASSWORD=$password /usr/bin/time -f '%M' -o "$bench/cutover.rss" "$bin" verify --inventory "$bench/inventory.toml" \
-            --source maria --target pg --jobs "$jobs" --json >"$bench/cutover.$1.json" 2>"$bench/cutover.$1.err"
+            --source maria --target pg --jobs "$jobs" ${chunk_rows:+--chunk-rows "$chunk_rows"} --json >"$bench/cutover.$1.json" 2>"$bench/cutover.$1.err"
         code=$?
         set -e
         times+=("$(elapsed "$t0" "$(now)")")
