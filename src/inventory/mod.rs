@@ -139,27 +139,18 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
         let e = spanned.get_ref();
         let kind = match e.kind.get_ref().as_str() {
             "postgres" => EndpointKind::Postgres,
-            "mysql" => {
-                match mysql_endpoint(name, spanned, env) {
-                    Ok((endpoint, warning)) => {
-                        if let Some(password) = endpoint.mysql.as_ref().and_then(MysqlUrl::password) {
-                            let offset = e.password_env.as_ref().map_or(spanned.span().start, |v| v.span().start);
-                            if let Err(message) = secrets.add(&format!("endpoint \"{name}\": its password"), password) {
-                                errors.push(at(offset, message));
-                            }
-                        }
-                        endpoints.push(endpoint);
-                        warnings.extend(warning);
-                    }
-                    Err((offset, message)) => errors.push(at(offset, message)),
-                }
-                continue;
-            }
             "pgbouncer" => EndpointKind::Pgbouncer,
-            "mongodb" => {
-                match mongo_endpoint(name, spanned, env) {
+            // Endpoints with a URL of their own: built whole by their engine's part.
+            kind @ ("mysql" | "mongodb") => {
+                let built = if kind == "mysql" {
+                    mysql_endpoint(name, spanned, env)
+                } else {
+                    mongo_endpoint(name, spanned, env)
+                };
+                match built {
                     Ok((endpoint, warning)) => {
-                        if let Some(password) = endpoint.mongo.as_ref().and_then(MongoUri::password) {
+                        let password = endpoint.mongo.as_ref().and_then(MongoUri::password);
+                        if let Some(password) = password.or_else(|| endpoint.mysql.as_ref()?.password()) {
                             let offset = e.password_env.as_ref().map_or(spanned.span().start, |v| v.span().start);
                             if let Err(message) = secrets.add(&format!("endpoint \"{name}\": its password"), password) {
                                 errors.push(at(offset, message));
