@@ -19,7 +19,7 @@
 //! | 5 | `endpoint` | connecting to an endpoint |
 //! | 6 | `collect`, `verify`, `sim` | engines over endpoints: gauges, checksums, the simulator |
 //! | 7 | `runbook` | runbooks: load, plan, engine, execution, the one run driver (real or simulated world) |
-//! | 8 | `replay`, `report`, `status` | a journal replayed or summed up; one sample as JSON |
+//! | 8 | `replay`, `report`, `status`, `fleet` | a journal replayed or summed up; one sample as JSON; many runs in waves |
 //! | 9 | `ui` | the screen |
 //! | 10 | `app`, `cli`, `export` | the loop; the command line; recordings |
 //! | 11 | `commands` | one module per subcommand |
@@ -34,6 +34,7 @@ pub mod diagnostic;
 pub mod endpoint;
 pub mod events;
 pub mod export;
+pub mod fleet;
 pub mod format;
 pub mod inventory;
 pub mod journal;
