@@ -101,6 +101,52 @@ pub enum Command {
     },
     /// Write a run's journal as a recording to share: `--asciicast FILE` (asciinema's format).
     Export(ExportArgs),
+    /// One runbook over many members (shards), in waves: run, resume, status, check.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Run a fleet: members start wave by wave, each a run with its own journal
+    /// in the fleet's journals directory. Exit 0: every member completed; 1: not all
+    /// (a failure stopped the waves, a member rolled back, or a signal); 2: error.
+    Run(FleetRunArgs),
+    /// Go on with a fleet from its journals: completed members stay, held ones go on,
+    /// rolled-back ones run again, waiting ones start.
+    Resume(FleetRunArgs),
+    /// Where every member stands, from the journals (no database).
+    Status {
+        /// The fleet file.
+        fleet: PathBuf,
+        /// One JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a fleet file and its runbook; every problem as FILE:LINE:COL: message.
+    Check { fleet: PathBuf },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct FleetRunArgs {
+    /// The fleet file.
+    pub fleet: PathBuf,
+    /// Who runs the fleet (default: the login name). Recorded with every member's confirmations.
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Unattended: every member's steps run without prompting; progress lines on stdout,
+    /// each starting with the member's name.
+    #[arg(long)]
+    pub yes: bool,
+    /// With --yes: let manual steps pass by themselves (refused otherwise; journaled).
+    #[arg(long, requires = "yes")]
+    pub allow_manual: bool,
+    /// A secret for every member's runbook from cutover's environment (repeatable): NAME=ENVVAR.
+    #[arg(long = "var-env", value_name = "NAME=ENVVAR", value_parser = parse_var)]
+    pub var_env: Vec<(String, String)>,
+    /// With resume: what a held member does with its held step (stop, rerun, skip).
+    #[arg(long, value_enum, default_value = "stop")]
+    pub held: crate::runbook::runner::Held,
 }
 
 #[derive(Debug, Args, Clone)]

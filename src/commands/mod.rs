@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod export;
+mod fleet;
 mod follow;
 mod plan;
 mod replay;
@@ -52,6 +53,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         })
         .await),
         Command::Report(args) => Ok(report::run(&args).unwrap_or_else(report)),
+        Command::Fleet(command) => Ok(fleet::run(&cli.display, command).await.unwrap_or_else(report)),
     }
 }
 

@@ -2,5 +2,9 @@
 //! a run of its own, with its own journal; the fleet decides which member
 //! starts when, and keeps a journal of those decisions.
 
+pub mod driver;
+pub mod file;
+pub mod journal;
 pub mod row;
+pub mod schedule;
 pub mod view;

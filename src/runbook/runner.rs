@@ -96,6 +96,9 @@ pub struct Runner<X: Execute = Executor> {
     quit: Option<watch::Receiver<Option<String>>>,
     /// The pooler this run has paused, if any, and the pause's budget.
     pause: super::paused::PauseWatch,
+    /// How long an unattended run waits for a closed gate to open (a
+    /// fleet's `max_red`), unless the step's timeout is shorter.
+    gate_wait: Duration,
 }
 
 impl<X: Execute> Runner<X> {
@@ -145,6 +148,7 @@ impl<X: Execute> Runner<X> {
             commands: None,
             quit: None,
             pause,
+            gate_wait: GATE_WAIT,
         }
     }
 
@@ -180,6 +184,23 @@ impl<X: Execute> Runner<X> {
         self.quit.as_ref().and_then(|q| q.borrow().clone())
     }
 
+    /// Progress lines start with `[label] ` (a fleet's member name).
+    pub fn label(&mut self, label: &str) {
+        self.sink.label = Some(label.to_owned());
+    }
+
+    /// How long an unattended run waits for a closed gate before the step
+    /// fails (default [`GATE_WAIT`]).
+    pub fn gate_wait(&mut self, wait: Duration) {
+        self.gate_wait = wait;
+    }
+
+    /// The run's fold of its journal: what its cockpit would show.
+    #[must_use]
+    pub fn state(&self) -> Arc<Mutex<State>> {
+        self.sink.gauges.clone()
+    }
+
     /// What to do with held steps when unattended.
     pub fn on_held(&mut self, held: Held) {
         self.held = held;
@@ -208,7 +229,10 @@ impl<X: Execute> Runner<X> {
 
     fn say(&mut self, level: crate::events::LogLevel, text: String) -> Result<()> {
         if !self.sink.hub.attached() {
-            eprintln!("cutover: {text}");
+            match &self.sink.label {
+                Some(label) => eprintln!("cutover: [{label}] {text}"),
+                None => eprintln!("cutover: {text}"),
+            }
         }
         self.record(RunEvent::Log { who: "cutover".to_owned(), level, text })
     }

@@ -25,6 +25,8 @@ pub(super) struct Sink {
     /// What the journal's records are stamped with: the wall clock, or the
     /// simulator's.
     pub(super) clock: super::execute::Clock,
+    /// Progress lines start with `[label] ` (a fleet member's name).
+    pub(super) label: Option<String>,
 }
 
 impl Sink {
@@ -34,7 +36,7 @@ impl Sink {
     pub(super) fn new(journal: Option<Recorder>, state: State, names: HashMap<String, String>, title: String) -> Self {
         let gauges = Arc::new(Mutex::new(state));
         let hub = Hub::new(journal, OnJournalError::Fail).folding(gauges.clone());
-        Self { hub, gauges, names, title, clock: Arc::new(Utc::now) }
+        Self { hub, gauges, names, title, clock: Arc::new(Utc::now), label: None }
     }
 
     /// Journal an event, fold it into the run's state (so the run knows what
@@ -45,7 +47,7 @@ impl Sink {
         // Shown as journaled: scrubbed, on the screen and stdout too.
         let event = self.hub.record(at, event.clone())?;
         if !self.hub.attached() {
-            print_event(at, &event, &self.title, &self.names);
+            print_event(at, &event, &self.title, &self.names, self.label.as_deref());
         }
         Ok(())
     }
@@ -73,7 +75,7 @@ impl Sink {
 }
 
 /// A progress line on stdout for an unattended run.
-fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap<String, String>) {
+fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap<String, String>, label: Option<&str>) {
     let time = at.format("%H:%M:%S");
     let name = |id: &str| names.get(id).cloned().unwrap_or_default();
     let line = match event {
@@ -113,6 +115,9 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
         }
     };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
+    let _ = match label {
+        Some(label) => writeln!(out, "[{label}] {line}"),
+        None => writeln!(out, "{line}"),
+    };
     let _ = out.flush();
 }

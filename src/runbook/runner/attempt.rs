@@ -8,8 +8,8 @@ use std::time::Duration;
 use color_eyre::eyre::{Result, eyre};
 use tokio::sync::{mpsc, watch};
 
+use super::Runner;
 use super::pause::budget_reason;
-use super::{GATE_WAIT, Runner};
 use crate::events::{Action, RunCommand, RunEvent, StopReason, StopState};
 use crate::runbook::StepDef;
 use crate::runbook::exec::Outcome;
@@ -60,10 +60,10 @@ impl<X: Execute> Runner<X> {
     }
 
     /// Unattended: wait for a closed gate to open, up to the step's timeout
-    /// (or [`GATE_WAIT`]). A gate that never opens fails the step.
+    /// (or the run's gate wait, [`super::GATE_WAIT`] unless a fleet says otherwise). A gate that never opens fails the step.
     pub(super) async fn gate_opens(&mut self, step: &StepDef, samples: &mut mpsc::Receiver<Action>) -> Result<bool> {
         let Some(gate) = step.gate.clone() else { return Ok(true) };
-        let limit = step.timeout.unwrap_or(GATE_WAIT).min(GATE_WAIT);
+        let limit = step.timeout.unwrap_or(self.gate_wait).min(self.gate_wait);
         let deadline = tokio::time::Instant::now() + limit;
         let mut said: Option<bool> = None;
         loop {
