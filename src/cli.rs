@@ -298,6 +298,11 @@ pub struct DemoArgs {
     /// report on it, export it like any run's journal.
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// A fleet of this many simulated shards (2 to 512) on the fleet screen, in waves of
+    /// 1, 3 and the rest; shard 3 misbehaves (its verification finds differences).
+    /// With --interactive the shards wait for your confirmations.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(2..=512))]
+    pub fleet: Option<u16>,
     /// Gauge sampling interval in simulated milliseconds.
     #[arg(long = "interval-ms", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub interval_ms: u64,

@@ -24,6 +24,9 @@ pub async fn run(display: &DisplayArgs, args: &DemoArgs) -> Result<i32> {
     state.sample_interval = interval;
     state.update(&Action::Runbook(outline.clone()));
 
+    if let Some(n) = args.fleet {
+        return fleet(theme, runbook, args, usize::from(n), interval).await;
+    }
     let simulator = Simulator::new(scenario, args.seed, Utc::now());
     if args.interactive {
         // The demo runbook run by the operator: the same driver as `cutover run`.
@@ -56,4 +59,24 @@ fn recorded(args: &DemoArgs) {
     if let Some(path) = &args.journal {
         eprintln!("drill recorded in {}: `cutover replay {}` plays it back", path.display(), path.display());
     }
+}
+
+/// `demo --fleet N`: the fleet cockpit over simulated shards, journaled into
+/// a scratch directory (gone when the demo ends).
+async fn fleet(
+    theme: crate::theme::Theme,
+    runbook: crate::runbook::Runbook,
+    args: &DemoArgs,
+    n: usize,
+    interval: Duration,
+) -> Result<i32> {
+    let scratch = tempfile::Builder::new()
+        .prefix("cutover-demo-fleet-")
+        .tempdir()
+        .map_err(|e| eyre!("cannot make a scratch directory: {e}"))?;
+    let fleet = crate::fleet::drill::fleet(n, scratch.path());
+    let members = crate::fleet::drill::DrillMembers { runbook, interval, speed: args.speed, seed: args.seed };
+    let operator = args.operator.clone().unwrap_or_else(|| "simulator".to_owned());
+    let driver = crate::fleet::driver::Driver::new(fleet, members, operator)?;
+    crate::app::fleet::run(driver, theme, args.interactive).await.map(|_| 0)
 }

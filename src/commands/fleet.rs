@@ -1,6 +1,6 @@
 //! `cutover fleet run|resume|status|check`: one runbook over many members.
 
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::{Result, WrapErr};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -9,26 +9,17 @@ use crate::fleet::driver::{self, Driver, Options};
 use crate::fleet::file;
 use crate::fleet::row::{MemberRow, Totals, sort_worst_first};
 
-pub async fn run(_display: &DisplayArgs, command: FleetCommand) -> Result<i32> {
+pub async fn run(display: &DisplayArgs, command: FleetCommand) -> Result<i32> {
     match command {
-        FleetCommand::Run(args) => go(args, false).await,
-        FleetCommand::Resume(args) => go(args, true).await,
+        FleetCommand::Run(args) => go(display, args, false).await,
+        FleetCommand::Resume(args) => go(display, args, true).await,
         FleetCommand::Status { fleet, json } => status(&fleet, json),
         FleetCommand::Check { fleet } => check(&fleet),
     }
 }
 
-async fn go(args: FleetRunArgs, resume: bool) -> Result<i32> {
+async fn go(display: &DisplayArgs, args: FleetRunArgs, resume: bool) -> Result<i32> {
     let fleet = file::load(&args.fleet)?;
-    // The runbook is checked once, before any member starts.
-    crate::runbook::load(&fleet.runbook)?;
-    if !args.yes {
-        return Err(eyre!(
-            "the fleet cockpit is not built yet: run the fleet unattended with --yes, and watch one member with \
-             `cutover follow {}/MEMBER.jsonl`",
-            fleet.journals.display()
-        ));
-    }
     let options = Options {
         operator: args.operator.unwrap_or_else(crate::operator::default_operator),
         allow_manual: args.allow_manual,
@@ -36,6 +27,11 @@ async fn go(args: FleetRunArgs, resume: bool) -> Result<i32> {
         held: args.held,
     };
     let driver = if resume { Driver::resume(fleet, options)? } else { Driver::start(fleet, options)? };
+    if !args.yes {
+        // The fleet cockpit: every member waits for the operator.
+        let theme = super::theme_for(display)?;
+        return crate::app::fleet::run(driver, theme, true).await;
+    }
     eprintln!("cutover: fleet journals in {}", driver.fleet().journals.display());
     let (quit, quit_rx) = watch::channel(None);
     let mut signals = Vec::new();

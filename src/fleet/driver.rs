@@ -42,6 +42,82 @@ pub struct Slot {
     pub reason: Option<String>,
 }
 
+/// How a member's run is opened.
+pub enum Opening {
+    /// A new run, journaled here.
+    New { journal: PathBuf },
+    /// The run this journal holds goes on (rolled back first, with this reason).
+    Resume { journal: PathBuf, rollback: Option<String> },
+}
+
+/// Where members' runs come from: the real servers of their inventories
+/// ([`RealMembers`]), or the simulator's (`demo --fleet`).
+pub trait Members: Send + 'static {
+    type World: crate::runbook::execute::Execute + Send + 'static;
+
+    /// The run of `fleet.members[member]`, ready to go.
+    ///
+    /// # Errors
+    /// It cannot start: a bad inventory, a journal in the way.
+    fn open(&mut self, fleet: &Fleet, member: usize, opening: &Opening, headless: bool) -> Result<Runner<Self::World>>;
+}
+
+/// Members run against their inventories' servers.
+pub struct RealMembers {
+    pub runbook: crate::runbook::Runbook,
+    pub options: Options,
+}
+
+impl Members for RealMembers {
+    type World = crate::runbook::exec::Executor;
+
+    fn open(&mut self, fleet: &Fleet, i: usize, opening: &Opening, headless: bool) -> Result<Runner> {
+        let member = &fleet.members[i];
+        match opening {
+            Opening::New { journal } => {
+                let start = Start {
+                    runbook: fleet.runbook.clone(),
+                    inventory: inventory_file(fleet, i)?,
+                    journal: journal.clone(),
+                    operator: self.options.operator.clone(),
+                    vars: Fleet::runbook_vars(member, &self.runbook),
+                    allow_manual: self.options.allow_manual,
+                    var_env: self.options.var_env.clone(),
+                };
+                Runner::start(&start, headless)
+            }
+            Opening::Resume { journal, rollback } => {
+                let resume = Resume {
+                    operator: Some(self.options.operator.clone()),
+                    headless,
+                    allow_manual: self.options.allow_manual,
+                    retarget: false,
+                };
+                let mut runner = Runner::resume(journal, &resume)?;
+                runner.on_held(self.options.held);
+                if let Some(reason) = rollback {
+                    runner.roll_back(reason)?;
+                }
+                Ok(runner)
+            }
+        }
+    }
+}
+
+/// The member's inventory file: its own, or the template expanded into
+/// the journals directory (mode 0600: it may name secrets' places).
+fn inventory_file(fleet: &Fleet, i: usize) -> Result<PathBuf> {
+    let member = &fleet.members[i];
+    match &member.inventory {
+        Inventory::File(path) => Ok(path.clone()),
+        Inventory::Expanded(text) => {
+            let path = fleet.journals.join(format!("{}.inventory.toml", member.name));
+            write_private(&path, text)?;
+            Ok(path)
+        }
+    }
+}
+
 /// What the fleet screen and `status` read while the fleet goes.
 #[derive(Debug)]
 pub struct Board {
@@ -72,10 +148,20 @@ impl Board {
     }
 }
 
-pub struct Driver {
+/// A member's run made ready for a screen before it starts (the fleet
+/// cockpit attaches it); unattended fleets have none.
+pub type Attach<X> = Box<dyn FnMut(usize, Runner<X>) -> Runner<X> + Send>;
+
+/// How often the driver looks at its members between their ends (a member
+/// awaiting a decision holds the waves; the operator's pause).
+const TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+pub struct Driver<M: Members = RealMembers> {
     fleet: Fleet,
-    runbook: crate::runbook::Runbook,
-    options: Options,
+    attach: Option<Attach<M::World>>,
+    /// No lines on stdout: a screen shows the fleet.
+    quiet: bool,
+    members: M,
     journal: FleetJournal,
     pub board: Arc<Mutex<Board>>,
 }
@@ -89,14 +175,37 @@ enum Start_ {
     Resume { journal: PathBuf, rollback: Option<String> },
 }
 
-impl Driver {
-    /// A new fleet: its journal must not exist.
+impl Driver<RealMembers> {
+    /// A new fleet on real servers: its journal must not exist.
     ///
     /// # Errors
-    /// The fleet journal exists or cannot be made.
+    /// A bad runbook or variables; the fleet journal exists or cannot be made.
     pub fn start(fleet: Fleet, options: Options) -> Result<Self> {
         let runbook = crate::runbook::load(&fleet.runbook)?;
         fleet.check_vars(&runbook)?;
+        let operator = options.operator.clone();
+        Self::new(fleet, RealMembers { runbook, options }, operator)
+    }
+
+    /// Go on with a fleet on real servers (see [`Driver::resume_with`]).
+    ///
+    /// # Errors
+    /// As [`Driver::resume_with`]; a bad runbook or variables.
+    pub fn resume(fleet: Fleet, options: Options) -> Result<Self> {
+        let runbook = crate::runbook::load(&fleet.runbook)?;
+        fleet.check_vars(&runbook)?;
+        let operator = options.operator.clone();
+        Self::resume_with(fleet, RealMembers { runbook, options }, operator)
+    }
+}
+
+impl<M: Members> Driver<M> {
+    /// A new fleet whose members' runs come from `members`.
+    ///
+    /// # Errors
+    /// The fleet journal exists or cannot be made.
+    pub fn new(fleet: Fleet, members: M, operator: String) -> Result<Self> {
+        let options = Options { operator, ..Options::default() };
         let mut journal = FleetJournal::create(&journal::path(&fleet.journals))?;
         let waves = fleet.wave_members();
         journal.append(FleetEvent::Started {
@@ -110,7 +219,8 @@ impl Driver {
         })?;
         let schedule = Schedule::new(waves, fleet.members.len(), fleet.concurrency, fleet.stop_on_failure);
         let slots = vec![Slot::default(); fleet.members.len()];
-        Ok(Self { fleet, runbook, options, journal, board: Arc::new(Mutex::new(Board { schedule, slots })) })
+        let board = Arc::new(Mutex::new(Board { schedule, slots }));
+        Ok(Self { fleet, attach: None, quiet: false, members, journal, board })
     }
 
     /// Go on with a fleet: each member as its own journal says (completed,
@@ -119,9 +229,8 @@ impl Driver {
     ///
     /// # Errors
     /// No fleet journal, or a member journal that cannot be read.
-    pub fn resume(fleet: Fleet, options: Options) -> Result<Self> {
-        let runbook = crate::runbook::load(&fleet.runbook)?;
-        fleet.check_vars(&runbook)?;
+    pub fn resume_with(fleet: Fleet, members: M, operator: String) -> Result<Self> {
+        let options = Options { operator, ..Options::default() };
         let (mut journal, records) = FleetJournal::open(&journal::path(&fleet.journals))?;
         if !matches!(records.first().map(|r| &r.event), Some(FleetEvent::Started { .. })) {
             return Err(eyre!("{} does not start with a fleet", journal::path(&fleet.journals).display()));
@@ -155,7 +264,14 @@ impl Driver {
             host: crate::operator::hostname(),
             pid: std::process::id(),
         })?;
-        Ok(Self { fleet, runbook, options, journal, board: Arc::new(Mutex::new(Board { schedule, slots })) })
+        let board = Arc::new(Mutex::new(Board { schedule, slots }));
+        Ok(Self { fleet, attach: None, quiet: false, members, journal, board })
+    }
+
+    /// Members' runs go through `attach` before they start: attached to a
+    /// screen, they wait for the operator's confirmations.
+    pub fn attach_with(&mut self, attach: Attach<M::World>) {
+        self.attach = Some(attach);
     }
 
     #[must_use]
@@ -168,26 +284,20 @@ impl Driver {
     }
 
     fn say(&self, text: &str) {
-        println!("[fleet] {text}");
-    }
-
-    /// The member's inventory file: its own, or the template expanded into
-    /// the journals directory (mode 0600: it may name secrets' places).
-    fn inventory(&self, i: usize) -> Result<PathBuf> {
-        let member = &self.fleet.members[i];
-        match &member.inventory {
-            Inventory::File(path) => Ok(path.clone()),
-            Inventory::Expanded(text) => {
-                let path = self.fleet.journals.join(format!("{}.inventory.toml", member.name));
-                write_private(&path, text)?;
-                Ok(path)
-            }
+        if !self.quiet {
+            println!("[fleet] {text}");
         }
     }
 
-    fn open_member(&self, i: usize, how: &Start_) -> Result<(Runner, PathBuf, u32, bool)> {
-        let member = &self.fleet.members[i];
-        let (mut runner, journal, attempt, resumed) = match how {
+    /// No progress lines, the members' neither: a screen shows the fleet.
+    pub fn quiet(&mut self) {
+        self.quiet = true;
+    }
+
+    fn open_member(&mut self, i: usize, how: &Start_) -> Result<(Runner<M::World>, PathBuf, u32, bool)> {
+        let member = self.fleet.members[i].clone();
+        let headless = self.attach.is_none();
+        let (opening, journal, attempt, resumed) = match how {
             Start_::New { attempt } => {
                 let name = if *attempt <= 1 {
                     format!("{}.jsonl", member.name)
@@ -195,34 +305,23 @@ impl Driver {
                     format!("{}.{attempt}.jsonl", member.name)
                 };
                 let journal = self.fleet.journals.join(name);
-                let start = Start {
-                    runbook: self.fleet.runbook.clone(),
-                    inventory: self.inventory(i)?,
-                    journal: journal.clone(),
-                    operator: self.options.operator.clone(),
-                    vars: Fleet::runbook_vars(member, &self.runbook),
-                    allow_manual: self.options.allow_manual,
-                    var_env: self.options.var_env.clone(),
-                };
-                (Runner::start(&start, true)?, journal, *attempt, false)
+                (Opening::New { journal: journal.clone() }, journal, *attempt, false)
             }
             Start_::Resume { journal, rollback } => {
-                let resume = Resume {
-                    operator: Some(self.options.operator.clone()),
-                    headless: true,
-                    allow_manual: self.options.allow_manual,
-                    retarget: false,
-                };
-                let mut runner = Runner::resume(journal, &resume)?;
-                runner.on_held(self.options.held);
-                if let Some(reason) = rollback {
-                    runner.roll_back(reason)?;
-                }
                 let attempt = self.board().slots[i].attempt.max(1);
-                (runner, journal.clone(), attempt, true)
+                (
+                    Opening::Resume { journal: journal.clone(), rollback: rollback.clone() },
+                    journal.clone(),
+                    attempt,
+                    true,
+                )
             }
         };
+        let mut runner = self.members.open(&self.fleet, i, &opening, headless)?;
         runner.label(&member.name);
+        if self.quiet {
+            runner.quiet();
+        }
         if let Some(wait) = self.fleet.max_red {
             runner.gate_wait(wait);
         }
@@ -272,10 +371,12 @@ impl Driver {
                     self.launch(i, &how, &mut tasks, &mut quitters)?;
                 }
             }
-            if tasks.is_empty() {
+            let paused = self.board().schedule.paused.is_some();
+            if tasks.is_empty() && (quitting || !paused) {
                 break;
             }
             tokio::select! {
+                () = tokio::time::sleep(TICK) => self.look(),
                 Some(joined) = tasks.join_next() => {
                     let (i, code) = joined.map_err(|e| eyre!("a member's task failed: {e}"))?;
                     quitters[i] = None;
@@ -310,6 +411,25 @@ impl Driver {
         Ok(if totals.done == totals.members { EXIT_ALL_DONE } else { EXIT_NOT_ALL_DONE })
     }
 
+    /// A member awaiting the operator's decision on a failed step holds the
+    /// waves until it is decided.
+    fn look(&self) {
+        let mut b = self.board();
+        let held = b.slots.iter().zip(&self.fleet.members).enumerate().find_map(|(i, (slot, m))| {
+            if b.schedule.phases[i] != MemberPhase::Running {
+                return None;
+            }
+            let state = slot.state.as_ref()?.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &state.run.awaiting {
+                Some(crate::events::Awaiting::Decide { step, why }) => {
+                    Some(format!("{} waits for a decision on step {step} ({why})", m.name))
+                }
+                _ => None,
+            }
+        });
+        b.schedule.held = held;
+    }
+
     fn launch(
         &mut self,
         i: usize,
@@ -327,6 +447,9 @@ impl Driver {
                     resumed,
                 })?;
                 quitters[i] = Some(runner.quitter());
+                if let Some(attach) = self.attach.as_mut() {
+                    runner = attach(i, runner);
+                }
                 let mut b = self.board();
                 b.slots[i] = Slot { journal: Some(journal), attempt, state: Some(runner.state()), reason: None };
                 b.schedule.phases[i] = MemberPhase::Running;

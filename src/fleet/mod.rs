@@ -2,6 +2,7 @@
 //! a run of its own, with its own journal; the fleet decides which member
 //! starts when, and keeps a journal of those decisions.
 
+pub mod drill;
 pub mod driver;
 pub mod file;
 pub mod journal;

@@ -13,6 +13,11 @@ pub struct Schedule {
     pub phases: Vec<MemberPhase>,
     /// Why no more members start.
     pub stopped: Option<String>,
+    /// The operator paused the fleet: no member starts until they go on.
+    pub paused: Option<String>,
+    /// A member waits for the operator's decision on a failed step: none
+    /// starts meanwhile.
+    pub held: Option<String>,
 }
 
 impl Schedule {
@@ -24,6 +29,8 @@ impl Schedule {
             stop_on_failure,
             phases: vec![MemberPhase::Waiting; members],
             stopped: None,
+            paused: None,
+            held: None,
         }
     }
 
@@ -62,7 +69,7 @@ impl Schedule {
     /// The members to start now.
     #[must_use]
     pub fn next(&self) -> Vec<usize> {
-        if self.stopped.is_some() {
+        if self.stopped.is_some() || self.paused.is_some() || self.held.is_some() {
             return Vec::new();
         }
         let Some(wave) = self.wave() else { return Vec::new() };
@@ -81,10 +88,10 @@ impl Schedule {
         None
     }
 
-    /// Nothing runs and nothing will start.
+    /// Nothing runs and nothing will start (a paused fleet is not over).
     #[must_use]
     pub fn idle(&self) -> bool {
-        self.running() == 0 && self.next().is_empty()
+        self.running() == 0 && self.paused.is_none() && self.next().is_empty()
     }
 }
 
@@ -128,6 +135,18 @@ mod tests {
         assert!(s.idle());
         assert_eq!(s.phases[4..], [MemberPhase::Waiting; 4], "the last wave never started");
         assert_eq!(s.failed(1, MemberPhase::Held, "x", "y"), None, "it stops once");
+    }
+
+    #[test]
+    fn a_paused_fleet_or_a_member_awaiting_a_decision_starts_no_one() {
+        let mut s = eight();
+        s.paused = Some("the operator paused the fleet".into());
+        assert!(s.next().is_empty() && !s.idle());
+        s.paused = None;
+        s.held = Some("shard-1 waits for a decision".into());
+        assert!(s.next().is_empty());
+        s.held = None;
+        assert_eq!(s.next(), vec![0]);
     }
 
     #[test]

@@ -189,6 +189,12 @@ impl<X: Execute> Runner<X> {
         self.sink.label = Some(label.to_owned());
     }
 
+    /// No progress lines on stdout or stderr: a screen shows this
+    /// unattended run (the fleet cockpit's members).
+    pub fn quiet(&mut self) {
+        self.sink.quiet = true;
+    }
+
     /// How long an unattended run waits for a closed gate before the step
     /// fails (default [`GATE_WAIT`]).
     pub fn gate_wait(&mut self, wait: Duration) {
@@ -228,7 +234,7 @@ impl<X: Execute> Runner<X> {
     }
 
     fn say(&mut self, level: crate::events::LogLevel, text: String) -> Result<()> {
-        if !self.sink.hub.attached() {
+        if self.sink.prints() {
             match &self.sink.label {
                 Some(label) => eprintln!("cutover: [{label}] {text}"),
                 None => eprintln!("cutover: {text}"),
@@ -336,7 +342,7 @@ impl<X: Execute> Runner<X> {
                     match command {
                         None => {
                             self.record(RunEvent::Paused { reason: format!("step {step} {why}") })?;
-                            if !interactive {
+                            if !interactive && self.sink.prints() {
                                 eprintln!(
                                     "cutover: step {step} {why}. Check it, then `cutover resume JOURNAL --yes --held rerun` \
                                      to run it again or `--held skip` to go on without it."

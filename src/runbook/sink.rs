@@ -27,6 +27,8 @@ pub(super) struct Sink {
     pub(super) clock: super::execute::Clock,
     /// Progress lines start with `[label] ` (a fleet member's name).
     pub(super) label: Option<String>,
+    /// No progress lines: a screen shows this unattended run (a fleet's).
+    pub(super) quiet: bool,
 }
 
 impl Sink {
@@ -36,7 +38,7 @@ impl Sink {
     pub(super) fn new(journal: Option<Recorder>, state: State, names: HashMap<String, String>, title: String) -> Self {
         let gauges = Arc::new(Mutex::new(state));
         let hub = Hub::new(journal, OnJournalError::Fail).folding(gauges.clone());
-        Self { hub, gauges, names, title, clock: Arc::new(Utc::now), label: None }
+        Self { hub, gauges, names, title, clock: Arc::new(Utc::now), label: None, quiet: false }
     }
 
     /// Journal an event, fold it into the run's state (so the run knows what
@@ -46,10 +48,15 @@ impl Sink {
         let at = (self.clock)();
         // Shown as journaled: scrubbed, on the screen and stdout too.
         let event = self.hub.record(at, event.clone())?;
-        if !self.hub.attached() {
+        if self.prints() {
             print_event(at, &event, &self.title, &self.names, self.label.as_deref());
         }
         Ok(())
+    }
+
+    /// Progress lines go to stdout and stderr: unattended, and no screen.
+    pub(super) fn prints(&self) -> bool {
+        !self.hub.attached() && !self.quiet && !crate::terminal::screen_active()
     }
 
     /// An observer's action (see [`Hub::observed`]); a log line the

@@ -5,6 +5,7 @@ mod short_sgr;
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use color_eyre::eyre::{Result, WrapErr};
 use crossterm::cursor::{Hide, Show};
@@ -19,6 +20,16 @@ use ratatui::{Frame, Terminal};
 pub use short_sgr::ShortSgr;
 
 pub type Backend = CrosstermBackend<ShortSgr<Stdout>>;
+
+/// Set while a [`TerminalGuard`] owns the terminal: a progress line printed
+/// then would land in the middle of the screen (it is in the journal).
+static SCREEN: AtomicBool = AtomicBool::new(false);
+
+/// Whether the screen owns the terminal right now.
+#[must_use]
+pub fn screen_active() -> bool {
+    SCREEN.load(Ordering::Relaxed)
+}
 
 /// Raw mode + alternate screen for as long as it lives.
 pub struct TerminalGuard {
@@ -45,6 +56,7 @@ impl TerminalGuard {
                 return Err(e).wrap_err("cannot size the terminal");
             }
         };
+        SCREEN.store(true, Ordering::Relaxed);
         Ok(Self { terminal })
     }
 
@@ -79,6 +91,7 @@ impl Drop for TerminalGuard {
 /// Give the terminal back: leave raw mode and the alternate screen, show the
 /// cursor. Safe to call more than once.
 pub fn restore() {
+    SCREEN.store(false, Ordering::Relaxed);
     let _ = disable_raw_mode();
     let mut stdout = io::stdout();
     let _ = execute!(stdout, EndSynchronizedUpdate, LeaveAlternateScreen, Show);

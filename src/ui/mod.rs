@@ -3,6 +3,7 @@
 
 mod checksum;
 mod disk;
+pub mod fleet;
 mod header;
 mod help;
 mod lag;

@@ -166,7 +166,7 @@ impl<X: Execute> Runner<X> {
             match stop {
                 Ok(outcome) => Ended::Finished(outcome),
                 Err((why, said)) => {
-                    if !self.sink.hub.attached() {
+                    if self.sink.prints() {
                         eprintln!(
                             "cutover: stopping step {} ({said}); waiting up to {}s for it to end",
                             step.id,

@@ -2,6 +2,8 @@
 //! in; `State::update`; a redraw when something changed, at most a few frames
 //! a second so a slow SSH link is not flooded.
 
+pub mod fleet;
+
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
