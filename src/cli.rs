@@ -299,7 +299,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub journal: Option<PathBuf>,
     /// A fleet of this many simulated shards (2 to 512) on the fleet screen, in waves of
-    /// 1, 3 and the rest; shard 3 misbehaves (its verification finds differences).
+    /// 1, 3 and the rest; the last shard misbehaves (its verification finds differences).
     /// With --interactive the shards wait for your confirmations.
     #[arg(long, value_parser = clap::value_parser!(u16).range(2..=512))]
     pub fleet: Option<u16>,

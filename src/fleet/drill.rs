@@ -15,9 +15,13 @@ use crate::runbook::runner::Runner;
 use crate::runbook::simulated::Simulated;
 use crate::sim::{Simulator, scenario};
 
-/// The member that misbehaves: its verification finds differences, so its
-/// switch's gate stays closed and it rolls back.
-pub const TROUBLED: usize = 2;
+/// The member that misbehaves is the last (in the last wave, so the rest of
+/// the fleet is under way when it fails): its verification finds
+/// differences and it is held for the operator.
+#[must_use]
+pub fn troubled(fleet: &Fleet) -> usize {
+    fleet.members.len().saturating_sub(1)
+}
 
 /// Simulated members.
 pub struct DrillMembers {
@@ -34,7 +38,7 @@ impl Members for DrillMembers {
         let Opening::New { journal } = opening else {
             return Err(eyre!("{}: a simulated member cannot go on from its journal", fleet.members[i].name));
         };
-        let scenario = if i == TROUBLED { scenario::checksum_mismatch() } else { scenario::calm() };
+        let scenario = if i == troubled(fleet) { scenario::checksum_mismatch() } else { scenario::calm() };
         let sim = Simulator::new(scenario, self.seed.wrapping_add(i as u64), Utc::now()).unscripted();
         let writer = Writer::create(journal)?;
         Runner::drill(sim, self.runbook.clone(), "simulator".to_owned(), Some(writer), self.interval, self.speed)
@@ -60,7 +64,8 @@ pub fn fleet(n: usize, journals: &Path) -> Fleet {
         journals: journals.to_owned(),
         members,
         waves: vec![WaveSize::Count(1), WaveSize::Count(3), WaveSize::Rest],
-        concurrency: 8,
+        // Every member of a wave at once: the screen is the point.
+        concurrency: n,
         stop_on_failure: true,
         max_red: None,
         on_failure: OnFailure::Hold,

@@ -338,6 +338,7 @@ impl<M: Members> Driver<M> {
         let mut quitters: Vec<Option<watch::Sender<Option<String>>>> = vec![None; self.fleet.members.len()];
         let mut wave_said = None;
         let mut quitting = false;
+        let mut was_paused = None;
         loop {
             if !quitting {
                 let (next, wave) = {
@@ -376,7 +377,7 @@ impl<M: Members> Driver<M> {
                 break;
             }
             tokio::select! {
-                () = tokio::time::sleep(TICK) => self.look(),
+                () = tokio::time::sleep(TICK) => self.look(&mut was_paused)?,
                 Some(joined) = tasks.join_next() => {
                     let (i, code) = joined.map_err(|e| eyre!("a member's task failed: {e}"))?;
                     quitters[i] = None;
@@ -413,7 +414,15 @@ impl<M: Members> Driver<M> {
 
     /// A member awaiting the operator's decision on a failed step holds the
     /// waves until it is decided.
-    fn look(&self) {
+    fn look(&mut self, paused: &mut Option<String>) -> Result<()> {
+        let now = self.board().schedule.paused.clone();
+        if now != *paused {
+            self.journal.append(match &now {
+                Some(reason) => FleetEvent::Paused { reason: reason.clone() },
+                None => FleetEvent::Continued,
+            })?;
+            *paused = now;
+        }
         let mut b = self.board();
         let held = b.slots.iter().zip(&self.fleet.members).enumerate().find_map(|(i, (slot, m))| {
             if b.schedule.phases[i] != MemberPhase::Running {
@@ -428,6 +437,7 @@ impl<M: Members> Driver<M> {
             }
         });
         b.schedule.held = held;
+        Ok(())
     }
 
     fn launch(

@@ -53,6 +53,11 @@ pub enum FleetEvent {
         member: String,
         reason: String,
     },
+    /// The operator paused the fleet (no member starts), or let it go on.
+    Paused {
+        reason: String,
+    },
+    Continued,
     /// The fleet starts no more members.
     Stopped {
         reason: String,

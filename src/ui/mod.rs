@@ -65,7 +65,7 @@ fn cockpit(frame: &mut Frame, state: &State, theme: &Theme, area: Rect) {
 
 /// With `--ascii`, whatever a widget drew (chart dots, axis lines) becomes
 /// plain ASCII, so no cell ever needs a Unicode font.
-fn asciify(buffer: &mut Buffer) {
+pub(crate) fn asciify(buffer: &mut Buffer) {
     for cell in &mut buffer.content {
         if !cell.symbol().is_ascii() {
             let replacement = ascii_fallback(cell.symbol());
