@@ -150,7 +150,7 @@ fn a_wave_confirmation_asks_for_the_wave_typed() {
     });
     let s = screen(&view, 120, 40, false);
     assert!(
-        s.contains("Run 4.1 Pause the pooler on wave 3 (212 members): type wave-3 and Enter (Esc cancels): wave"),
+        s.contains("type wave-3 + Enter (Esc cancels) to run 4.1 Pause the pooler on wave 3 (212 members): wave"),
         "{s}"
     );
     insta::assert_snapshot!(s);

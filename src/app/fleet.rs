@@ -118,7 +118,7 @@ pub async fn run<M: Members>(mut driver: Driver<M>, theme: Theme, attach: bool) 
                             member_key(i, key, &mut screens, &board, &commands, (cols, rows), &mut open).await;
                             false
                         }
-                        None => fleet_key(key, &mut view, &mut pending, &screens, &board, &commands, &mut open, &names, rows).await,
+                        None => fleet_key(key, &mut view, &mut pending, &board, &commands, &mut open, &names, rows).await,
                     };
                     if leave {
                         break;
@@ -247,7 +247,6 @@ async fn fleet_key(
     key: KeyEvent,
     view: &mut FleetView,
     pending: &mut Option<Pending>,
-    screens: &[Option<State>],
     board: &Mutex<crate::fleet::driver::Board>,
     commands: &Commands,
     open: &mut Option<usize>,
@@ -355,20 +354,28 @@ async fn fleet_key(
                 return false;
             }
             // Confirm: the step the selected member waits for, for every
-            // member asked that waits for the same.
-            let Some(Some(Awaiting::Confirm { step })) = screens[i].as_ref().map(|s| s.run.awaiting.clone()) else {
+            // member asked that waits for the same. What they wait for is
+            // read from their runs' folds: what the rows show.
+            let folds: Vec<Option<State>> = {
+                let b = lock(board);
+                members.iter().map(|&m| b.slots[m].state.as_ref().map(|s| lock(s).clone())).collect()
+            };
+            let at = members.iter().position(|&m| m == i).unwrap_or(0);
+            let awaits = |k: usize| match folds[k].as_ref().and_then(|s| s.run.awaiting.clone()) {
+                Some(Awaiting::Confirm { step }) => Some(step),
+                _ => None,
+            };
+            let Some(step) = awaits(at) else {
                 view.notice = Some(format!("{} is not waiting for a confirmation", row.name));
                 return false;
             };
             let waiting: Vec<usize> = members
-                .into_iter()
-                .filter(|&m| {
-                    screens[m]
-                        .as_ref()
-                        .is_some_and(|s| matches!(&s.run.awaiting, Some(Awaiting::Confirm { step: s2 }) if *s2 == step))
-                })
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| awaits(*k).as_ref() == Some(&step))
+                .map(|(_, &m)| m)
                 .collect();
-            let outline_step = screens[i]
+            let outline_step = folds[at]
                 .as_ref()
                 .and_then(|s| s.outline.as_ref())
                 .and_then(|o| o.phases.iter().flat_map(|p| &p.steps).find(|s| s.id == step).cloned());

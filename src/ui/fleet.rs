@@ -88,8 +88,8 @@ pub fn draw(frame: &mut Frame, view: &FleetView, theme: &Theme) {
     let status = match (&view.prompt, &view.notice) {
         (Some(p), _) => {
             let ask = match &p.expect {
-                Some(word) => format!("{}: type {word} and Enter (Esc cancels): {}", p.question, p.typed),
-                None => format!("{}? y/n", p.question),
+                Some(word) => format!("type {word} + Enter (Esc cancels) to {}: {}", lower_first(&p.question), p.typed),
+                None => format!("y/n: {}?", p.question),
             };
             Line::styled(ask, theme.warn)
         }
@@ -107,6 +107,11 @@ pub fn draw(frame: &mut Frame, view: &FleetView, theme: &Theme) {
     if theme.symbols.ascii {
         super::asciify(frame.buffer_mut());
     }
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn title(view: &FleetView, theme: &Theme) -> Line<'static> {
