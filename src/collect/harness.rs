@@ -219,13 +219,36 @@ pub fn spawn(endpoints: Vec<Endpoint>, interval: Duration, tx: &mpsc::Sender<Act
     endpoints.into_iter().map(|e| tokio::spawn(run(Collector::new(e), interval, tx.clone()))).collect()
 }
 
+/// How many collectors this process has started: the next one's place in
+/// the interval.
+static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Where in the interval collector `k` samples, as a share of it: the
+/// golden-ratio sequence, so that however many collectors a process runs (a
+/// fleet's hundreds), their rounds spread evenly over the interval instead
+/// of all hitting their servers, and the screen, at once.
+#[must_use]
+pub fn phase(k: u64) -> f64 {
+    (k as f64 * 0.618_033_988_749_895).fract()
+}
+
 async fn run(mut collector: Collector, interval: Duration, tx: mpsc::Sender<Action>) {
-    let mut ticker = tokio::time::interval(interval);
+    // The first round at once (the screen wants figures), the others at
+    // this collector's place in the interval.
+    let k = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut first = true;
+    let mut ticker = tokio::time::interval_at(
+        // Half an interval to one and a half after the first round.
+        tokio::time::Instant::now() + interval.mul_f64(0.5 + phase(k)),
+        interval,
+    );
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut backoff = BACKOFF_FIRST;
     let mut next_try = Instant::now();
     loop {
-        ticker.tick().await;
+        if !std::mem::take(&mut first) {
+            ticker.tick().await;
+        }
         if Instant::now() < next_try {
             continue;
         }
@@ -263,6 +286,26 @@ pub async fn clock(tx: mpsc::Sender<Action>) {
         ticker.tick().await;
         if tx.send(Action::Tick { now: Utc::now() }).await.is_err() {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phase;
+
+    #[test]
+    fn any_number_of_collectors_spread_over_the_interval() {
+        for n in [2u64, 8, 64, 256] {
+            // No sixteenth of the interval holds more than twice its share.
+            let mut buckets = [0u64; 16];
+            for k in 0..n {
+                let p = phase(k);
+                assert!((0.0..1.0).contains(&p));
+                buckets[(p * 16.0) as usize] += 1;
+            }
+            let fair = n.div_ceil(16);
+            assert!(buckets.iter().all(|&b| b <= 2 * fair), "{n}: {buckets:?}");
         }
     }
 }
