@@ -115,7 +115,7 @@ pub async fn run<M: Members>(mut driver: Driver<M>, theme: Theme, attach: bool) 
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
                     let leave = match open {
                         Some(i) => {
-                            member_key(i, key, &mut screens, &board, &commands, (cols, rows), &mut open).await;
+                            member_key(i, key, &mut screens, &commands, (cols, rows), &mut open).await;
                             false
                         }
                         None => fleet_key(key, &mut view, &mut pending, &board, &commands, &mut open, &names, rows).await,
@@ -208,14 +208,13 @@ async fn member_key(
     i: usize,
     key: KeyEvent,
     screens: &mut [Option<State>],
-    board: &Mutex<crate::fleet::driver::Board>,
     commands: &Commands,
     size: (u16, u16),
     open: &mut Option<usize>,
 ) {
     let Some(state) = screens[i].as_mut() else {
         // Unattended: a view only.
-        if matches!(key.code, KeyCode::Esc | KeyCode::Char('q')) || board.lock().is_err() {
+        if matches!(key.code, KeyCode::Esc | KeyCode::Char('q')) {
             *open = None;
         }
         return;

@@ -1,7 +1,6 @@
 //! `cutover fleet run|resume|status|check`: one runbook over many members.
 
 use color_eyre::eyre::{Result, WrapErr};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use crate::cli::{DisplayArgs, FleetCommand, FleetRunArgs};
@@ -34,18 +33,7 @@ async fn go(display: &DisplayArgs, args: FleetRunArgs, resume: bool) -> Result<i
     }
     eprintln!("cutover: fleet journals in {}", driver.fleet().journals.display());
     let (quit, quit_rx) = watch::channel(None);
-    let mut signals = Vec::new();
-    for (kind, name) in
-        [(SignalKind::interrupt(), "SIGINT"), (SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")]
-    {
-        let mut signal = signal(kind).wrap_err_with(|| format!("cannot handle {name}"))?;
-        let quit = quit.clone();
-        signals.push(tokio::spawn(async move {
-            if signal.recv().await.is_some() {
-                let _ = quit.send(Some(name.to_owned()));
-            }
-        }));
-    }
+    let signals = super::quit_on_signals(&quit)?;
     let code = driver.run(quit_rx).await;
     for task in signals {
         task.abort();

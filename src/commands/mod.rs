@@ -57,6 +57,29 @@ pub async fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// Unattended runs and fleets: SIGINT, SIGTERM and SIGHUP (a dropped SSH
+/// link) tell `quit` why to stop. Abort the tasks once the run is over.
+///
+/// # Errors
+/// A handler cannot be installed.
+fn quit_on_signals(quit: &tokio::sync::watch::Sender<Option<String>>) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+    use color_eyre::eyre::WrapErr;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut signals = Vec::new();
+    for (kind, name) in
+        [(SignalKind::interrupt(), "SIGINT"), (SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")]
+    {
+        let mut signal = signal(kind).wrap_err_with(|| format!("cannot handle {name}"))?;
+        let quit = quit.clone();
+        signals.push(tokio::spawn(async move {
+            if signal.recv().await.is_some() {
+                let _ = quit.send(Some(name.to_owned()));
+            }
+        }));
+    }
+    Ok(signals)
+}
+
 fn report(error: color_eyre::Report) -> i32 {
     eprintln!("Error: {error:?}");
     2

@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use color_eyre::eyre::{Result, WrapErr, eyre};
-use tokio::signal::unix::{SignalKind, signal};
+use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
 
 use crate::cli::{DisplayArgs, ResumeArgs, RunArgs};
@@ -35,18 +34,7 @@ pub async fn run(display: &DisplayArgs, args: RunArgs) -> Result<i32> {
 /// (see [`Runner::quitter`]) and pause the run, which can resume.
 async fn headless(mut runner: Runner) -> Result<i32> {
     let quit = runner.quitter();
-    let mut signals = Vec::new();
-    for (kind, name) in
-        [(SignalKind::interrupt(), "SIGINT"), (SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")]
-    {
-        let mut signal = signal(kind).wrap_err_with(|| format!("cannot handle {name}"))?;
-        let quit = quit.clone();
-        signals.push(tokio::spawn(async move {
-            if signal.recv().await.is_some() {
-                let _ = quit.send(Some(name.to_owned()));
-            }
-        }));
-    }
+    let signals = super::quit_on_signals(&quit)?;
     let code = runner.run().await;
     for task in signals {
         task.abort();
