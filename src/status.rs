@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::events::{EndpointKind, LinkKind, Reading, Role, Sample};
+use crate::events::{EndpointKind, LinkKind, Reading, Role, Sample, seconds_since};
 use crate::inventory::Inventory;
 
 #[derive(Debug, Serialize)]
@@ -35,8 +35,46 @@ pub struct EndpointStatus {
     pub member: Option<crate::events::MemberSelf>,
     /// MySQL and MariaDB: read-only state, binary logs, position.
     pub mysql: Option<crate::events::MysqlServer>,
+    /// PostgreSQL with `archive_mode` on: the archiver's figures.
+    pub archive: Option<ArchiveStatus>,
+    /// Where the inventory gives a backup repository: its newest backups.
+    pub backup: Option<BackupStatus>,
     /// Figures this sample could not give, and why.
     pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ArchiveStatus {
+    pub mode: String,
+    pub archived_count: u64,
+    pub last_archived_wal: Option<String>,
+    pub last_archived_at: Option<DateTime<Utc>>,
+    /// Seconds since the last file was archived.
+    pub last_archived_age_seconds: Option<f64>,
+    pub failed_count: u64,
+    pub last_failed_wal: Option<String>,
+    pub last_failed_at: Option<DateTime<Utc>>,
+    /// The last attempt failed.
+    pub failing: bool,
+    /// WAL files waiting to be archived (`null`: the server does not let us list them).
+    pub waiting: Option<u32>,
+    /// How long the oldest of them has waited.
+    pub lag_seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackupStatus {
+    pub stanza: String,
+    pub status: String,
+    pub last_full: Option<crate::events::BackupInfo>,
+    /// The newest backup when it is not the full one (diff, incr).
+    pub latest: Option<crate::events::BackupInfo>,
+    /// Seconds since the newest backup of any kind finished.
+    pub age_seconds: Option<f64>,
+    pub wal_max: Option<String>,
+    /// The WAL from the newest backup on is in the repository's archive.
+    pub wal_since_newest_archived: Option<bool>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,6 +161,8 @@ impl StatusDoc {
                     oplog_window_seconds: None,
                     member: None,
                     mysql: None,
+                    archive: None,
+                    backup: None,
                     notes: Vec::new(),
                 };
                 match sample.map(|s| &s.reading) {
@@ -163,6 +203,30 @@ impl StatusDoc {
                         status.oplog_window_seconds = o.oplog_window_seconds;
                         status.member.clone_from(&o.member);
                         status.mysql.clone_from(&o.mysql);
+                        let now = sample.map_or(at, |s| s.at);
+                        status.archive = o.archive.as_ref().map(|a| ArchiveStatus {
+                            mode: a.mode.clone(),
+                            archived_count: a.archived_count,
+                            last_archived_wal: a.last_archived_wal.clone(),
+                            last_archived_at: a.last_archived_at,
+                            last_archived_age_seconds: a.last_archived_at.map(|t| seconds_since(t, now)),
+                            failed_count: a.failed_count,
+                            last_failed_wal: a.last_failed_wal.clone(),
+                            last_failed_at: a.last_failed_at,
+                            failing: a.failing(),
+                            waiting: a.waiting,
+                            lag_seconds: a.lag_seconds(now),
+                        });
+                        status.backup = o.backup.as_ref().map(|b| BackupStatus {
+                            stanza: b.stanza.clone(),
+                            status: b.status.clone(),
+                            last_full: b.last_full.clone(),
+                            latest: b.latest.clone(),
+                            age_seconds: b.newest().map(|n| seconds_since(n.finished_at, now)),
+                            wal_max: b.wal_max.clone(),
+                            wal_since_newest_archived: b.wal_since_newest_archived(),
+                            error: b.error.clone(),
+                        });
                         status.disk = o.disk.as_ref().map(|d| DiskStatus {
                             mount: (!d.mount.is_empty()).then(|| d.mount.clone()),
                             free_bytes: d.free_bytes,

@@ -102,6 +102,19 @@ fn the_status_json_example_has_exactly_the_real_schema() {
             wal_bytes: None,
             slot_retained_bytes: None,
         }),
+        archive: Some(ArchiveReading { mode: "on".into(), ..ArchiveReading::default() }),
+        backup: Some(BackupReading {
+            last_full: Some(BackupInfo {
+                kind: "full".into(),
+                label: "l".into(),
+                started_at: chrono::Utc::now(),
+                finished_at: chrono::Utc::now(),
+                size_bytes: 1,
+                repo_bytes: 1,
+                wal_stop: None,
+            }),
+            ..BackupReading::default()
+        }),
         ..EndpointSample::default()
     };
     let sample = Sample {

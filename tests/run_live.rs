@@ -287,6 +287,12 @@ fn pg_logical_migration_moves_the_data_while_a_writer_writes() {
     for step in &steps {
         let id = step.id.as_str();
         assert!(first(&records, |r| is(r, "planned", id)).is_some(), "no plan for {id} {}", step.name);
+        if step.name == "A recent backup and a working WAL archive" {
+            // This inventory gives the source no backup repository (tests/backup_gauges.rs runs the step).
+            let skipped = records.iter().find(|r| is(r, "skipped", id)).unwrap_or_else(|| panic!("{id} not skipped"));
+            assert!(skipped["reason"].as_str().unwrap().contains("backup.configured(source)"), "{skipped}");
+            continue;
+        }
         let started = indexes(&records, "step_started", id);
         assert!(!started.is_empty(), "{id} {} never started: {trail:?}", step.name);
         assert!(

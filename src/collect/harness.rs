@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{disk, pgbouncer, postgres};
+use super::{backup, disk, pgbouncer, postgres};
 use crate::endpoint::CONNECT_TIMEOUT;
 use crate::endpoint::postgres::{Connector, Purpose, short_error};
 use crate::events::{Action, EndpointKind, EndpointSample, Reading, Sample};
@@ -40,6 +40,8 @@ pub struct Collector {
     mongo_direct: bool,
     /// A MySQL endpoint's session, once connected.
     mysql: Option<crate::endpoint::mysql::Session>,
+    /// The backup repository's reader, once the endpoint has answered.
+    backup: Option<backup::Reader>,
 }
 
 impl Collector {
@@ -53,6 +55,7 @@ impl Collector {
             mongo: None,
             mongo_direct: false,
             mysql: None,
+            backup: None,
         }
     }
 
@@ -97,13 +100,20 @@ impl Collector {
 
     /// One round: connect if needed, then read every figure.
     pub async fn sample(&mut self) -> Reading {
-        match tokio::time::timeout(ROUND_TIMEOUT + CONNECT_TIMEOUT, self.round()).await {
+        let mut reading = match tokio::time::timeout(ROUND_TIMEOUT + CONNECT_TIMEOUT, self.round()).await {
             Ok(reading) => reading,
             Err(_) => {
                 self.client = None;
                 Reading::Unreachable { error: format!("no answer in {}s", (ROUND_TIMEOUT + CONNECT_TIMEOUT).as_secs()) }
             }
+        };
+        if let (Reading::Observed(observed), Some(source)) = (&mut reading, &self.endpoint.backup) {
+            // The first round waits for the repository's first answer, so no
+            // gate (or `when`) ever reads an endpoint with a backup as one without.
+            let reader = self.backup.get_or_insert_with(|| backup::Reader::start(source.clone()));
+            observed.backup = reader.first(backup::COMMAND_TIMEOUT + Duration::from_secs(1)).await;
         }
+        reading
     }
 
     async fn round(&mut self) -> Reading {

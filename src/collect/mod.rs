@@ -4,6 +4,7 @@
 //! `statement_timeout` on every query, read-only on the server
 //! ([`crate::endpoint::postgres`]), cheap catalog queries only, capped backoff on failure. Nothing here knows about the screen.
 
+pub mod backup;
 pub mod disk;
 mod harness;
 pub mod mongo;

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use tokio_postgres::{Client, Row, Statement};
 
 use crate::endpoint::postgres::short_error;
-use crate::events::{DiskReading, EndpointSample, HIDDEN_SESSIONS, LinkKind, PoolReading, ReplicationLink, Role};
+use crate::events::{
+    ArchiveReading, DiskReading, EndpointSample, HIDDEN_SESSIONS, LinkKind, PoolReading, ReplicationLink, Role,
+};
 
 /// Sizes (database, WAL directory) walk directories: refresh them only every
 /// this many rounds.
@@ -65,6 +67,13 @@ const SUBSCRIPTIONS: &str = "SELECT s.subname::text, s.subenabled, st.pid IS NOT
     LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL \
     WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
     ORDER BY s.subname";
+
+const ARCHIVER: &str = "SELECT current_setting('archive_mode'), archived_count, last_archived_wal, \
+    last_archived_time, failed_count, last_failed_wal, last_failed_time FROM pg_stat_archiver";
+
+/// WAL files waiting for the archiver (needs `pg_monitor` or a superuser).
+const ARCHIVE_STATUS: &str = "SELECT count(*)::int, min(modification) FROM pg_ls_archive_statusdir() \
+    WHERE name LIKE '%.ready'";
 
 const DB_SIZE: &str = "SELECT coalesce(sum(pg_database_size(oid)), 0)::bigint FROM pg_database \
     WHERE has_database_privilege(oid, 'CONNECT')";
@@ -157,6 +166,9 @@ impl Session {
             }
             Err(e) => self.degrade(e, "subscriptions", &mut out.notes)?,
         }
+        if version >= 120_000 {
+            out.archive = self.archive(client, &mut out.notes).await?;
+        }
         self.sizes(client).await?;
         out.notes.extend(self.size_notes.iter().cloned());
         let retained = out.replication.iter().filter_map(|l| l.retained_bytes).reduce(|a, b| a + b);
@@ -207,6 +219,43 @@ impl Session {
             }
             Err(e) => self.degrade(e, "replication slots", &mut out.notes).map(|()| false),
         }
+    }
+
+    /// The archiver's figures, and the files waiting for it where the server
+    /// lets us list them. `None` with archiving off.
+    async fn archive(
+        &mut self,
+        client: &Client,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<ArchiveReading>, tokio_postgres::Error> {
+        let rows = match self.query(client, ARCHIVER).await {
+            Ok(rows) => rows,
+            Err(e) => return self.degrade(e, "archiver", notes).map(|()| None),
+        };
+        let Some(row) = rows.first() else { return Ok(None) };
+        let mut archive = ArchiveReading {
+            mode: row.try_get(0)?,
+            archived_count: to_u64(row.try_get(1)?),
+            last_archived_wal: row.try_get(2)?,
+            last_archived_at: row.try_get(3)?,
+            failed_count: to_u64(row.try_get(4)?),
+            last_failed_wal: row.try_get(5)?,
+            last_failed_at: row.try_get(6)?,
+            ..ArchiveReading::default()
+        };
+        if !archive.enabled() {
+            return Ok(None);
+        }
+        match self.query(client, ARCHIVE_STATUS).await {
+            Ok(rows) => {
+                if let Some(row) = rows.first() {
+                    archive.waiting = Some(to_u32(row.try_get(0)?));
+                    archive.oldest_waiting_at = row.try_get(1)?;
+                }
+            }
+            Err(e) => self.degrade(e, "WAL waiting to be archived (grant pg_monitor)", notes)?,
+        }
+        Ok(Some(archive))
     }
 
     async fn sizes(&mut self, client: &Client) -> Result<(), tokio_postgres::Error> {

@@ -88,10 +88,24 @@ pub enum Gauge {
     MysqlReadOnly,
     /// The binary logs a MySQL or MariaDB server keeps, in bytes.
     MysqlBinlogBytes,
+    /// The inventory gives the endpoint a backup repository (true or false).
+    BackupConfigured,
+    /// Since the newest backup of any kind finished.
+    BackupAgeSeconds,
+    /// Since the newest full backup finished.
+    BackupFullAgeSeconds,
+    /// How long the oldest WAL file not yet archived has waited (0 with none).
+    ArchiveLagSeconds,
+    /// Since the archiver last archived a file.
+    ArchiveAgeSeconds,
+    /// The archiver's last attempt failed (true or false).
+    ArchiveFailing,
+    /// WAL files waiting to be archived.
+    ArchiveWaiting,
 }
 
 /// Each gauge's name in a condition and its dimension (`None`: true or false).
-const GAUGES: [(Gauge, &str, Option<Dim>); 19] = [
+const GAUGES: [(Gauge, &str, Option<Dim>); 26] = [
     (Gauge::LagBytes, "lag_bytes", Some(Dim::Bytes)),
     (Gauge::LagSeconds, "lag_seconds", Some(Dim::Seconds)),
     (Gauge::OldestXactSeconds, "oldest_xact_seconds", Some(Dim::Seconds)),
@@ -111,6 +125,13 @@ const GAUGES: [(Gauge, &str, Option<Dim>); 19] = [
     (Gauge::MongoOplogWindowSeconds, "mongo.oplog_window_seconds", Some(Dim::Seconds)),
     (Gauge::MysqlReadOnly, "mysql.read_only", None),
     (Gauge::MysqlBinlogBytes, "mysql.binlog_bytes", Some(Dim::Bytes)),
+    (Gauge::BackupConfigured, "backup.configured", None),
+    (Gauge::BackupAgeSeconds, "backup.age", Some(Dim::Seconds)),
+    (Gauge::BackupFullAgeSeconds, "backup.full_age", Some(Dim::Seconds)),
+    (Gauge::ArchiveLagSeconds, "archive.lag", Some(Dim::Seconds)),
+    (Gauge::ArchiveAgeSeconds, "archive.age", Some(Dim::Seconds)),
+    (Gauge::ArchiveFailing, "archive.failing", None),
+    (Gauge::ArchiveWaiting, "archive.waiting", Some(Dim::Count)),
 ];
 
 /// Replica-set member states: MongoDB's name and code (`replSetGetStatus.members[].state`).
@@ -163,6 +184,9 @@ pub struct Verdict {
     /// e.g. "lag_bytes(target) = 3.2 MB, needs < 1 MB" or "lag_bytes(target) unknown: target is unreachable".
     /// When true: the live values, e.g. "lag_bytes(target) = 12 kB < 1 MB; verify.differences = 0 == 0".
     pub reason: String,
+    /// Whether it is known at all: false when a figure it needs could not be
+    /// read (then `holds` is false too, but so would `not` of it be).
+    pub known: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,7 +303,7 @@ impl Condition {
     #[must_use]
     pub fn eval(&self, gauges: &dyn Gauges) -> Verdict {
         let out = self.judge(&self.expr, false, gauges);
-        Verdict { holds: out.holds == Some(true), reason: out.facts.join("; ") }
+        Verdict { holds: out.holds == Some(true), reason: out.facts.join("; "), known: out.holds.is_some() }
     }
 
     /// A gauge's name and value, or the fact that it is unknown.

@@ -122,7 +122,8 @@ fn syntax_errors_point_at_the_token() {
     let known = "lag_bytes, lag_seconds, oldest_xact_seconds, slot.retained_bytes, pool.waiting, pool.maxwait_seconds, \
                  pool.active, pool.used_pct, disk.free_pct, disk.free_bytes, disk.seconds_to_full, \
                  subscription.tables_ready, subscription.tables, reachable, verify.differences, mongo.state, \
-                 mongo.oplog_window_seconds, mysql.read_only, mysql.binlog_bytes";
+                 mongo.oplog_window_seconds, mysql.read_only, mysql.binlog_bytes, backup.configured, backup.age, \
+                 backup.full_age, archive.lag, archive.age, archive.failing, archive.waiting";
     assert_eq!(fails("lag_byte(x) < 1MB"), (0, format!("unknown gauge `lag_byte`; known: {known}")));
     assert_eq!(fails("reachable(x) or pool.wait(b) > 0").0, 16);
 }

@@ -8,6 +8,7 @@
 //! This module depends on nothing else in the crate, so every layer may use it.
 
 mod action;
+mod backup;
 mod outline;
 mod run;
 mod sample;
@@ -15,6 +16,7 @@ mod sample;
 pub(crate) mod test_support;
 
 pub use action::{Action, LogEntry, LogLevel, Pane, PromptKey, ReplayStatus};
+pub use backup::{ArchiveReading, BackupInfo, BackupReading, seconds_since};
 pub use outline::{Outline, OutlinePhase, OutlineStep, StepStatus, StepUpdate};
 pub use run::{Awaiting, Record, RunCommand, RunEvent, RunOutcome, StopReason, StopState};
 pub use sample::{

@@ -6,6 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::backup::{ArchiveReading, BackupReading};
+
 /// What kind of server an endpoint is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,9 +61,16 @@ impl Sample {
                 oplog_window_seconds: _,
                 member: _,
                 mysql: _,
+                archive: _,
+                backup,
             }) => {
                 server_version.iter_mut().for_each(&mut *f);
-                notes.iter_mut().for_each(f);
+                notes.iter_mut().for_each(&mut *f);
+                // What the backup command said (its error, the stanza's status) is its text.
+                if let Some(backup) = backup {
+                    f(&mut backup.status);
+                    backup.error.iter_mut().for_each(f);
+                }
             }
         }
     }
@@ -118,6 +127,12 @@ pub struct EndpointSample {
     /// MySQL and MariaDB: what only that family has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mysql: Option<MysqlServer>,
+    /// PostgreSQL: WAL archiving (`pg_stat_archiver`, `archive_status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveReading>,
+    /// The backup repository, where the inventory gives a command to read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupReading>,
 }
 
 /// What a MySQL or MariaDB server says of itself beyond the common figures.

@@ -44,6 +44,8 @@ pub struct EndpointFile {
     /// (given `CUTOVER_POOLER_DATABASE` and `CUTOVER_POOLER_LINE`); cutover
     /// sends `RELOAD` after it.
     pub repoint_command: Option<Spanned<String>>,
+    /// PostgreSQL: the backup repository's `info` command (see [`super::backup`]).
+    pub backup: Option<Spanned<super::backup::BackupFile>>,
 }
 
 /// A threshold value: a number, or a string with a unit ("2GB", "30s", "85%").
@@ -72,4 +74,6 @@ pub struct ThresholdsFile {
     pub lock_waiters: Option<Spanned<LimitsFile>>,
     pub clients_waiting: Option<Spanned<LimitsFile>>,
     pub oldest_xact_seconds: Option<Spanned<LimitsFile>>,
+    pub archive_lag_seconds: Option<Spanned<LimitsFile>>,
+    pub backup_age_seconds: Option<Spanned<LimitsFile>>,
 }

@@ -2,6 +2,7 @@
 //! environment. Passwords come from an environment variable, the DSN or a
 //! `.pgpass` file, and never leave this module except into the connection.
 
+pub mod backup;
 pub mod dsn;
 mod file;
 pub mod mongo_uri;
@@ -45,6 +46,8 @@ pub struct Endpoint {
     pub disk_path: Option<PathBuf>,
     /// A PgBouncer endpoint's configuration, for repoints.
     pub pooler: Option<pooler::Where>,
+    /// A PostgreSQL endpoint's backup repository, read by the collector.
+    pub backup: Option<backup::BackupSource>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -213,6 +216,10 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
                 .map_err(|(offset, message)| errors.push(at(offset, message)))
                 .ok()
                 .flatten(),
+            backup: backup_config(name, kind, e)
+                .map_err(|(offset, message)| errors.push(at(offset, message)))
+                .ok()
+                .flatten(),
         });
     }
     if parsed.endpoints.is_empty() {
@@ -236,7 +243,7 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
 
     let mut thresholds = Thresholds::default();
     let t = &parsed.thresholds;
-    let overrides: [(&Option<Spanned<LimitsFile>>, &mut Limits, Unit); 8] = [
+    let overrides: [(&Option<Spanned<LimitsFile>>, &mut Limits, Unit); 10] = [
         (&t.lag_seconds, &mut thresholds.lag_seconds, Unit::Seconds),
         (&t.lag_bytes, &mut thresholds.lag_bytes, Unit::Bytes),
         (&t.slot_retained_bytes, &mut thresholds.slot_retained_bytes, Unit::Bytes),
@@ -245,6 +252,8 @@ pub fn parse(file: &str, text: &str, env: &dyn Fn(&str) -> Option<String>) -> Re
         (&t.lock_waiters, &mut thresholds.lock_waiters, Unit::Plain),
         (&t.clients_waiting, &mut thresholds.clients_waiting, Unit::Plain),
         (&t.oldest_xact_seconds, &mut thresholds.oldest_xact_seconds, Unit::Seconds),
+        (&t.archive_lag_seconds, &mut thresholds.archive_lag_seconds, Unit::Seconds),
+        (&t.backup_age_seconds, &mut thresholds.backup_age_seconds, Unit::Seconds),
     ];
     for (given, limits, unit) in overrides {
         let Some(given) = given else { continue };
@@ -285,6 +294,9 @@ fn mongo_endpoint(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Endpoint, Option<String>), (usize, String)> {
     let f = e.get_ref();
+    if let Some(b) = &f.backup {
+        return Err((b.span().start, format!("endpoint \"{name}\": `backup` is for postgres endpoints")));
+    }
     if let Some(dsn) = &f.dsn {
         return Err((dsn.span().start, format!("endpoint \"{name}\": `dsn` is for PostgreSQL; use `uri`")));
     }
@@ -324,6 +336,7 @@ fn mongo_endpoint(
         mysql: None,
         disk_path: f.disk_path.as_ref().map(PathBuf::from),
         pooler: None,
+        backup: None,
     };
     Ok((endpoint, warning))
 }
@@ -336,6 +349,9 @@ fn mysql_endpoint(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Endpoint, Option<String>), (usize, String)> {
     let f = e.get_ref();
+    if let Some(b) = &f.backup {
+        return Err((b.span().start, format!("endpoint \"{name}\": `backup` is for postgres endpoints")));
+    }
     if let Some(uri) = &f.uri {
         return Err((uri.span().start, format!("endpoint \"{name}\": `uri` is for mongodb endpoints; use `dsn`")));
     }
@@ -387,8 +403,22 @@ fn mysql_endpoint(
         mysql: Some(url),
         disk_path: f.disk_path.as_ref().map(PathBuf::from),
         pooler: None,
+        backup: None,
     };
     Ok((endpoint, warning))
+}
+
+/// A PostgreSQL endpoint's `backup` table.
+fn backup_config(
+    name: &str,
+    kind: EndpointKind,
+    e: &file::EndpointFile,
+) -> Result<Option<backup::BackupSource>, (usize, String)> {
+    let Some(given) = &e.backup else { return Ok(None) };
+    if kind != EndpointKind::Postgres {
+        return Err((given.span().start, format!("endpoint \"{name}\": `backup` is for postgres endpoints")));
+    }
+    backup::BackupSource::from_file(name, given.get_ref()).map(Some)
 }
 
 /// A PgBouncer endpoint's `ini` or `repoint_command` (not both; only on pgbouncer).

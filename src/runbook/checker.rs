@@ -151,18 +151,21 @@ impl Checker<'_> {
         (self.endpoint(on, &["postgres", "mysql"], what), self.sql_text(sql), self.text(expect))
     }
 
-    /// A step's `when`: a query on a PostgreSQL endpoint and what it must read.
+    /// A step's `when`: a query on a PostgreSQL endpoint and what it must
+    /// read, or a condition on the gauges.
     pub(super) fn guard(&mut self, spanned: &Spanned<file::CheckStep>) -> Option<Guard> {
         let when = spanned.get_ref();
         match (&when.on, &when.sql, &when.expect, &when.condition) {
             (Some(on), Some(sql), Some(expect), None) => {
                 let (on, sql, expect) = self.query(on, sql, expect, "a `when` query");
-                Some(Guard { on, sql, expect })
+                Some(Guard::Query { on, sql, expect })
             }
+            (None, None, None, Some(condition)) => self.condition(condition).map(Guard::Condition),
             _ => {
                 self.error(
                     spanned.span().start,
-                    "when: give `on`, `sql` and `expect` (a query that reads `expect` when the step is needed)",
+                    "when: give `on`, `sql` and `expect` (a query that reads `expect` when the step is needed), \
+                     or `condition`",
                 );
                 None
             }

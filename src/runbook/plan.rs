@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::vars::{self, Context, Scope, Value};
-use super::{ActionDef, OnFailure, Runbook, StepDef, Text};
+use super::{ActionDef, Guard, OnFailure, Runbook, StepDef, Text};
 use crate::condition::Condition;
 use crate::diagnostic::Diagnostic;
 use crate::format;
@@ -78,7 +78,7 @@ pub enum Resolved {
 pub struct Planned {
     pub id: String,
     pub action: Resolved,
-    /// The step's `when`, resolved: a [`Resolved::CheckSql`].
+    /// The step's `when`, resolved: a [`Resolved::CheckSql`] or [`Resolved::CheckCondition`].
     pub when: Option<Resolved>,
     /// What it will execute and where, secrets masked.
     pub shows: Vec<String>,
@@ -221,7 +221,10 @@ fn with_password_masked(scope: &mut Scope, name: &str, value: String) -> Result<
 /// Every `env.NAME` the runbook mentions.
 fn env_names(runbook: &Runbook) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    let guards = runbook.steps.iter().filter_map(|s| s.when.as_ref()).flat_map(|w| [&w.sql, &w.expect]);
+    let guards = runbook.steps.iter().filter_map(|s| s.when.as_ref()).flat_map(|w| match w {
+        Guard::Query { sql, expect, .. } => vec![sql, expect],
+        Guard::Condition(_) => Vec::new(),
+    });
     let texts = runbook.vars.values().chain(runbook.steps.iter().flat_map(|s| texts(&s.action))).chain(guards);
     for text in texts {
         for piece in vars::scan(&text.text).unwrap_or_default() {
@@ -320,10 +323,13 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
                 Value::default()
             })
         };
-        let when = step.when.as_ref().map(|w| Resolved::CheckSql {
-            on: w.on.clone(),
-            sql: expand(&w.sql, Context::Sql),
-            expect: expand(&w.expect, Context::Database),
+        let when = step.when.as_ref().map(|w| match w {
+            Guard::Query { on, sql, expect } => Resolved::CheckSql {
+                on: on.clone(),
+                sql: expand(sql, Context::Sql),
+                expect: expand(expect, Context::Database),
+            },
+            Guard::Condition(c) => Resolved::CheckCondition(c.clone()),
         });
         let action = match &step.action {
             ActionDef::Sql { on, run } => {
@@ -387,9 +393,17 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
             },
         };
         let mut lines = Vec::new();
-        if let Some(Resolved::CheckSql { on, sql, expect }) = &when {
-            lines.push(format!("only when this reads {} on {} (else skipped):", expect.shown, place(on, inventory)));
-            lines.extend(indented(&sql.shown));
+        match &when {
+            Some(Resolved::CheckSql { on, sql, expect }) => {
+                lines.push(format!(
+                    "only when this reads {} on {} (else skipped):",
+                    expect.shown,
+                    place(on, inventory)
+                ));
+                lines.extend(indented(&sql.shown));
+            }
+            Some(Resolved::CheckCondition(c)) => lines.push(format!("only when {c} (else skipped)")),
+            _ => {}
         }
         lines.extend(shows(step, &action, inventory));
         let shows = lines.into_iter().map(|line| scope.scrub(&line)).collect();

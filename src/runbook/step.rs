@@ -173,14 +173,14 @@ pub struct StepDef {
 }
 
 /// A step's `when`: a read-only query on `on` whose first column must read
-/// `expect` for the step to be needed. Read when the step's turn comes,
-/// before it is confirmed: a rollback phase written once for a failure
-/// before the switch and after it skips what does not apply.
+/// `expect` for the step to be needed, or a condition on the gauges that must
+/// hold. Read when the step's turn comes, before it is confirmed: a rollback
+/// phase written once for a failure before the switch and after it skips what
+/// does not apply; a pre-flight on backups runs only where there are some.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Guard {
-    pub on: String,
-    pub sql: Text,
-    pub expect: Text,
+pub enum Guard {
+    Query { on: String, sql: Text, expect: Text },
+    Condition(Condition),
 }
 
 impl StepDef {

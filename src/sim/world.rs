@@ -183,6 +183,8 @@ impl World {
             });
         }
         EndpointSample {
+            archive: None,
+            backup: None,
             roles: Vec::new(),
             server_version: None,
             notes: Vec::new(),
@@ -216,6 +218,8 @@ impl World {
     fn replica(&mut self) -> EndpointSample {
         let used = SOURCE_DATA_BYTES + WAL_DIR_BASE_BYTES + self.replica_replayed * 0.3;
         EndpointSample {
+            archive: None,
+            backup: None,
             roles: Vec::new(),
             server_version: None,
             notes: Vec::new(),
@@ -274,6 +278,8 @@ impl World {
             });
         }
         EndpointSample {
+            archive: None,
+            backup: None,
             roles: Vec::new(),
             server_version: None,
             notes: Vec::new(),
@@ -321,6 +327,8 @@ impl World {
             _ => 0.0,
         };
         EndpointSample {
+            archive: None,
+            backup: None,
             roles: Vec::new(),
             server_version: None,
             notes: Vec::new(),

@@ -5,7 +5,9 @@
 //! stale) is unknown, and a comparison with an unknown is never true.
 
 use crate::condition::{Gauge, Gauges, member_state_code};
-use crate::events::{EndpointKind, EndpointSample, HIDDEN_SESSIONS, LinkKind, TableState};
+use chrono::{DateTime, Utc};
+
+use crate::events::{EndpointKind, EndpointSample, HIDDEN_SESSIONS, LinkKind, TableState, seconds_since};
 use crate::state::{Freshness, GROWTH_MIN_SPAN_SECS, Metric, Projection, SeriesId, State, project};
 
 impl State {
@@ -218,8 +220,60 @@ impl Gauges for State {
                 #[allow(clippy::cast_precision_loss)]
                 server.binlog_bytes.map(|b| b as f64).ok_or_else(|| format!("{name} keeps no binary log we can see"))
             }
+            Gauge::BackupConfigured
+            | Gauge::BackupAgeSeconds
+            | Gauge::BackupFullAgeSeconds
+            | Gauge::ArchiveLagSeconds
+            | Gauge::ArchiveAgeSeconds
+            | Gauge::ArchiveFailing
+            | Gauge::ArchiveWaiting => {
+                let now = self.now.ok_or("the clock has not started")?;
+                safety_net(gauge, name, s, now)
+            }
             Gauge::Reachable | Gauge::VerifyDifferences => Err("unreachable".to_owned()),
         }
+    }
+}
+
+/// The backup and archive gauges of a PostgreSQL endpoint, at `now`.
+fn safety_net(gauge: Gauge, name: &str, s: &EndpointSample, now: DateTime<Utc>) -> Result<f64, String> {
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    let archive = || {
+        s.archive.as_ref().ok_or_else(|| {
+            format!("{name} does not archive WAL (archive_mode is off, or pg_stat_archiver cannot be read)")
+        })
+    };
+    let backup = || {
+        let b = s.backup.as_ref().ok_or_else(|| format!("{name} has no backup repository in the inventory"))?;
+        match &b.error {
+            Some(error) => Err(format!("{name}'s backups are not known: {error}")),
+            None => Ok(b),
+        }
+    };
+    let since = |at: DateTime<Utc>| seconds_since(at, now);
+    match gauge {
+        Gauge::BackupConfigured => Ok(flag(s.backup.is_some())),
+        Gauge::BackupAgeSeconds => backup()?
+            .newest()
+            .map(|b| since(b.finished_at))
+            .ok_or_else(|| format!("{name} has no backup in its repository")),
+        Gauge::BackupFullAgeSeconds => backup()?
+            .last_full
+            .as_ref()
+            .map(|b| since(b.finished_at))
+            .ok_or_else(|| format!("{name} has no full backup in its repository")),
+        Gauge::ArchiveLagSeconds => archive()?
+            .lag_seconds(now)
+            .ok_or_else(|| format!("{name} does not let us list the WAL waiting to be archived (grant pg_monitor)")),
+        Gauge::ArchiveAgeSeconds => {
+            archive()?.last_archived_at.map(since).ok_or_else(|| format!("{name} has archived nothing yet"))
+        }
+        Gauge::ArchiveFailing => Ok(flag(archive()?.failing())),
+        Gauge::ArchiveWaiting => archive()?
+            .waiting
+            .map(f64::from)
+            .ok_or_else(|| format!("{name} does not let us list the WAL waiting to be archived (grant pg_monitor)")),
+        _ => Err(format!("{gauge:?} is not a backup or archive gauge")),
     }
 }
 

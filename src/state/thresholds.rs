@@ -55,6 +55,10 @@ pub struct Thresholds {
     pub lock_waiters: Limits,
     pub clients_waiting: Limits,
     pub oldest_xact_seconds: Limits,
+    /// How long the oldest WAL file not yet archived has waited.
+    pub archive_lag_seconds: Limits,
+    /// Since the newest backup finished.
+    pub backup_age_seconds: Limits,
 }
 
 impl Default for Thresholds {
@@ -68,6 +72,9 @@ impl Default for Thresholds {
             lock_waiters: Limits { warn: 1.0, critical: 10.0 },
             clients_waiting: Limits { warn: 1.0, critical: 20.0 },
             oldest_xact_seconds: Limits { warn: 60.0, critical: 600.0 },
+            archive_lag_seconds: Limits { warn: 60.0, critical: 600.0 },
+            // A daily backup with some slack; a week without one is no way back.
+            backup_age_seconds: Limits { warn: 26.0 * 3600.0, critical: 7.0 * 86_400.0 },
         }
     }
 }

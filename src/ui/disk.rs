@@ -7,7 +7,9 @@ use ratatui::text::Line;
 
 use super::lag::{TREND_BUCKET_SECS, TREND_COLS};
 use super::widgets::{Cell, age_text, fit_row, render_rows, sparkline, status_cell};
-use crate::events::Pane;
+use chrono::{DateTime, Utc};
+
+use crate::events::{ArchiveReading, BackupReading, Pane, seconds_since};
 use crate::format;
 use crate::state::{
     EndpointState, Freshness, History, Level, Metric, Point, Projection, SeriesId, State, bucket_max, project,
@@ -76,7 +78,8 @@ pub(super) fn rows(state: &State, theme: &Theme, width: usize) -> Vec<(Level, Li
 }
 
 /// One row per replication slot: the WAL it holds back on this server; on
-/// a MySQL server, one for its binary logs.
+/// a MySQL server, one for its binary logs; on a server that archives WAL,
+/// one for the archiver and one for the backup repository.
 fn push_slot_rows(
     rows: &mut Vec<(Level, Line<'static>)>,
     endpoint: &EndpointState,
@@ -117,6 +120,100 @@ fn push_slot_rows(
         ];
         rows.push((Level::Ok, fit_row(cells, width)));
     }
+    let sample = endpoint.last.as_ref();
+    if let (Some(archive), Some(now)) = (sample.and_then(|s| s.archive.as_ref()), state.now) {
+        rows.push(archive_row(archive, now, (endpoint, fresh), (state, theme), width));
+    }
+    if let (Some(backup), Some(now)) = (sample.and_then(|s| s.backup.as_ref()), state.now) {
+        rows.push(backup_row(backup, now, (endpoint, fresh), (state, theme), width));
+    }
+}
+
+/// `archive  4s ago  0 waiting  000000010000000000000007`, or what fails.
+fn archive_row(
+    archive: &ArchiveReading,
+    now: DateTime<Utc>,
+    (endpoint, fresh): (&EndpointState, &Freshness),
+    (state, theme): (&State, &Theme),
+    width: usize,
+) -> (Level, Line<'static>) {
+    let style = if fresh.is_live() { theme.text } else { theme.stale };
+    let lag = archive.lag_seconds(now);
+    let level = if archive.failing() {
+        Level::Critical
+    } else {
+        lag.map_or(Level::Ok, |l| Level::of(l, state.thresholds.archive_lag_seconds))
+    };
+    let last = archive.last_archived_at.map_or_else(|| "none yet".to_owned(), |at| ago(at, now));
+    let waiting = match (archive.waiting, lag) {
+        (Some(0), _) => "0 waiting".to_owned(),
+        (Some(n), Some(lag)) => format!("{n} waiting {}", format::coarse(lag)),
+        (Some(n), None) => format!("{n} waiting"),
+        (None, _) => "waiting ?".to_owned(),
+    };
+    let (what, wal) = if archive.failing() {
+        ("FAILING".to_owned(), archive.last_failed_wal.clone().unwrap_or_default())
+    } else {
+        (last, archive.last_archived_wal.clone().unwrap_or_default())
+    };
+    let cells = vec![
+        status_cell(level, fresh, theme),
+        Cell::left(&endpoint.name, 7, style, 0),
+        Cell::left("archive", 8, theme.dim, 0),
+        Cell::left(what, 8, if archive.failing() { theme.level(Level::Critical) } else { style }, 0),
+        Cell::left(waiting, 13, style, 2),
+        Cell::left(wal, 24, theme.dim, 4),
+    ];
+    (level, fit_row(cells, width))
+}
+
+/// `backup   full 2h03m ago 22 MB · incr 10m`, or why it is not known.
+fn backup_row(
+    backup: &BackupReading,
+    now: DateTime<Utc>,
+    (endpoint, fresh): (&EndpointState, &Freshness),
+    (state, theme): (&State, &Theme),
+    width: usize,
+) -> (Level, Line<'static>) {
+    let style = if fresh.is_live() { theme.text } else { theme.stale };
+    let head = |text: String, level: Level| {
+        vec![
+            status_cell(level, fresh, theme),
+            Cell::left(&endpoint.name, 7, style, 0),
+            Cell::left("backup", 8, theme.dim, 0),
+            Cell::left(text, 40, if level == Level::Ok { style } else { theme.level(level) }, 0),
+        ]
+    };
+    if let Some(error) = &backup.error {
+        return (Level::Warn, fit_row(head(format!("unknown: {error}"), Level::Warn), width));
+    }
+    let Some(newest) = backup.newest() else {
+        return (Level::Critical, fit_row(head(format!("none ({})", backup.status), Level::Critical), width));
+    };
+    let level = Level::of(seconds_since(newest.finished_at, now), state.thresholds.backup_age_seconds);
+    #[allow(clippy::cast_precision_loss)]
+    let cells = vec![
+        status_cell(level, fresh, theme),
+        Cell::left(&endpoint.name, 7, style, 0),
+        Cell::left("backup", 8, theme.dim, 0),
+        Cell::left(format!("{} {}", newest.kind, ago(newest.finished_at, now)), 14, theme.level(level), 0),
+        Cell::right(format::bytes(newest.size_bytes as f64), 7, style, 1),
+        Cell::left(
+            match (&backup.latest, &backup.last_full) {
+                (Some(_), Some(full)) => format!("full {}", ago(full.finished_at, now)),
+                _ => String::new(),
+            },
+            14,
+            theme.dim,
+            3,
+        ),
+        Cell::left(if backup.status == "ok" { String::new() } else { backup.status.clone() }, 20, theme.dim, 4),
+    ];
+    (level, fit_row(cells, width))
+}
+
+fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    format!("{} ago", format::coarse(seconds_since(at, now)))
 }
 
 fn projection(history: Option<&History<Point>>, critical: f64, pct: f64) -> String {
@@ -135,7 +232,12 @@ pub fn wanted_rows(state: &State) -> u16 {
         .endpoints
         .values()
         .filter_map(|e| e.last.as_ref())
-        .map(|s| usize::from(s.disk.is_some()) + s.replication.iter().filter(|l| l.retained_bytes.is_some()).count())
+        .map(|s| {
+            usize::from(s.disk.is_some())
+                + s.replication.iter().filter(|l| l.retained_bytes.is_some()).count()
+                + usize::from(s.archive.is_some())
+                + usize::from(s.backup.is_some())
+        })
         .sum();
     u16::try_from(n).unwrap_or(u16::MAX).max(1)
 }

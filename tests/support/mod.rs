@@ -44,6 +44,7 @@ pub mod mariadb;
 pub mod mongo;
 pub mod mongo_verify;
 pub mod pg;
+pub mod pgbackrest;
 pub mod run;
 pub mod tmux;
 

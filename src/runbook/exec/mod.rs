@@ -156,8 +156,13 @@ impl Executor {
     /// # Errors
     /// The query could not be run (endpoint unreachable, SQL error).
     pub async fn guard(&mut self, when: &Resolved) -> Result<(bool, String), String> {
+        if let Resolved::CheckCondition(condition) = when {
+            let verdict = self.gauges.lock().map(|s| condition.eval(&*s)).map_err(|_| "the gauges are unavailable")?;
+            // Unknown is not "not needed": a pre-flight is never skipped on missing figures.
+            return if verdict.known { Ok((verdict.holds, verdict.reason)) } else { Err(verdict.reason) };
+        }
         let Resolved::CheckSql { on, sql, expect } = when else {
-            return Err("a `when` is a query".to_owned());
+            return Err("a `when` is a query or a condition".to_owned());
         };
         let got = self.check_value(on, &sql.plain, true).await?;
         let holds = check::reads(got.as_deref(), &expect.plain);
