@@ -61,6 +61,7 @@ fn outline() -> Outline {
             rollback: false,
             steps: vec![step("1.1"), step("1.2"), step("1.3")],
             planned_secs: None,
+            recovery_time: false,
         }],
     }
 }

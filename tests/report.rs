@@ -49,6 +49,7 @@ fn outline() -> Outline {
         rollback: id == "R",
         steps,
         planned_secs: planned,
+        recovery_time: false,
     };
     Outline {
         name: "orders-migration".into(),

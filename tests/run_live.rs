@@ -369,6 +369,26 @@ fn pg_logical_migration_moves_the_data_while_a_writer_writes() {
         }
     }
 
+    // A restore point on the source, made while its writes were stopped, named after the run and the step.
+    let point = steps.iter().find(|s| s.name == "Restore point on the source").unwrap();
+    let made = records.iter().find(|r| r["event"] == "restore_point").expect("no restore point in the journal");
+    assert_eq!((made["step"].as_str(), made["endpoint"].as_str()), (Some(point.id.as_str()), Some("source")));
+    let name = made["name"].as_str().unwrap().to_owned();
+    let started = records[0]["at"].as_str().unwrap();
+    let stamp = format!(
+        "{}{}{}T{}{}{}Z",
+        &started[0..4],
+        &started[5..7],
+        &started[8..10],
+        &started[11..13],
+        &started[14..16],
+        &started[17..19]
+    );
+    assert_eq!(name, format!("cutover-{stamp}-{}", point.id));
+    let made_at = at(records.iter().position(|r| r["event"] == "restore_point").unwrap());
+    assert!(made_at > read_only_from && made_at < at(resumed_at), "the restore point was not made with writes stopped");
+    assert!(made["lsn"].as_str().unwrap().contains('/'), "{made}");
+
     // The run's report.
     let pause = at(resumed_at) - at(paused_at);
     check_the_report(dir.path(), &journal_path, &records, pause);
@@ -406,6 +426,11 @@ fn check_the_report(dir: &Path, journal: &Path, records: &[Value], pause: chrono
         "the report says the switch was confirmed by nobody"
     );
     assert!(page.contains("completed"));
+    let point = records.iter().find(|r| r["event"] == "restore_point").unwrap();
+    assert!(
+        page.contains("The way back") && page.contains(point["name"].as_str().unwrap()),
+        "the report does not name the restore point"
+    );
     let start = page.find("id=\"chart-lag-bytes\"").expect("a lag chart");
     let lag = &page[start..start + page[start..].find("</figure>").unwrap()];
     let c = cutover::report::svg::LAG_COLOUR;

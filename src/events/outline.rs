@@ -22,6 +22,9 @@ pub struct OutlinePhase {
     /// How long the phase should take, in seconds (the runbook's `planned`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_secs: Option<u64>,
+    /// The runbook's `recovery_time`: the phase's length is a recovery time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovery_time: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -165,6 +165,21 @@ pub enum RunEvent {
         ok: bool,
         summary: String,
     },
+    /// A phase marked `recovery_time` finished its last step: how long it
+    /// took from its first step's start (a restore and its replay: the RTO).
+    RecoveryTime {
+        phase: String,
+        seconds: f64,
+    },
+    /// A step made a named restore point (`pg_create_restore_point`): a
+    /// point-in-time recovery can stop exactly there.
+    RestorePoint {
+        step: String,
+        endpoint: String,
+        name: String,
+        /// Where it is in the WAL.
+        lsn: String,
+    },
     /// cutover stopped a running step (its timeout, the operator's cancel, or
     /// cutover quitting) and says what became of it. Its work may have partly
     /// taken effect: a step stopped by a quit, or one that may still run, is
@@ -247,6 +262,9 @@ impl RunEvent {
             }
             | Self::Confirmed { step: _, operator: _, typed: _, headless: _ }
             | Self::StepStarted { step: _, attempt: _ }
+            // A restore point's name is what a recovery is told: kept as made.
+            | Self::RestorePoint { step: _, endpoint: _, name: _, lsn: _ }
+            | Self::RecoveryTime { phase: _, seconds: _ }
             | Self::Interrupted { step: _ }
             | Self::Rerun { step: _, operator: _ }
             | Self::Finished { outcome: _ }

@@ -23,7 +23,7 @@ pub(crate) fn step(id: &str, name: &str) -> OutlineStep {
 
 /// A phase of `steps`, not the rollback, without a plan of its own.
 pub(crate) fn phase(id: &str, name: &str, steps: Vec<OutlineStep>) -> OutlinePhase {
-    OutlinePhase { id: id.into(), name: name.into(), rollback: false, steps, planned_secs: None }
+    OutlinePhase { id: id.into(), name: name.into(), rollback: false, steps, planned_secs: None, recovery_time: false }
 }
 
 /// `operator` on `host` starts a run of `outline` (`/r.toml`, pid 1).

@@ -57,6 +57,14 @@ pub fn actions(record: &Record) -> Vec<Action> {
             vec![step(id, status), log("cutover", level, format!("{id}: {summary}"))]
         }
         RunEvent::Interrupted { step: id } => vec![step(id, StepStatus::Interrupted)],
+        RunEvent::RecoveryTime { phase, seconds } => vec![log(
+            "cutover",
+            LogLevel::Info,
+            format!("phase {phase}: recovery time {} (restore + replay)", crate::format::seconds(*seconds)),
+        )],
+        RunEvent::RestorePoint { step: id, endpoint, name, lsn } => {
+            vec![log("cutover", LogLevel::Info, format!("{id}: restore point {name} on {endpoint} at {lsn}"))]
+        }
         RunEvent::Rerun { step: id, operator } => {
             vec![step(id, StepStatus::Pending), log(operator, LogLevel::Info, format!("{id} will run again"))]
         }

@@ -210,6 +210,7 @@ impl Document {
             sections.push(confirmations(s));
             sections.push(write_pause(s));
         }
+        sections.extend(way_back(s));
         sections.push(gauges(s)?);
         sections.extend(verification(s));
         sections.extend(problems(s));
@@ -323,6 +324,44 @@ fn confirmations(s: &Summary) -> Section {
         table(&[("When", false), ("Step", false), ("Operator", false), ("Typed", false)], rows.collect())
     };
     Section { id: "confirmations", heading: "Who confirmed what", blocks: vec![block] }
+}
+
+/// The way back: the restore points the run made (where a point-in-time
+/// recovery can stop) and the recovery time a restore drill measured.
+fn way_back(s: &Summary) -> Option<Section> {
+    if s.restore_points.is_empty() && s.recovery_times.is_empty() {
+        return None;
+    }
+    let mut blocks = Vec::new();
+    for (phase, seconds) in &s.recovery_times {
+        blocks.push(paragraph(Line(vec![
+            own("Recovery time (restore + replay, phase "),
+            text(phase),
+            own("): "),
+            figure(crate::format::seconds(*seconds), Some("recovery-time")),
+            own("."),
+        ])));
+    }
+    if s.restore_points.is_empty() {
+        return Some(Section { id: "way-back", heading: "The way back", blocks });
+    }
+    let rows = s.restore_points.iter().map(|p| {
+        vec![
+            Line(vec![stressed(p.name.clone(), None)]),
+            Line::text(p.endpoint.as_str()),
+            Line::own(p.lsn.clone()),
+            Line::own(clock_text(p.at)),
+            Line::text(p.step.as_str()),
+        ]
+    });
+    let titles = [("Restore point", false), ("On", false), ("LSN", false), ("Made at", false), ("By step", false)];
+    blocks.push(note(
+        "A point-in-time recovery can stop at any of these restore points (recovery_target_name; \
+         pgbackrest restore --type=name --target=NAME).",
+        Shown::Both,
+    ));
+    blocks.push(table(&titles, rows.collect()));
+    Some(Section { id: "way-back", heading: "The way back", blocks })
 }
 
 fn write_pause(s: &Summary) -> Section {

@@ -66,6 +66,21 @@ pub struct Summary {
     pub series: BTreeMap<SeriesId, Vec<Point>>,
     /// Phase id and the moment its first step started: markers on the charts.
     pub phase_marks: Vec<(String, DateTime<Utc>)>,
+    /// Restore points the run made: a point-in-time recovery can stop there.
+    pub restore_points: Vec<RestorePoint>,
+    /// Phases marked `recovery_time` that ended: `2 Restore` and how long it took, in seconds.
+    pub recovery_times: Vec<(String, f64)>,
+}
+
+/// One `pg_create_restore_point` of the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestorePoint {
+    pub at: DateTime<Utc>,
+    /// `5.5 Take a restore point`.
+    pub step: String,
+    pub endpoint: String,
+    pub name: String,
+    pub lsn: String,
 }
 
 /// How the journal ends.
@@ -209,6 +224,8 @@ impl Summary {
             write_pause: None,
             later_pauses: Vec::new(),
             pooler_wait: None,
+            restore_points: Vec::new(),
+            recovery_times: Vec::new(),
             lag_at_switch: Vec::new(),
             checksum: None,
             verify_steps: Vec::new(),
@@ -321,6 +338,18 @@ impl Summary {
                         }
                     }
                 }
+            }
+            RunEvent::RestorePoint { step, endpoint, name, lsn } => self.restore_points.push(RestorePoint {
+                at,
+                step: named(step),
+                endpoint: endpoint.clone(),
+                name: name.clone(),
+                lsn: lsn.clone(),
+            }),
+            RunEvent::RecoveryTime { phase, seconds } => {
+                let name = state.outline.as_ref().and_then(|o| o.phases.iter().find(|p| &p.id == phase));
+                let named = name.map_or_else(|| phase.clone(), |p| format!("{phase} {}", p.name));
+                self.recovery_times.push((named, *seconds));
             }
             RunEvent::Finished { outcome } => self.outcome = Outcome::Finished(*outcome),
             // Faults, plans, gates, starts, output, successes, checksums — and

@@ -178,7 +178,7 @@ impl Checker<'_> {
         if kinds.len() != 1 {
             let message = if kinds.is_empty() {
                 format!(
-                    "step \"{}\" has no action: give one of sql, check, wait, shell, verify, manual, mongo, pgbouncer, mysql",
+                    "step \"{}\" has no action: give one of sql, check, wait, shell, verify, manual, mongo, pgbouncer, mysql, restore_point",
                     s.name
                 )
             } else {
@@ -197,6 +197,7 @@ impl Checker<'_> {
             file::StepFile { pgbouncer: Some(step), .. } => exec::pooler::check(self, step),
             file::StepFile { mongo: Some(step), .. } => exec::mongo::check(self, step),
             file::StepFile { mysql: Some(step), .. } => exec::mysql::check(self, step),
+            file::StepFile { restore_point: Some(step), .. } => exec::restore_point::check(self, step),
             _ => None,
         }
     }
@@ -213,6 +214,7 @@ pub(super) fn step_kinds(s: &file::StepFile) -> Vec<&'static str> {
         (s.mongo.is_some(), "mongo"),
         (s.pgbouncer.is_some(), "pgbouncer"),
         (s.mysql.is_some(), "mysql"),
+        (s.restore_point.is_some(), "restore_point"),
     ]
     .into_iter()
     .filter_map(|(set, kind)| set.then_some(kind))

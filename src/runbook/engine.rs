@@ -162,6 +162,8 @@ impl Engine {
             | RunEvent::Gate { .. }
             | RunEvent::Confirmed { .. }
             | RunEvent::Output { .. }
+            | RunEvent::RestorePoint { .. }
+            | RunEvent::RecoveryTime { .. }
             | RunEvent::Paused { .. }
             | RunEvent::Sample { .. }
             | RunEvent::Checksum { .. }

@@ -23,6 +23,8 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// One attempt of a step, as the driver hands it over.
 pub struct Job<'a> {
     pub step: &'a str,
+    /// The run's name for what it makes (a restore point): when it started, `20261204T020808Z`.
+    pub run: &'a str,
     pub action: &'a Resolved,
     /// What `plan` shows the step will do.
     pub shows: &'a [String],
@@ -72,8 +74,8 @@ impl Execute for Executor {
         Executor::stopper(self)
     }
 
-    fn run<'a>(&'a mut self, job: Job<'a>) -> impl Future<Output = Outcome> + Send + 'a {
-        Executor::run(self, job.action, job.read_only, job.transaction)
+    async fn run<'a>(&'a mut self, job: Job<'a>) -> Outcome {
+        Executor::run(self, &job).await
     }
 
     fn guard<'a>(&'a mut self, when: &'a Resolved) -> impl Future<Output = Result<(bool, String), String>> + Send + 'a {

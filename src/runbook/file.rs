@@ -38,6 +38,10 @@ pub struct PhaseFile {
     pub rollback: bool,
     /// How long the phase should take ("20m"): the report sets it against the actual.
     pub planned: Option<Spanned<String>>,
+    /// The phase is a recovery (a restore and its WAL replay): its length is
+    /// the recovery time, journaled when it ends and set apart in the report.
+    #[serde(default)]
+    pub recovery_time: bool,
     #[serde(rename = "step", default)]
     pub steps: Vec<Spanned<StepFile>>,
 }
@@ -56,6 +60,8 @@ pub struct StepFile {
     pub pgbouncer: Option<Spanned<PgbouncerStep>>,
     /// Statements on a MySQL or MariaDB endpoint.
     pub mysql: Option<Spanned<SqlStep>>,
+    /// A named restore point on a PostgreSQL endpoint.
+    pub restore_point: Option<Spanned<RestorePointStep>>,
     /// A query deciding whether the step is needed (`on`, `sql`, `expect`):
     /// when it reads otherwise, the step is skipped, and the journal says why.
     pub when: Option<Spanned<CheckStep>>,
@@ -132,6 +138,15 @@ pub struct VerifyStep {
     /// MySQL source with dual writes: how long a disagreeing chunk is looked
     /// at again before it counts (rows in flight).
     pub settle: Option<Spanned<String>>,
+}
+
+/// `restore_point = { on = "source", name = "…" }`: `pg_create_restore_point`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestorePointStep {
+    pub on: Spanned<String>,
+    /// Default: `cutover-<run>-<step>`.
+    pub name: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

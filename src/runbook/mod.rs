@@ -209,7 +209,14 @@ pub fn parse(file: &str, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
             if p.rollback { rollback_steps.push(def) } else { forward.push(def) }
         }
         let planned_secs = p.planned.as_ref().and_then(|t| c.duration(t)).map(|d| d.as_secs());
-        phases.push(OutlinePhase { id, name: p.name.clone(), rollback: p.rollback, steps, planned_secs });
+        phases.push(OutlinePhase {
+            id,
+            name: p.name.clone(),
+            rollback: p.rollback,
+            steps,
+            planned_secs,
+            recovery_time: p.recovery_time,
+        });
     }
     if c.errors.is_empty() {
         forward.extend(rollback_steps);

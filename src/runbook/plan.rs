@@ -53,6 +53,11 @@ pub enum Resolved {
     Manual {
         instructions: Value,
     },
+    /// `pg_create_restore_point` on `on`; `None`: named when it runs, after the run and the step.
+    RestorePoint {
+        on: String,
+        name: Option<Value>,
+    },
     /// A PgBouncer admin command, or a repoint (planned: the entry before and after).
     Pooler {
         on: String,
@@ -250,6 +255,7 @@ fn texts(action: &ActionDef) -> Vec<&Text> {
             add.iter().chain(remove).chain(priority.iter().map(|(h, _)| h)).collect()
         }
         ActionDef::Pooler { database, .. } => database.iter().collect(),
+        ActionDef::RestorePoint { name, .. } => name.iter().collect(),
         ActionDef::CheckCondition(_) | ActionDef::WaitCondition { .. } | ActionDef::Verify { .. } => Vec::new(),
     }
 }
@@ -368,6 +374,9 @@ pub fn resolve(runbook: &Runbook, scope: &Scope, inventory: &Inventory) -> Resul
             ActionDef::Manual { instructions } => {
                 Resolved::Manual { instructions: expand(instructions, Context::Database) }
             }
+            ActionDef::RestorePoint { on, name } => {
+                Resolved::RestorePoint { on: on.clone(), name: name.as_ref().map(|t| expand(t, Context::Database)) }
+            }
             ActionDef::Mongo { on, db, command, leaves } => {
                 let values: Vec<Value> = leaves.iter().map(|t| expand(t, Context::Database)).collect();
                 let plain = with_strings(command, &mut values.iter().map(|v| v.plain.clone()));
@@ -474,6 +483,11 @@ fn shows(step: &StepDef, action: &Resolved, inventory: &Inventory) -> Vec<String
             let what = if tables.is_empty() { "every user table".to_owned() } else { tables.join(", ") };
             lines.push(format!("verify {} against {}: {what}", place(target, inventory), place(source, inventory)));
         }
+        Resolved::RestorePoint { on, name } => lines.push(format!(
+            "on {}: pg_create_restore_point('{}')",
+            place(on, inventory),
+            name.as_ref().map_or_else(|| format!("cutover-<run>-{}", step.id), |n| n.shown.clone())
+        )),
         Resolved::Manual { instructions } => {
             lines.push("you:".to_owned());
             lines.extend(indented(&instructions.shown));

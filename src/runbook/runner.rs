@@ -99,6 +99,20 @@ pub struct Runner<X: Execute = Executor> {
     /// How long an unattended run waits for a closed gate to open (a
     /// fleet's `max_red`), unless the step's timeout is shorter.
     gate_wait: Duration,
+    /// When the run started, as the names of what it makes say it.
+    run_id: String,
+    /// When each phase's first step started (the recovery time's start).
+    phase_began: HashMap<String, chrono::DateTime<chrono::Utc>>,
+}
+
+/// `2` for step `2.3`, `R` for `R.1`.
+fn phase_of(step: &str) -> &str {
+    step.split_once('.').map_or(step, |(phase, _)| phase)
+}
+
+/// A run's id from when it started: `20261204T020808Z`.
+fn run_id(started: chrono::DateTime<chrono::Utc>) -> String {
+    started.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
 impl<X: Execute> Runner<X> {
@@ -149,6 +163,14 @@ impl<X: Execute> Runner<X> {
             quit: None,
             pause,
             gate_wait: GATE_WAIT,
+            // A resumed run keeps the id it started with.
+            run_id: history.first().map(|r| run_id(r.at)).unwrap_or_default(),
+            phase_began: history.iter().fold(HashMap::new(), |mut began, r| {
+                if let RunEvent::StepStarted { step, .. } = &r.event {
+                    began.entry(phase_of(step).to_owned()).or_insert(r.at);
+                }
+                began
+            }),
         }
     }
 
@@ -228,9 +250,35 @@ impl<X: Execute> Runner<X> {
     /// Journal an event, show it, fold it.
     pub(super) fn record(&mut self, event: RunEvent) -> Result<()> {
         self.sink.record(&event)?;
+        let now = (self.sink.clock)();
+        match &event {
+            RunEvent::Started { .. } => self.run_id = run_id(now),
+            RunEvent::StepStarted { step, .. } => {
+                self.phase_began.entry(phase_of(step).to_owned()).or_insert(now);
+            }
+            _ => {}
+        }
         self.engine.apply(&event);
-        self.pause.fold((self.sink.clock)(), &event, &self.planned, &self.runbook, true);
+        self.pause.fold(now, &event, &self.planned, &self.runbook, true);
+        if let RunEvent::StepFinished { step, ok: true, .. } = &event {
+            self.recovery_time(step, now)?;
+        }
         Ok(())
+    }
+
+    /// The last step of a `recovery_time` phase is done: journal how long the phase took.
+    fn recovery_time(&mut self, step: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        let phase = phase_of(step);
+        let ends = self
+            .runbook
+            .outline
+            .phases
+            .iter()
+            .any(|p| p.id == phase && p.recovery_time && p.steps.last().is_some_and(|s| s.id == step));
+        let Some(began) = self.phase_began.get(phase).copied().filter(|_| ends) else { return Ok(()) };
+        #[allow(clippy::cast_precision_loss)]
+        let seconds = (now - began).num_milliseconds().max(0) as f64 / 1000.0;
+        self.record(RunEvent::RecoveryTime { phase: phase.to_owned(), seconds })
     }
 
     fn say(&mut self, level: crate::events::LogLevel, text: String) -> Result<()> {

@@ -77,6 +77,9 @@ impl Sink {
         match e {
             Emitted::Output(text) => self.record(&RunEvent::Output { step: step.to_owned(), text }),
             Emitted::Checksum(p) => self.hub.checksum(p),
+            Emitted::RestorePoint { endpoint, name, lsn } => {
+                self.record(&RunEvent::RestorePoint { step: step.to_owned(), endpoint, name, lsn })
+            }
         }
     }
 }
@@ -105,6 +108,12 @@ fn print_event(at: DateTime<Utc>, event: &RunEvent, title: &str, names: &HashMap
             format!("[{time}] {step} {state}: {summary}")
         }
         RunEvent::Interrupted { step } => format!("[{time}] {step} {} was interrupted", name(step)),
+        RunEvent::RecoveryTime { phase, seconds } => {
+            format!("[{time}] phase {phase}: recovery time {} (restore + replay)", crate::format::seconds(*seconds))
+        }
+        RunEvent::RestorePoint { step, endpoint, name, lsn } => {
+            format!("[{time}] {step} restore point {name} on {endpoint} at {lsn}")
+        }
         RunEvent::Rerun { step, operator } => format!("[{time}] {step} will run again ({operator})"),
         RunEvent::Skipped { step, operator, reason } => format!("[{time}] {step} skipped by {operator}: {reason}"),
         RunEvent::Rollback { operator, reason } => format!("[{time}] ROLLBACK ({operator}): {reason}"),

@@ -44,6 +44,8 @@ pub enum ActionDef {
     /// databases (`database`; `None`: every one) to endpoint `to`.
     /// `max_pause`: a pause's budget (see [`super::pooler`]).
     Pooler { on: String, verb: PoolerVerb, database: Option<Text>, to: Option<String>, max_pause: Option<Duration> },
+    /// `pg_create_restore_point` on `on`, named `name` or after the run and the step.
+    RestorePoint { on: String, name: Option<Text> },
     /// Replica-set membership changes on `on`, one `replSetReconfig` each:
     /// members added, priorities set, members removed, in that order.
     Reconfig { on: String, add: Vec<Text>, remove: Vec<Text>, priority: Vec<(Text, f64)> },
@@ -62,6 +64,7 @@ impl ActionDef {
             Self::Manual { .. } => "manual",
             Self::Mongo { .. } | Self::Reconfig { .. } => "mongo",
             Self::Pooler { .. } => "pgbouncer",
+            Self::RestorePoint { .. } => "restore_point",
         }
     }
 
@@ -86,7 +89,7 @@ impl ActionDef {
             Self::Sql { on, .. } | Self::CheckSql { on, .. } | Self::WaitSql { on, .. } | Self::Mongo { on, .. } => {
                 vec![on]
             }
-            Self::Reconfig { on, .. } => {
+            Self::Reconfig { on, .. } | Self::RestorePoint { on, .. } => {
                 vec![on]
             }
             Self::Generate { on, from, .. } => vec![on, from],
@@ -224,7 +227,7 @@ impl ActionDef {
             | Self::Reconfig { .. } => Some(DEFAULT_STATEMENT_TIMEOUT),
             Self::WaitCondition { .. } | Self::WaitSql { .. } => Some(DEFAULT_WAIT_TIMEOUT),
             // A PAUSE that waits long for transactions to end is an outage already.
-            Self::Pooler { .. } => Some(DEFAULT_POOLER_TIMEOUT),
+            Self::Pooler { .. } | Self::RestorePoint { .. } => Some(DEFAULT_POOLER_TIMEOUT),
             Self::CheckCondition(_) | Self::Verify { .. } | Self::Manual { .. } => None,
         }
     }

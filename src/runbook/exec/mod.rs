@@ -29,6 +29,7 @@ pub(super) mod manual;
 pub(super) mod mongo;
 pub(super) mod mysql;
 pub(super) mod pooler;
+pub(super) mod restore_point;
 pub(super) mod shell;
 pub(super) mod sql;
 pub(super) mod verify;
@@ -47,6 +48,12 @@ pub const ROWS_SHOWN: usize = 20;
 pub enum Emitted {
     Output(String),
     Checksum(ChecksumProgress),
+    /// A restore point was made: the journal and the report keep its name.
+    RestorePoint {
+        endpoint: String,
+        name: String,
+        lsn: String,
+    },
 }
 
 /// How a step ended.
@@ -130,7 +137,8 @@ impl Executor {
     /// `read_only`: the step is read-only (see [`super::StepDef::reads_only`]),
     /// so its SQL runs as one statement in a `READ ONLY` transaction.
     /// `transaction`: a `sql` step's statements run in one transaction.
-    pub async fn run(&mut self, action: &Resolved, read_only: bool, transaction: bool) -> Outcome {
+    pub async fn run(&mut self, job: &super::execute::Job<'_>) -> Outcome {
+        let (action, read_only, transaction) = (job.action, job.read_only, job.transaction);
         self.stopper.clear();
         let outcome = match action {
             Resolved::Sql { on, run } => self.sql(on, run, transaction).await,
@@ -142,6 +150,7 @@ impl Executor {
             Resolved::Shell { run, env } => self.shell(&run.plain, env).await,
             Resolved::Verify { source, target, tables, settle } => self.verify(source, target, tables, *settle).await,
             Resolved::Manual { instructions } => Ok(self.manual(instructions)),
+            Resolved::RestorePoint { on, name } => self.restore_point(on, name.as_ref(), job.run, job.step).await,
             Resolved::Mongo { on, db, command } => self.mongo(on, db.as_deref(), command).await,
             Resolved::Pooler { on, op, repoint } => self.pooler(on, op, repoint.as_ref()).await,
             Resolved::Reconfig { on, add, remove, priority } => self.reconfig(on, add, remove, priority).await,

@@ -128,6 +128,7 @@ impl<X: Execute> Runner<X> {
         let ended = {
             let job = Job {
                 step: &step.id,
+                run: &self.run_id,
                 action: &planned.action,
                 shows: &planned.shows,
                 endpoints: step.action.endpoints(),

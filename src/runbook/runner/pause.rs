@@ -67,6 +67,7 @@ impl<X: Execute> Runner<X> {
         let resume = p.resume();
         let job = Job {
             step: &p.step,
+            run: &self.run_id,
             action: &resume,
             shows: &[],
             endpoints: vec![p.on.as_str()],
