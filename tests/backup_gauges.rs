@@ -18,6 +18,7 @@ use cutover::collect::Collector;
 use cutover::events::{Action, EndpointKind, EndpointSample, Reading, Sample};
 use cutover::inventory;
 use cutover::state::State;
+use support::observe::{observe, observe_until};
 use support::pg::{Cluster, ClusterOptions};
 use support::pgbackrest::Repo;
 use support::run::{cutover, journal};
@@ -100,29 +101,6 @@ struct SyncClient {
 impl SyncClient {
     fn batch_execute(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
         self.runtime.block_on(self.client.batch_execute(sql))
-    }
-}
-
-async fn observe(collector: &mut Collector) -> EndpointSample {
-    match collector.sample().await {
-        Reading::Observed(o) => o,
-        Reading::Unreachable { error } => panic!("unreachable: {error}"),
-    }
-}
-
-async fn observe_until(
-    collector: &mut Collector,
-    what: &str,
-    check: impl Fn(&EndpointSample) -> bool,
-) -> EndpointSample {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let sample = observe(collector).await;
-        if check(&sample) {
-            return sample;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}; last sample: {sample:#?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -13,6 +13,7 @@ use cutover::events::{Action, EndpointSample, LinkKind, Reading, Role};
 use cutover::inventory::{self, Endpoint};
 use support::bouncer::{Bouncer, BouncerOptions, PoolMode};
 use support::certs::Certs;
+use support::observe::{observe, observe_until};
 use support::pg::{Cluster, ClusterOptions, publish_and_subscribe};
 
 const MB: u64 = 1024 * 1024;
@@ -36,30 +37,6 @@ fn endpoints(text: &str, env: &[(&str, &str)]) -> Vec<Endpoint> {
 fn one(kind: &str, dsn: &str) -> Collector {
     let text = format!("[endpoints.e]\nkind = \"{kind}\"\ndsn = \"{dsn}\"\n");
     Collector::new(endpoints(&text, &[]).remove(0))
-}
-
-async fn observe(collector: &mut Collector) -> EndpointSample {
-    match collector.sample().await {
-        Reading::Observed(o) => o,
-        Reading::Unreachable { error } => panic!("{} unreachable: {error}", collector.endpoint().name),
-    }
-}
-
-/// Sample until `check` holds, returning the sample that satisfied it.
-async fn observe_until(
-    collector: &mut Collector,
-    what: &str,
-    check: impl Fn(&EndpointSample) -> bool,
-) -> EndpointSample {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let sample = observe(collector).await;
-        if check(&sample) {
-            return sample;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}; last sample: {sample:#?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 fn link<'a>(sample: &'a EndpointSample, kind: LinkKind, name: &str) -> Option<&'a cutover::events::ReplicationLink> {

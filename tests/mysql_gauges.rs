@@ -13,8 +13,8 @@ use cutover::events::{Action, EndpointKind, EndpointSample, LinkKind, Reading, R
 use cutover::inventory::{self, mysql_url};
 use mysql_async::prelude::Queryable;
 use support::mariadb::{Mariadb, PASSWORD};
+use support::observe::{observe, observe_until};
 
-const WAIT: Duration = Duration::from_secs(60);
 
 /// A collector of `server` as the inventory names it (password from the environment).
 fn collector(server: &Mariadb) -> Collector {
@@ -22,30 +22,6 @@ fn collector(server: &Mariadb) -> Collector {
     let env = |k: &str| (k == "PW").then(|| PASSWORD.to_owned());
     let inventory = inventory::parse("inv.toml", &text, &env).unwrap_or_else(|e| panic!("{e:?}"));
     Collector::new(inventory.endpoints.into_iter().next().unwrap())
-}
-
-async fn observe(collector: &mut Collector) -> EndpointSample {
-    match collector.sample().await {
-        Reading::Observed(o) => o,
-        Reading::Unreachable { error } => panic!("unreachable: {error}"),
-    }
-}
-
-/// Sample until `check` holds, returning the sample that satisfied it.
-async fn observe_until(
-    collector: &mut Collector,
-    what: &str,
-    check: impl Fn(&EndpointSample) -> bool,
-) -> EndpointSample {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let sample = observe(collector).await;
-        if check(&sample) {
-            return sample;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}; last sample: {sample:#?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 fn replica_link(sample: &EndpointSample) -> &cutover::events::ReplicationLink {

@@ -156,15 +156,19 @@ fn archive_row(
     } else {
         (last, archive.last_archived_wal.clone().unwrap_or_default())
     };
-    let cells = vec![
-        status_cell(level, fresh, theme),
-        Cell::left(&endpoint.name, 7, style, 0),
-        Cell::left("archive", 8, theme.dim, 0),
+    let mut cells = head(level, "archive", (endpoint, fresh), theme);
+    cells.extend([
         Cell::left(what, 8, if archive.failing() { theme.level(Level::Critical) } else { style }, 0),
         Cell::left(waiting, 13, style, 2),
         Cell::left(wal, 24, theme.dim, 4),
-    ];
+    ]);
     (level, fit_row(cells, width))
+}
+
+/// A way-back row's first cells: its state, the endpoint, what the row is.
+fn head(level: Level, what: &str, (endpoint, fresh): (&EndpointState, &Freshness), theme: &Theme) -> Vec<Cell> {
+    let style = if fresh.is_live() { theme.text } else { theme.stale };
+    vec![status_cell(level, fresh, theme), Cell::left(&endpoint.name, 7, style, 0), Cell::left(what, 8, theme.dim, 0)]
 }
 
 /// `backup   full 2h03m ago 22 MB · incr 10m`, or why it is not known.
@@ -176,39 +180,30 @@ fn backup_row(
     width: usize,
 ) -> (Level, Line<'static>) {
     let style = if fresh.is_live() { theme.text } else { theme.stale };
-    let head = |text: String, level: Level| {
-        vec![
-            status_cell(level, fresh, theme),
-            Cell::left(&endpoint.name, 7, style, 0),
-            Cell::left("backup", 8, theme.dim, 0),
-            Cell::left(text, 40, if level == Level::Ok { style } else { theme.level(level) }, 0),
-        ]
+    let said = |text: String, level: Level| {
+        let mut cells = head(level, "backup", (endpoint, fresh), theme);
+        cells.push(Cell::left(text, 40, theme.level(level), 0));
+        (level, fit_row(cells, width))
     };
     if let Some(error) = &backup.error {
-        return (Level::Warn, fit_row(head(format!("unknown: {error}"), Level::Warn), width));
+        return said(format!("unknown: {error}"), Level::Warn);
     }
     let Some(newest) = backup.newest() else {
-        return (Level::Critical, fit_row(head(format!("none ({})", backup.status), Level::Critical), width));
+        return said(format!("none ({})", backup.status), Level::Critical);
     };
     let level = Level::of(seconds_since(newest.finished_at, now), state.thresholds.backup_age_seconds);
+    let full = match (&backup.latest, &backup.last_full) {
+        (Some(_), Some(full)) => format!("full {}", ago(full.finished_at, now)),
+        _ => String::new(),
+    };
+    let mut cells = head(level, "backup", (endpoint, fresh), theme);
     #[allow(clippy::cast_precision_loss)]
-    let cells = vec![
-        status_cell(level, fresh, theme),
-        Cell::left(&endpoint.name, 7, style, 0),
-        Cell::left("backup", 8, theme.dim, 0),
+    cells.extend([
         Cell::left(format!("{} {}", newest.kind, ago(newest.finished_at, now)), 14, theme.level(level), 0),
         Cell::right(format::bytes(newest.size_bytes as f64), 7, style, 1),
-        Cell::left(
-            match (&backup.latest, &backup.last_full) {
-                (Some(_), Some(full)) => format!("full {}", ago(full.finished_at, now)),
-                _ => String::new(),
-            },
-            14,
-            theme.dim,
-            3,
-        ),
+        Cell::left(full, 14, theme.dim, 3),
         Cell::left(if backup.status == "ok" { String::new() } else { backup.status.clone() }, 20, theme.dim, 4),
-    ];
+    ]);
     (level, fit_row(cells, width))
 }
 

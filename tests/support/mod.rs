@@ -43,6 +43,7 @@ pub mod headless;
 pub mod mariadb;
 pub mod mongo;
 pub mod mongo_verify;
+pub mod observe;
 pub mod pg;
 pub mod pgbackrest;
 pub mod run;
