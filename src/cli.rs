@@ -264,7 +264,9 @@ pub struct VerifyArgs {
     /// First and largest chunk, in rows (chunks then adapt to about 0.5 s each).
     #[arg(long, default_value_t = crate::verify::DEFAULT_CHUNK_ROWS)]
     pub chunk_rows: u64,
-    /// Pause while the target's replication lag is above this.
+    /// Pause while the target's replication lag is above this: a size for PostgreSQL (WAL
+    /// bytes, default 64MB), a duration for a MongoDB target that is a secondary (how far its
+    /// optime is behind its primary's, default 10s).
     #[arg(long, default_value = "64MB")]
     pub max_lag: String,
     /// MySQL source with dual writes: look again at a disagreeing chunk for up

@@ -399,3 +399,55 @@ fn errors_name_the_endpoint_and_never_the_password() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--mode strict is for MongoDB endpoints"));
 }
+
+/// A target that is a secondary stops applying (the `rsSyncApplyStop` fail
+/// point) while documents are written and changed on the primary, and starts
+/// again a few seconds into the verification: the disagreeing ranges are
+/// hashed again once it has caught up, so nothing is reported. (With the
+/// recheck gone, the 40 new and 10 changed documents are reported.)
+#[test]
+fn documents_written_during_a_verify_of_a_lagging_secondary_are_rechecked_not_reported() {
+    let set = ReplicaSet::start("verify-follow", 2);
+    let secondary = 1 - set.primary();
+    let dir = tempfile::tempdir().unwrap();
+    let source = uri(&set, "app");
+    let target = format!("mongodb://{}/app?directConnection=true", set.host(secondary));
+    let inv = inventory(dir.path(), &source, &target);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let member = rt.block_on(client(&set.member_uri(secondary)));
+    rt.block_on(async {
+        insert(&set.uri(), "app", "orders", (0..3000).map(order).collect()).await;
+        let applied = || async {
+            member.database("app").collection::<Document>("orders").count_documents(doc! {}).await.unwrap()
+        };
+        while applied().await < 3000 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let stop = doc! { "configureFailPoint": "rsSyncApplyStop", "mode": "alwaysOn" };
+        member.database("admin").run_command(stop).await.unwrap();
+        // Acknowledged by the primary alone: the default (majority) would wait for the stopped member.
+        let primary = client(&set.uri()).await;
+        let one = mongodb::options::WriteConcern::builder().w(mongodb::options::Acknowledgment::Nodes(1)).build();
+        let options = mongodb::options::CollectionOptions::builder().write_concern(one).build();
+        let orders = primary.database("app").collection_with_options::<Document>("orders", options);
+        orders.insert_many((3000..3040).map(order).collect::<Vec<_>>()).await.unwrap();
+        for n in (0..3000).step_by(300) {
+            orders.update_one(doc! { "_id": oid(n) }, doc! { "$set": { "total": -1.0 } }).await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(applied().await, 3000, "the secondary kept applying: the fail point did not hold");
+    });
+    let admin = member.database("admin");
+    let release = rt.spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        admin.run_command(doc! { "configureFailPoint": "rsSyncApplyStop", "mode": "off" }).await.unwrap();
+    });
+
+    let (code, report) = verify_json(&inv, &["--table", "orders", "--chunk-rows", "500", "--max-lag", "60s"]);
+    rt.block_on(release).unwrap();
+    assert_eq!(code, Some(0), "{report:#}");
+    let orders = table(&report, "orders");
+    assert_eq!(orders["status"], "equal", "{orders:#}");
+    assert_eq!(orders["rows_source"], 3040);
+    assert_eq!(orders["differences"], serde_json::json!([]));
+}

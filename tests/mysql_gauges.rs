@@ -15,7 +15,6 @@ use mysql_async::prelude::Queryable;
 use support::mariadb::{Mariadb, PASSWORD};
 use support::observe::{observe, observe_until};
 
-
 /// A collector of `server` as the inventory names it (password from the environment).
 fn collector(server: &Mariadb) -> Collector {
     let text = format!("[endpoints.e]\nkind = \"mysql\"\ndsn = \"{}\"\npassword_env = \"PW\"\n", server.url("app"));

@@ -48,7 +48,16 @@ async fn verify(args: Args) -> Result<i32> {
         })
     };
     let (source, target) = (endpoint(&args.source)?, endpoint(&args.target)?);
-    let max_lag = quantity::parse(&args.max_lag, Unit::Bytes).map_err(|m| eyre!("--max-lag: {m}"))?;
+    // A size for PostgreSQL (WAL bytes), a duration for MongoDB (optime seconds).
+    let defaults = Options::default();
+    let (max_lag_bytes, max_lag_seconds) = match quantity::parse(&args.max_lag, Unit::Bytes) {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(bytes) => (bytes as u64, defaults.max_lag_seconds),
+        Err(as_size) => match quantity::parse(&args.max_lag, Unit::Seconds) {
+            Ok(seconds) => (defaults.max_lag_bytes, seconds.clamp(0.0, 86_400.0)),
+            Err(_) => return Err(eyre!("--max-lag: {as_size} (or a duration for MongoDB, e.g. 10s)")),
+        },
+    };
     let settle = quantity::parse(&args.settle, Unit::Seconds).map_err(|m| eyre!("--settle: {m}"))?;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let options = Options {
@@ -57,7 +66,8 @@ async fn verify(args: Args) -> Result<i32> {
         jobs: args.jobs,
         chunk_rows: args.chunk_rows.max(1),
         journal: args.journal.clone(),
-        max_lag_bytes: max_lag as u64,
+        max_lag_bytes,
+        max_lag_seconds,
         row_fetch_max: args.rows_per_fetch,
         settle: std::time::Duration::from_secs_f64(settle.clamp(0.0, 3600.0)),
     };

@@ -8,12 +8,18 @@
 //! ([`Mode::Strict`]). Finished chunks go to the same journal as
 //! PostgreSQL's, bounds as canonical extended JSON, so a re-run skips them.
 //!
-//! Unlike PostgreSQL there is no throttle on replication lag
-//! (`options.max_lag_bytes` is not used) and no recheck of documents in
-//! flight: verify a target that is not being written to.
+//! When the target is a secondary of a replica set (a replica-set move's
+//! new member), verification has PostgreSQL's two safeguards ([`replica`]):
+//! it pauses while the member lags its primary by more than
+//! `options.max_lag_seconds`, and a disagreeing range is hashed again once
+//! the member has applied what the source had written, a little later each
+//! time, before it is localised, so documents in flight are not reported.
+//! Any other target (a primary, a standalone) is compared as it is: verify
+//! it while nobody writes to it.
 
 mod bisect;
 pub mod pipeline;
+mod replica;
 
 use color_eyre::eyre::{Result, eyre};
 use mongodb::Database;
@@ -36,6 +42,8 @@ use crate::secrets::Secrets;
 struct Server {
     name: String,
     db: Database,
+    /// The same connection's `admin` database (`hello`, `replSetGetStatus`).
+    admin: Database,
     secrets: Secrets,
 }
 
@@ -86,6 +94,7 @@ async fn connect(endpoint: &Endpoint, jobs: usize) -> Result<Server> {
         .map_err(|m| eyre!("{name} ({shown}): {}", secrets.scrub(&m)))?
         .driver;
     let db = client.database(&uri.database);
+    let admin = client.database("admin");
     let unreachable =
         |e: mongodb::error::Error| eyre!("{name} unreachable ({shown}): {}", secrets.scrub(&short_error(&e)));
     db.run_command(doc! { "ping": 1 }).await.map_err(unreachable)?;
@@ -95,7 +104,7 @@ async fn connect(endpoint: &Endpoint, jobs: usize) -> Result<Server> {
     if (major, minor) < (5, 2) {
         return Err(eyre!("{name} runs MongoDB {major}.{minor}: verify needs 5.2 or later ($sortArray)"));
     }
-    Ok(Server { name: name.clone(), db, secrets })
+    Ok(Server { name: name.clone(), db, admin, secrets })
 }
 
 /// What listCollections says of one collection.
@@ -141,6 +150,8 @@ struct Ctx<'a> {
     target: &'a Server,
     by_name: bool,
     options: &'a Options,
+    /// The target follows the source as a secondary: throttle and recheck.
+    follower: Option<replica::Follower>,
 }
 
 impl Tables for Ctx<'_> {
@@ -168,9 +179,22 @@ impl Ctx<'_> {
         dst: &Side,
         range: &IdRange,
     ) -> mongodb::error::Result<(u64, u64, Vec<Difference>)> {
-        let (a, b) = tokio::try_join!(src.hash(range), dst.hash(range))?;
+        let (mut a, mut b) = tokio::try_join!(src.hash(range), dst.hash(range))?;
         if a == b {
             return Ok((a.0, b.0, Vec::new()));
+        }
+        if let Some(follower) = &self.follower {
+            // Documents in flight are not differences: once the member has
+            // applied what the source had written, look again, a little
+            // later each time, before reporting anything.
+            for pause in super::engine::RECHECK_BACKOFF {
+                follower.wait_caught_up().await?;
+                tokio::time::sleep(pause).await;
+                (a, b) = tokio::try_join!(src.hash(range), dst.hash(range))?;
+                if a == b {
+                    return Ok((a.0, b.0, Vec::new()));
+                }
+            }
         }
         let found = bisect::localise(src, dst, range.clone(), a.0.max(b.0), self.options.row_fetch_max).await?;
         Ok((a.0, b.0, found.into_iter().map(|(id, kind)| Difference { key: key_json(&id), kind }).collect()))
@@ -207,7 +231,9 @@ pub(super) async fn run(request: Request<'_>) -> Result<Report> {
     } else {
         options.tables.iter().map(|t| collection_name(t, &existing)).collect()
     };
-    let ctx = Ctx { source: &src, target: &dst, by_name: mode == Mode::ByName, options };
+    let max_lag = std::time::Duration::from_secs_f64(options.max_lag_seconds);
+    let follower = replica::Follower::of(dst.admin.clone(), src.admin.clone(), max_lag).await;
+    let ctx = Ctx { source: &src, target: &dst, by_name: mode == Mode::ByName, options, follower };
     Ok(request.verify_each(mode, &journal, &names, &ctx).await)
 }
 
@@ -306,6 +332,13 @@ struct CollectionChunks<'a> {
 
 impl Chunker for CollectionChunks<'_> {
     type Range = IdRange;
+
+    async fn throttle(&self) -> Result<()> {
+        match &self.ctx.follower {
+            Some(follower) => follower.throttle().await.map_err(|e| self.ctx.error(self.name, &e)),
+            None => Ok(()),
+        }
+    }
 
     async fn cut(&self, lo: Option<&Bson>, rows: u64) -> Result<Option<Bson>> {
         self.src.boundary(lo, rows).await.map_err(|e| self.ctx.error(self.name, &e))

@@ -22,8 +22,11 @@ pub struct Options {
     /// First and largest chunk, in rows.
     pub chunk_rows: u64,
     pub journal: Option<PathBuf>,
-    /// Pause while the target's replication lag is over this many bytes.
+    /// PostgreSQL: pause while the target's replication lag is over this many bytes.
     pub max_lag_bytes: u64,
+    /// MongoDB, a target that is a secondary: pause while it is more than
+    /// this many seconds behind its primary.
+    pub max_lag_seconds: f64,
     /// A disagreeing range of up to this many rows is compared row by row;
     /// larger ones are split 16 ways first.
     pub row_fetch_max: u64,
@@ -42,6 +45,7 @@ impl Default for Options {
             chunk_rows: DEFAULT_CHUNK_ROWS,
             journal: None,
             max_lag_bytes: 64 * 1024 * 1024,
+            max_lag_seconds: 10.0,
             row_fetch_max: ROW_FETCH_MAX,
             settle: std::time::Duration::ZERO,
         }
