@@ -245,10 +245,10 @@ fn the_logical_migration_runs_without_superusers_on_postgres_16() {
 fn fails_in_preflight(revoke_on_source: &str, revoke_on_target: &str, step: &str, missing: &str) {
     let pair = managed_pair();
     if !revoke_on_source.is_empty() {
-        pair.source.psql(revoke_on_source);
+        pair.source.psql_in("app", revoke_on_source);
     }
     if !revoke_on_target.is_empty() {
-        pair.target.psql(revoke_on_target);
+        pair.target.psql_in("app", revoke_on_target);
     }
     let dir = tempfile::tempdir().unwrap();
     let (run, records) = run_migration(&pair, dir.path(), PREFLIGHT_RUN);
@@ -293,5 +293,25 @@ fn a_missing_pg_create_subscription_stops_the_run_in_preflight() {
         "REVOKE pg_create_subscription FROM migrator",
         "Target user may subscribe",
         "missing: membership in pg_create_subscription (PostgreSQL 16+",
+    );
+}
+
+#[test]
+fn a_table_of_another_owner_stops_the_run_in_preflight() {
+    fails_in_preflight(
+        "CREATE TABLE audit (id int PRIMARY KEY)",
+        "",
+        "Source user owns the tables to publish",
+        "missing: ownership of public.audit",
+    );
+}
+
+#[test]
+fn a_missing_alter_system_grant_stops_the_run_in_preflight() {
+    fails_in_preflight(
+        "REVOKE ALTER SYSTEM ON PARAMETER default_transaction_read_only FROM migrator",
+        "",
+        "Source user can make the source read-only",
+        "missing: ALTER SYSTEM on default_transaction_read_only (GRANT ALTER SYSTEM ON PARAMETER",
     );
 }
