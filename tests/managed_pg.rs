@@ -13,6 +13,9 @@
 //!   tables belong to `migrator`.
 //! * On fresh clusters with one privilege taken away, the run stops in
 //!   Pre-flight, and the failing step's journal text names what is missing.
+//! * The shipped dump and restore runs the same way (the source's grants on
+//!   pg_catalog functions, which only a superuser may restore, are left out
+//!   and listed), and still streams the dump for superusers.
 //!
 //! PostgreSQL 16 comes from `$CUTOVER_PG16_BINDIR` (scripts/test extracts the
 //! pinned wheel pgserver==0.1.4, PostgreSQL 16.2, into target/pg16); the
@@ -31,6 +34,7 @@ use support::pg::{Cluster, ClusterOptions, pg16_bins};
 use support::run::*;
 
 const MIGRATION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/pg-logical-migration.toml");
+const DUMP_RESTORE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/pg-dump-restore.toml");
 /// How long the whole migration may take (well under a minute).
 const MIGRATION_RUN: Duration = Duration::from_secs(170);
 /// How long a run that stops in Pre-flight may take.
@@ -127,10 +131,14 @@ fn inventory(dir: &Path, pair: &Pair) -> std::path::PathBuf {
 /// `cutover run` of the shipped migration, headless, with PostgreSQL 16
 /// first on the PATH.
 fn run_migration(pair: &Pair, dir: &Path, timeout: Duration) -> (Ended, Vec<Value>) {
+    run_runbook(MIGRATION, pair, dir, timeout)
+}
+
+fn run_runbook(runbook: &str, pair: &Pair, dir: &Path, timeout: Duration) -> (Ended, Vec<Value>) {
     let inv = inventory(dir, pair);
     let journal_path = dir.join("journal").join("migration.jsonl");
     let path = format!("{}:{}", pg16_bins().bindir.display(), std::env::var("PATH").unwrap_or_default());
-    let args = [run_args(MIGRATION, &inv, &journal_path, "managed-bot").as_slice(), &["--allow-manual"]].concat();
+    let args = [run_args(runbook, &inv, &journal_path, "managed-bot").as_slice(), &["--allow-manual"]].concat();
     let env = [("PATH", path.as_str()), (PASSWORD_ENV, PASSWORD)];
     let run = spawn(dir, "run", &args, &env).wait(timeout);
     let records = journal(&journal_path);
@@ -314,4 +322,76 @@ fn a_missing_alter_system_grant_stops_the_run_in_preflight() {
         "Source user can make the source read-only",
         "missing: ALTER SYSTEM on default_transaction_read_only (GRANT ALTER SYSTEM ON PARAMETER",
     );
+}
+
+#[test]
+fn the_dump_and_restore_runs_without_superusers_on_postgres_16() {
+    let pair = managed_pair();
+    let dir = tempfile::tempdir().unwrap();
+    let (run, records) = run_runbook(DUMP_RESTORE, &pair, dir.path(), MIGRATION_RUN);
+    let trail = events(&records);
+    assert_eq!(run.code, Some(0), "the dump and restore did not complete:\n{}\n{trail:#?}", run.describe());
+    let (source, target) = (&pair.source, &pair.target);
+    for table in TABLES {
+        assert_eq!(fingerprint(target, table), fingerprint(source, table), "table {table} differs");
+    }
+    assert_eq!(sequences(target), sequences(source), "the sequences are copied");
+    assert_eq!(
+        target.psql_in("app", "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'"),
+        USER
+    );
+    let dump = step_id(&records, "Dump source into target");
+    let output = output_of(&records, &dump);
+    assert!(
+        output
+            .iter()
+            .any(|l| l.starts_with("not restored (grant on a system object") && l.contains("pg_create_restore_point")),
+        "the source's grant on pg_create_restore_point is left out, and said: {output:#?}"
+    );
+    for name in [
+        "Source user can read every table",
+        "Target user may create in the database",
+        "Target user may create in the source's schemas",
+        "Source user can make the source read-only",
+        "Source user sees every session",
+        "Source can make a restore point",
+    ] {
+        let id = step_id(&records, name);
+        assert!(
+            records.iter().any(|r| is(r, "step_finished", &id) && r["ok"] == true),
+            "{name} did not pass: {trail:?}"
+        );
+    }
+}
+
+/// The superuser path of the dump and restore is the one it always was (the
+/// streamed dump), on the default PostgreSQL of the tests.
+#[test]
+fn the_dump_and_restore_still_streams_for_superusers() {
+    let source = Cluster::start(ClusterOptions::default());
+    let target = Cluster::start(ClusterOptions::default());
+    for cluster in [&source, &target] {
+        cluster.create_database("app");
+    }
+    source.psql_in("app", SCHEMA);
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("name = \"superuser\"\ninterval = \"500ms\"\n");
+    for (name, cluster) in [("source", &source), ("target", &target)] {
+        text.push_str(&format!(
+            "[endpoints.{name}]\nkind = \"postgres\"\ndsn = \"{}\"\n",
+            cluster.dsn_as("postgres", "app")
+        ));
+    }
+    let inv = dir.path().join("inventory.toml");
+    std::fs::write(&inv, text).unwrap();
+    let journal_path = dir.path().join("dump.jsonl");
+    let args = [run_args(DUMP_RESTORE, &inv, &journal_path, "superuser-bot").as_slice(), &["--allow-manual"]].concat();
+    let run = spawn(dir.path(), "run", &args, &[]).wait(MIGRATION_RUN);
+    let records = journal(&journal_path);
+    assert_eq!(run.code, Some(0), "the dump and restore did not complete:\n{}", run.describe());
+    for table in TABLES {
+        assert_eq!(fingerprint(&target, table), fingerprint(&source, table), "table {table} differs");
+    }
+    let dump = step_id(&records, "Dump source into target");
+    assert!(output_of(&records, &dump).iter().all(|l| !l.contains("not restored")), "{:?}", output_of(&records, &dump));
 }
