@@ -13,6 +13,9 @@
 //!   tables belong to `migrator`.
 //! * On fresh clusters with one privilege taken away, the run stops in
 //!   Pre-flight, and the failing step's journal text names what is missing.
+//! * The shipped pooler runbook runs the same way through a real PgBouncer,
+//!   its way back included (the target's migrator also has REPLICATION, the
+//!   source's is a member of pg_create_subscription).
 //! * The shipped dump and restore runs the same way (the source's grants on
 //!   pg_catalog functions, which only a superuser may restore, are left out
 //!   and listed), and still streams the dump for superusers.
@@ -87,21 +90,31 @@ struct Pair {
 /// Two fresh PostgreSQL 16 clusters set up as in the module docs, each with
 /// database `app`.
 fn managed_pair() -> Pair {
+    managed_pair_with("app", false)
+}
+
+/// [`managed_pair`] with database `db` (`postgres`: the one the test pooler
+/// serves), on clusters with `wal_level = logical` on both sides when
+/// `both_logical` (the pooler runbook's way back publishes from the target).
+fn managed_pair_with(db: &str, both_logical: bool) -> Pair {
     let bins = pg16_bins();
     println!("PostgreSQL 16 for the managed-PostgreSQL tests: {} ({})", bins.version, bins.bindir.display());
     let options = ClusterOptions::default().bindir(&bins.bindir).password_user(USER, PASSWORD);
     let source = Cluster::start(options.clone().setting("wal_level", "logical"));
-    let target = Cluster::start(options);
+    let target = Cluster::start(if both_logical { options.setting("wal_level", "logical") } else { options });
     for cluster in [&source, &target] {
         assert!(cluster.psql("SELECT version()").starts_with("PostgreSQL 16."), "not a PostgreSQL 16 cluster");
-        cluster.create_database("app");
-        cluster.psql_in("app", "GRANT CREATE ON SCHEMA public TO migrator");
+        if db != "postgres" {
+            cluster.create_database(db);
+        }
+        cluster.psql_in(db, "GRANT CREATE ON SCHEMA public TO migrator");
         assert_eq!(cluster.psql("SELECT rolsuper FROM pg_roles WHERE rolname = 'migrator'"), "f");
     }
-    // In `app`: EXECUTE on a function is granted per database.
-    source.psql_in("app", SOURCE_GRANTS);
-    target.psql_in("app", TARGET_GRANTS);
-    as_migrator(&source, SCHEMA);
+    // In `db`: EXECUTE on a function is granted per database.
+    source.psql_in(db, &SOURCE_GRANTS.replace(" app ", &format!(" {db} ")));
+    target.psql_in(db, &TARGET_GRANTS.replace(" app ", &format!(" {db} ")));
+    let conninfo = format!("host={} port={} user={USER} dbname={db}", source.socket_dir.display(), source.port);
+    source.psql_conninfo(&conninfo, SCHEMA).unwrap();
     Pair { source, target }
 }
 
@@ -394,4 +407,64 @@ fn the_dump_and_restore_still_streams_for_superusers() {
     }
     let dump = step_id(&records, "Dump source into target");
     assert!(output_of(&records, &dump).iter().all(|l| !l.contains("not restored")), "{:?}", output_of(&records, &dump));
+}
+
+/// The pooler runbook without superusers, its way back included: the
+/// target's migrator may replicate, the source's may subscribe.
+#[test]
+fn the_pooler_migration_runs_without_superusers_on_postgres_16() {
+    const POOLER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/runbooks/pg-logical-migration-pooler.toml");
+    let pair = managed_pair_with("postgres", true);
+    pair.target.psql("ALTER ROLE migrator REPLICATION");
+    pair.source.psql("GRANT pg_create_subscription TO migrator");
+    let bouncer = support::bouncer::Bouncer::start(&pair.source, support::bouncer::BouncerOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("name = \"managed-pooler\"\ninterval = \"500ms\"\n");
+    for (name, cluster) in [("source", &pair.source), ("target", &pair.target)] {
+        text.push_str(&format!(
+            "[endpoints.{name}]\nkind = \"postgres\"\ndsn = \"{}\"\npassword_env = \"{PASSWORD_ENV}\"\ndisk_path = \"{}\"\n",
+            cluster.dsn_as(USER, "postgres"),
+            cluster.dir.display()
+        ));
+    }
+    text.push_str(&format!(
+        "[endpoints.pooler]\nkind = \"pgbouncer\"\ndsn = \"{}\"\nini = \"{}\"\n",
+        bouncer.admin_dsn(),
+        bouncer.config_file.display()
+    ));
+    let inv = dir.path().join("inventory.toml");
+    std::fs::write(&inv, text).unwrap();
+    let journal_path = dir.path().join("pooler.jsonl");
+    let path = format!("{}:{}", pg16_bins().bindir.display(), std::env::var("PATH").unwrap_or_default());
+    let args = [run_args(POOLER, &inv, &journal_path, "managed-bot").as_slice(), &["--allow-manual"]].concat();
+    let run = spawn(dir.path(), "run", &args, &[("PATH", path.as_str()), (PASSWORD_ENV, PASSWORD)]).wait(MIGRATION_RUN);
+    let records = journal(&journal_path);
+    let trail = events(&records);
+    assert_eq!(run.code, Some(0), "the pooler migration did not complete:\n{}\n{trail:#?}", run.describe());
+    let (source, target) = (&pair.source, &pair.target);
+    for table in TABLES {
+        let read = |c: &Cluster| {
+            c.psql(&format!(
+                "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '-') FROM {table} t"
+            ))
+        };
+        assert_eq!(read(target), read(source), "table {table} differs");
+    }
+    let seqs = "SELECT sequencename || '=' || coalesce(last_value::text, 'unused') FROM pg_sequences ORDER BY 1";
+    assert_eq!(target.psql(seqs), source.psql(seqs), "the sequences are synced");
+    // The way back was a publication of the tables (the last phase dropped it).
+    let back = output_of(&records, &step_id(&records, "Create the publication for the way back"));
+    assert!(back.iter().any(|l| l.contains("FOR TABLE public.customers, public.orders, public.settings")), "{back:#?}");
+    assert_eq!(target.psql("SELECT count(*) FROM pg_publication"), "0", "{trail:?}");
+    for name in [
+        "Target user may replicate back",
+        "Source user may subscribe back",
+        "Source user can read and set the sequences",
+    ] {
+        let id = step_id(&records, name);
+        assert!(
+            records.iter().any(|r| is(r, "step_finished", &id) && r["ok"] == true),
+            "{name} did not pass: {trail:?}"
+        );
+    }
 }
