@@ -103,6 +103,39 @@ pub fn pg_bins() -> &'static PgBins {
     })
 }
 
+const PG16_INSTALL_HINT: &str = "The managed-PostgreSQL tests need PostgreSQL 16 server binaries (initdb, pg_ctl, \
+     postgres, pg_dump, psql; Debian 12 ships only 15). scripts/test installs the pinned PyPI wheel pgserver==0.1.4 \
+     (PostgreSQL 16.2) into target/pg16 and sets CUTOVER_PG16_BINDIR; by hand: `pip download pgserver==0.1.4 --no-deps \
+     -d DIR`, `python3 -m zipfile -e DIR/pgserver-*.whl target/pg16`, `chmod -R a+rX target/pg16`, `chmod +x \
+     target/pg16/pgserver/pginstall/bin/*`, then CUTOVER_PG16_BINDIR=$PWD/target/pg16/pgserver/pginstall/bin.";
+
+/// PostgreSQL 16 binaries for the tests that need 16 (a non-superuser's
+/// subscription): `$CUTOVER_PG16_BINDIR` (set by scripts/test). Panics with
+/// install instructions when it is unset, has no server, or is not 16.
+pub fn pg16_bins() -> &'static PgBins {
+    static BINS: OnceLock<PgBins> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let dir = std::env::var_os("CUTOVER_PG16_BINDIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("CUTOVER_PG16_BINDIR is not set. {PG16_INSTALL_HINT}"));
+        for tool in ["initdb", "pg_ctl", "postgres", "pg_dump", "psql"] {
+            assert!(
+                super::is_executable(&dir.join(tool)),
+                "CUTOVER_PG16_BINDIR={} has no {tool}. {PG16_INSTALL_HINT}",
+                dir.display()
+            );
+        }
+        let version = run(std::process::Command::new(dir.join("postgres")).arg("--version")).trim().to_owned();
+        assert!(
+            version.contains("PostgreSQL) 16."),
+            "CUTOVER_PG16_BINDIR={} is not PostgreSQL 16: {version}. {PG16_INSTALL_HINT}",
+            dir.display()
+        );
+        PgBins { bindir: dir, version }
+    })
+}
+
 /// Where a cluster's TLS certificate and key come from (see
 /// [`super::certs::Certs::server_files`]). They are copied into the data
 /// directory as `server.crt` and `server.key` (mode 0600, owned by the server
@@ -133,6 +166,9 @@ pub struct ClusterOptions {
     pub settings: Vec<(String, String)>,
     /// Extra `pg_hba.conf` lines, placed before the harness's (first match wins).
     pub extra_hba: Vec<String>,
+    /// Run this cluster's `initdb`, `pg_ctl`, `pg_basebackup` and `psql` from
+    /// this directory instead of [`pg_bins`]'s (e.g. [`pg16_bins`]'s).
+    pub bindir: Option<PathBuf>,
 }
 
 impl ClusterOptions {
@@ -165,6 +201,12 @@ impl ClusterOptions {
 
     pub fn hba(mut self, line: &str) -> Self {
         self.extra_hba.push(line.to_owned());
+        self
+    }
+
+    /// See [`ClusterOptions::bindir`](field@ClusterOptions::bindir).
+    pub fn bindir(mut self, dir: &Path) -> Self {
+        self.bindir = Some(dir.to_path_buf());
         self
     }
 }
@@ -208,6 +250,15 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// This cluster's `name` program: from [`ClusterOptions::bindir`] if
+    /// given, else from [`pg_bins`].
+    pub fn tool(&self, name: &str) -> PathBuf {
+        match &self.options.bindir {
+            Some(dir) => dir.join(name),
+            None => pg_bins().tool(name),
+        }
+    }
+
     /// `initdb -U postgres --auth=trust -E UTF8 --locale=C --no-sync`, write
     /// the settings and `pg_hba.conf`, `pg_ctl -w start` on a free port
     /// (retrying on another port if the bind fails), and create
@@ -215,8 +266,7 @@ impl Cluster {
     pub fn start(options: ClusterOptions) -> Cluster {
         assert!(!options.tls_only || options.tls.is_some(), "ClusterOptions::tls_only needs ClusterOptions::tls");
         let mut cluster = Cluster::new_dir(options);
-        let bins = pg_bins();
-        run(server_command(bins.tool("initdb"), &cluster.dir).arg("-D").arg(&cluster.data_dir).args([
+        run(server_command(cluster.tool("initdb"), &cluster.dir).arg("-D").arg(&cluster.data_dir).args([
             "-U",
             "postgres",
             "--auth=trust",
@@ -252,7 +302,7 @@ impl Cluster {
     pub fn standby(primary: &Cluster, options: StandbyOptions) -> Cluster {
         let mut standby = Cluster::new_dir(primary.options.clone());
         standby.application_name = Some(options.application_name.clone());
-        let mut basebackup = server_command(pg_bins().tool("pg_basebackup"), &standby.dir);
+        let mut basebackup = server_command(standby.tool("pg_basebackup"), &standby.dir);
         basebackup
             .arg("-D")
             .arg(&standby.data_dir)
@@ -311,7 +361,7 @@ impl Cluster {
     fn pg_ctl_start(&mut self) -> Result<(), String> {
         write_server_file(&self.data_dir.join("cutover_harness.conf"), &self.settings_conf());
         let log_len = std::fs::metadata(&self.log_file).map_or(0, |meta| meta.len() as usize);
-        let out = server_command(pg_bins().tool("pg_ctl"), &self.dir)
+        let out = server_command(self.tool("pg_ctl"), &self.dir)
             .arg("-D")
             .arg(&self.data_dir)
             .arg("-l")
@@ -428,7 +478,7 @@ impl Cluster {
     /// sslrootcert=…`), as the server user when root (so files it names must
     /// be readable by that user). `Err` holds psql's exit status and stderr.
     pub fn psql_conninfo(&self, conninfo: &str, sql: &str) -> Result<String, String> {
-        let mut child = server_command(pg_bins().tool("psql"), &self.dir)
+        let mut child = server_command(self.tool("psql"), &self.dir)
             .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-", "-d", conninfo])
             .env("PGCLIENTENCODING", "UTF8")
             .env("PGCONNECT_TIMEOUT", "10")
@@ -490,7 +540,7 @@ impl Cluster {
 
     fn pg_ctl_stop(&mut self, mode: &str) {
         if self.is_running() {
-            run(server_command(pg_bins().tool("pg_ctl"), &self.dir)
+            run(server_command(self.tool("pg_ctl"), &self.dir)
                 .arg("-D")
                 .arg(&self.data_dir)
                 .args(["-m", mode, "-w", "-t", "60", "stop"]));
@@ -543,7 +593,7 @@ impl Cluster {
         if !self.is_running() {
             return;
         }
-        let stopped = server_command(pg_bins().tool("pg_ctl"), &self.dir)
+        let stopped = server_command(self.tool("pg_ctl"), &self.dir)
             .arg("-D")
             .arg(&self.data_dir)
             .args(["-m", "immediate", "-w", "-t", "30", "stop"])
