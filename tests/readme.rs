@@ -102,8 +102,8 @@ fn the_status_json_example_has_exactly_the_real_schema() {
             wal_bytes: None,
             slot_retained_bytes: None,
         }),
-        archive: Some(ArchiveReading { mode: "on".into(), ..ArchiveReading::default() }),
-        backup: Some(BackupReading {
+        archive: Some(Box::new(ArchiveReading { mode: "on".into(), ..ArchiveReading::default() })),
+        backup: Some(Box::new(BackupReading {
             last_full: Some(BackupInfo {
                 kind: "full".into(),
                 label: "l".into(),
@@ -114,7 +114,7 @@ fn the_status_json_example_has_exactly_the_real_schema() {
                 wal_stop: None,
             }),
             ..BackupReading::default()
-        }),
+        })),
         ..EndpointSample::default()
     };
     let sample = Sample {

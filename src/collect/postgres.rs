@@ -167,7 +167,7 @@ impl Session {
             Err(e) => self.degrade(e, "subscriptions", &mut out.notes)?,
         }
         if version >= 120_000 {
-            out.archive = self.archive(client, &mut out.notes).await?;
+            out.archive = self.archive(client, &mut out.notes).await?.map(Box::new);
         }
         self.sizes(client).await?;
         out.notes.extend(self.size_notes.iter().cloned());

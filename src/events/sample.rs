@@ -128,11 +128,13 @@ pub struct EndpointSample {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mysql: Option<MysqlServer>,
     /// PostgreSQL: WAL archiving (`pg_stat_archiver`, `archive_status`).
+    /// Boxed, as `backup`: most samples have neither, and every sample is
+    /// moved and kept (a fleet keeps hundreds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archive: Option<ArchiveReading>,
+    pub archive: Option<Box<ArchiveReading>>,
     /// The backup repository, where the inventory gives a command to read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backup: Option<BackupReading>,
+    pub backup: Option<Box<BackupReading>>,
 }
 
 /// What a MySQL or MariaDB server says of itself beyond the common figures.
