@@ -54,18 +54,19 @@ fn the_restore_drill_restores_to_the_switch_s_restore_point_verifies_and_measure
     source.psql("INSERT INTO history (account, delta) SELECT g % 5000 + 1, -g FROM generate_series(1, 3000) g");
 
     let dir = support::scratch_dir("cutover-restore-drill-");
-    let backup = format!("backup = {{ command = '{}' }}\n", repo.info_command());
-    let inv = dir.path().join("migration.toml");
-    std::fs::write(
-        &inv,
-        format!(
-            "interval = \"500ms\"\n[endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n{backup}\
-             [endpoints.target]\nkind = \"postgres\"\ndsn = \"{}\"\n",
+    // The source with its backup repository, and one more endpoint.
+    let inventory = |file: &str, other: &str, dsn: &str| {
+        let path = dir.path().join(file);
+        let text = format!(
+            "interval = \"500ms\"\n[endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n\
+             backup = {{ command = '{}' }}\n[endpoints.{other}]\nkind = \"postgres\"\ndsn = \"{dsn}\"\n",
             source.dsn(),
-            target.dsn()
-        ),
-    )
-    .unwrap();
+            repo.info_command()
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let inv = inventory("migration.toml", "target", &target.dsn());
 
     // The migration, headless: its pre-flight reads the backup, its switch makes the restore point.
     let migration = dir.path().join("migration.jsonl");
@@ -91,16 +92,8 @@ fn the_restore_drill_restores_to_the_switch_s_restore_point_verifies_and_measure
     let scratch = dir.path().join("copy");
     let _copy = Copy(scratch.clone());
     let port = support::free_port();
-    let drill_inv = dir.path().join("drill.toml");
-    std::fs::write(
-        &drill_inv,
-        format!(
-            "interval = \"500ms\"\n[endpoints.source]\nkind = \"postgres\"\ndsn = \"{}\"\n{backup}\
-             [endpoints.restored]\nkind = \"postgres\"\ndsn = \"host=127.0.0.1 port={port} user=postgres dbname=postgres\"\n",
-            source.dsn()
-        ),
-    )
-    .unwrap();
+    let drill_inv =
+        inventory("drill.toml", "restored", &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"));
     let drill_journal = dir.path().join("drill.jsonl");
     let runbook = format!("{RUNBOOKS}/pg-restore-drill.toml");
     let pgbackrest = format!("pgbackrest --config={}", repo.conf.display());

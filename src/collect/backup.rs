@@ -3,11 +3,11 @@
 //! [`BackupSource::every`], so a slow repository never holds a gauge round:
 //! the round attaches the latest reading.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::DateTime;
 use serde::Deserialize;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::events::{BackupInfo, BackupReading};
@@ -18,7 +18,7 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Reads the repository in the background; the latest reading on demand.
 pub struct Reader {
-    latest: Arc<Mutex<Option<BackupReading>>>,
+    latest: watch::Receiver<Option<BackupReading>>,
     task: JoinHandle<()>,
 }
 
@@ -26,39 +26,26 @@ impl Reader {
     /// Start reading `source` now and every `source.every`.
     #[must_use]
     pub fn start(source: BackupSource) -> Self {
-        let latest = Arc::new(Mutex::new(None));
-        let slot = Arc::clone(&latest);
+        let (tx, latest) = watch::channel(None);
         let task = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(source.every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
-                let reading = read(&source).await;
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(reading);
+                if tx.send(Some(read(&source).await)).is_err() {
+                    return;
+                }
             }
         });
         Self { latest, task }
     }
 
-    /// The latest reading, once the command has answered.
-    #[must_use]
-    pub fn latest(&self) -> Option<BackupReading> {
-        self.latest.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    /// Wait (at most `limit`) for the first reading: a one-off status or a
-    /// run's first gauges want it.
-    pub async fn first(&self, limit: Duration) -> Option<BackupReading> {
-        let until = tokio::time::Instant::now() + limit;
-        loop {
-            if let Some(r) = self.latest() {
-                return Some(r);
-            }
-            if tokio::time::Instant::now() >= until {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    /// The latest reading; until the command has first answered, wait for
+    /// that at most `limit` (so a run's first gauges, and a one-off status,
+    /// never read "no repository" while the command is merely slow).
+    pub async fn latest(&mut self, limit: Duration) -> Option<BackupReading> {
+        let answered = tokio::time::timeout(limit, self.latest.wait_for(Option::is_some)).await;
+        answered.ok().and_then(Result::ok).and_then(|r| r.clone())
     }
 }
 

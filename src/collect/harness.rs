@@ -111,7 +111,7 @@ impl Collector {
             // The first round waits for the repository's first answer, so no
             // gate (or `when`) ever reads an endpoint with a backup as one without.
             let reader = self.backup.get_or_insert_with(|| backup::Reader::start(source.clone()));
-            observed.backup = reader.first(backup::COMMAND_TIMEOUT + Duration::from_secs(1)).await.map(Box::new);
+            observed.backup = reader.latest(backup::COMMAND_TIMEOUT + Duration::from_secs(1)).await.map(Box::new);
         }
         reading
     }

@@ -276,8 +276,7 @@ impl<X: Execute> Runner<X> {
             .iter()
             .any(|p| p.id == phase && p.recovery_time && p.steps.last().is_some_and(|s| s.id == step));
         let Some(began) = self.phase_began.get(phase).copied().filter(|_| ends) else { return Ok(()) };
-        #[allow(clippy::cast_precision_loss)]
-        let seconds = (now - began).num_milliseconds().max(0) as f64 / 1000.0;
+        let seconds = crate::events::seconds_since(began, now);
         self.record(RunEvent::RecoveryTime { phase: phase.to_owned(), seconds })
     }
 

@@ -55,9 +55,12 @@ impl Executor {
     }
 
     pub(super) fn check_condition(&self, condition: &Condition) -> Result<Outcome, String> {
-        let verdict =
-            self.gauges.lock().map(|s| condition.eval(&*s)).map_err(|_| "the gauges are unavailable".to_owned());
-        verdict.map(|v| if v.holds { Outcome::ok(v.reason) } else { Outcome::failed(v.reason) })
+        self.verdict(condition).map(|v| if v.holds { Outcome::ok(v.reason) } else { Outcome::failed(v.reason) })
+    }
+
+    /// `condition` on the run's gauges now (checks, waits and `when`s).
+    pub(super) fn verdict(&self, condition: &Condition) -> Result<crate::condition::Verdict, String> {
+        self.gauges.lock().map(|s| condition.eval(&*s)).map_err(|_| "the gauges are unavailable".to_owned())
     }
 
     /// A check's value: read-only checks run as one statement in a `READ ONLY`

@@ -166,7 +166,7 @@ impl Executor {
     /// The query could not be run (endpoint unreachable, SQL error).
     pub async fn guard(&mut self, when: &Resolved) -> Result<(bool, String), String> {
         if let Resolved::CheckCondition(condition) = when {
-            let verdict = self.gauges.lock().map(|s| condition.eval(&*s)).map_err(|_| "the gauges are unavailable")?;
+            let verdict = self.verdict(condition)?;
             // Unknown is not "not needed": a pre-flight is never skipped on missing figures.
             return if verdict.known { Ok((verdict.holds, verdict.reason)) } else { Err(verdict.reason) };
         }

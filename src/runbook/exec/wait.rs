@@ -40,9 +40,9 @@ impl Executor {
             if self.stopper.stopping() {
                 return Outcome::failed("stopped while waiting");
             }
-            let verdict = match self.gauges.lock() {
-                Ok(state) => until.eval(&*state),
-                Err(_) => return Outcome::failed("the gauges are unavailable"),
+            let verdict = match self.verdict(until) {
+                Ok(verdict) => verdict,
+                Err(e) => return Outcome::failed(e),
             };
             if verdict.holds {
                 let start = *since.get_or_insert_with(tokio::time::Instant::now);
